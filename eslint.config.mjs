@@ -1,0 +1,48 @@
+// Lint rules for the whole workspace. The module-boundary rule below is the
+// import graph of docs/ARCHITECTURE.md: a lib may only import the libs listed
+// for its scope, and strategies never see tfjs, sharp or socket.io.
+import nx from '@nx/eslint-plugin';
+
+const frameworkFree = ['@tensorflow/*', 'sharp', 'socket.io', 'socket.io-client', 'better-sqlite3'];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', '**/runs/**', '**/.cache/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
+  },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'scope:protocol', onlyDependOnLibsWithTags: ['scope:none'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:evaluation', onlyDependOnLibsWithTags: ['scope:none'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:aggregation', onlyDependOnLibsWithTags: ['scope:protocol'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:protocol', 'scope:evaluation'] },
+            { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:protocol', 'scope:evaluation'] },
+            {
+              sourceTag: 'scope:coordinator',
+              onlyDependOnLibsWithTags: ['scope:protocol', 'scope:aggregation', 'scope:evaluation', 'scope:model'],
+            },
+            {
+              sourceTag: 'scope:hospital',
+              onlyDependOnLibsWithTags: ['scope:protocol', 'scope:model', 'scope:data', 'scope:evaluation'],
+            },
+            { sourceTag: 'scope:simulation', onlyDependOnLibsWithTags: ['scope:coordinator', 'scope:hospital', 'scope:data'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,93 @@
+import { crc32c } from './checksum';
+import { decodeFloat16, encodeFloat16 } from './float16';
+import { ProtocolError } from './errors';
+import { sizeOf, type NamedWeights, type TensorSpec, type WireDtype } from './weights';
+
+/**
+ * Weights on the wire: every tensor packed back to back in one little-endian
+ * binary buffer, described by a manifest of names, shapes and dtypes, guarded
+ * by a CRC-32C. socket.io sends `data` as one binary attachment.
+ */
+export interface WeightsPayload {
+  manifest: TensorSpec[];
+  byteLength: number;
+  checksum: number;
+  data: Uint8Array;
+}
+
+export interface EncodeOptions {
+  /** float16 halves the bytes; values are rounded to nearest even. @default 'float32' */
+  dtype?: WireDtype;
+}
+
+const BYTES: Record<WireDtype, number> = { float32: 4, float16: 2 };
+
+export function payloadBytes(manifest: readonly TensorSpec[]): number {
+  let n = 0;
+  for (const t of manifest) n += sizeOf(t.shape) * BYTES[t.dtype];
+  return n;
+}
+
+export function encodeWeights(weights: NamedWeights, options: EncodeOptions = {}): WeightsPayload {
+  const dtype = options.dtype ?? 'float32';
+  const manifest: TensorSpec[] = weights.map((w) => {
+    if (w.values.length !== sizeOf(w.shape)) {
+      throw new ProtocolError(
+        'shape_mismatch',
+        `Tensor ${w.name}: shape [${w.shape.join(',')}] holds ${sizeOf(w.shape)} values, but got ${w.values.length}`,
+      );
+    }
+    return { name: w.name, shape: [...w.shape], dtype };
+  });
+  const byteLength = payloadBytes(manifest);
+  const buffer = new ArrayBuffer(byteLength);
+  let offset = 0;
+  for (const w of weights) {
+    if (dtype === 'float32') {
+      new Float32Array(buffer, offset, w.values.length).set(w.values);
+    } else {
+      encodeFloat16(w.values, new Uint16Array(buffer, offset, w.values.length));
+    }
+    offset += w.values.length * BYTES[dtype];
+  }
+  const data = new Uint8Array(buffer);
+  return { manifest, byteLength, checksum: crc32c(data), data };
+}
+
+/**
+ * Unpacks a payload into named float32 tensors. Refuses a payload whose byte
+ * count disagrees with its manifest or whose checksum does not match. Values
+ * are copied out, so the result never aliases a socket buffer.
+ */
+export function decodeWeights(payload: WeightsPayload): NamedWeights {
+  const expected = payloadBytes(payload.manifest);
+  if (payload.byteLength !== expected || payload.data.byteLength !== expected) {
+    throw new ProtocolError(
+      'bad_weights',
+      `Expected ${expected} bytes for the manifest's ${payload.manifest.length} tensors, but got ${payload.data.byteLength} (declared ${payload.byteLength})`,
+    );
+  }
+  const sum = crc32c(payload.data);
+  if (sum !== payload.checksum) {
+    throw new ProtocolError('checksum_mismatch', `Weights checksum mismatch: declared ${payload.checksum}, computed ${sum}`);
+  }
+  // Copy once into an aligned buffer: a Buffer from the socket may start at any offset.
+  const bytes = new Uint8Array(expected);
+  bytes.set(payload.data);
+  const out: NamedWeights = [];
+  let offset = 0;
+  for (const t of payload.manifest) {
+    const n = sizeOf(t.shape);
+    let values: Float32Array;
+    if (t.dtype === 'float32') {
+      values = offset % 4 === 0 ? new Float32Array(bytes.buffer, offset, n) : new Float32Array(bytes.buffer.slice(offset, offset + n * 4));
+    } else {
+      values = new Float32Array(n);
+      const halves = offset % 2 === 0 ? new Uint16Array(bytes.buffer, offset, n) : new Uint16Array(bytes.buffer.slice(offset, offset + n * 2));
+      decodeFloat16(halves, values);
+    }
+    out.push({ name: t.name, shape: [...t.shape], values });
+    offset += n * BYTES[t.dtype];
+  }
+  return out;
+}

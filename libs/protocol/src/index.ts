@@ -1,0 +1,51 @@
+export { PROTOCOL_VERSION, DEFAULT_MAX_PAYLOAD_BYTES, describeZodError } from './messages';
+export {
+  TensorSpecSchema,
+  WeightsPayloadSchema,
+  ErrorSchema,
+  HandshakeAuthSchema,
+  HelloSchema,
+  WelcomeSchema,
+  FitConfigSchema,
+  FitSchema,
+  FitResultSchema,
+  TrainMetricsSchema,
+  EvaluateSchema,
+  EvaluateResultSchema,
+  EvaluationSummarySchema,
+  HeartbeatSchema,
+  ProgressSchema,
+  FailureSchema,
+  AbortSchema,
+  ByeSchema,
+} from './messages';
+export type {
+  WireError,
+  HandshakeAuth,
+  Hello,
+  Welcome,
+  FitConfig,
+  Fit,
+  FitResult,
+  Evaluate,
+  EvaluateResult,
+  EvaluationSummaryWire,
+  Heartbeat,
+  Progress,
+  Failure,
+  Abort,
+  Bye,
+  Ack,
+  ServerToHospitalEvents,
+  HospitalToServerEvents,
+} from './messages';
+export { ERROR_CODES, ProtocolError } from './errors';
+export type { ErrorCode } from './errors';
+export { encodeWeights, decodeWeights, payloadBytes } from './codec';
+export type { WeightsPayload, EncodeOptions } from './codec';
+export { validateWeights } from './validate';
+export type { ExpectedTensor, ValidateOptions } from './validate';
+export { sizeOf, countValues } from './weights';
+export type { NamedTensor, NamedWeights, TensorSpec, WireDtype } from './weights';
+export { crc32c } from './checksum';
+export { toFloat16Bits, fromFloat16Bits } from './float16';

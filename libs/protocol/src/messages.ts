@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors';
+
+/**
+ * Wire messages between a coordinator and its hospitals. These zod schemas
+ * are the single source of truth: the TypeScript types are inferred from them
+ * and every message is `safeParse`d where it enters.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Default ceiling for one message (weights included): DenseNet121 in float32 is 30.3 MB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
+const finite = z.number().finite();
+const count = z.number().int().nonnegative();
+const name = z.string().min(1).max(512);
+
+export const TensorSpecSchema = z.object({
+  name,
+  shape: z.array(z.number().int().nonnegative()).max(8),
+  dtype: z.enum(['float32', 'float16']),
+});
+
+export const WeightsPayloadSchema = z.object({
+  manifest: z.array(TensorSpecSchema).min(1).max(100_000),
+  byteLength: count,
+  checksum: z.number().int().nonnegative().max(0xffffffff),
+  data: z.instanceof(Uint8Array),
+});
+
+export const ErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string().max(4096) });
+export type WireError = z.infer<typeof ErrorSchema>;
+
+/** Sent in the socket.io handshake (`auth`), checked before a connection is accepted. */
+export const HandshakeAuthSchema = z.object({
+  protocolVersion: z.number().int(),
+  token: z.string().min(1).max(512),
+});
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
+
+/** Aggregate facts a hospital may share about itself: counts only, never file names. */
+export const HelloSchema = z.object({
+  software: z.string().max(128),
+  backend: z.string().max(64),
+  classes: z.array(name).min(2).max(1000),
+  examples: z.object({ train: count, val: count, test: count }),
+});
+export type Hello = z.infer<typeof HelloSchema>;
+
+export const WelcomeSchema = z.object({
+  protocolVersion: z.number().int(),
+  runId: z.string().min(1).max(128),
+  hospitalId: z.string().min(1).max(128),
+  hospitalName: name,
+  heartbeatIntervalMs: z.number().int().positive(),
+  maxPayloadBytes: z.number().int().positive(),
+  /** The model every hospital builds; opaque to the protocol, validated by the model lib. */
+  model: z.record(z.string(), z.unknown()),
+  classes: z.array(name).min(2).max(1000),
+});
+export type Welcome = z.infer<typeof WelcomeSchema>;
+
+export const FitConfigSchema = z.object({
+  localEpochs: z.number().int().positive().max(1000),
+  batchSize: z.number().int().positive().max(4096),
+  learningRate: finite.positive().optional(),
+  /** FedProx proximal term μ; 0 turns it off. */
+  proximalMu: finite.nonnegative().default(0),
+  /** Names of tensors the hospital keeps local (FedBN); they are not sent back. */
+  keepLocal: z.array(name).default([]),
+  weightsDtype: z.enum(['float32', 'float16']).default('float32'),
+  /** Cap on training examples per epoch, for quick rounds; 0 means the whole split. */
+  maxExamplesPerEpoch: count.default(0),
+  seed: z.number().int().default(0),
+});
+export type FitConfig = z.infer<typeof FitConfigSchema>;
+
+export const FitSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  config: FitConfigSchema,
+  weights: WeightsPayloadSchema,
+});
+export type Fit = z.infer<typeof FitSchema>;
+
+export const TrainMetricsSchema = z.object({ loss: finite, accuracy: finite.min(0).max(1) });
+
+export const FitResultSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  examples: z.number().int().positive(),
+  metrics: TrainMetricsSchema,
+  durationMs: count,
+  weights: WeightsPayloadSchema,
+});
+export type FitResult = z.infer<typeof FitResultSchema>;
+
+export const EvaluateSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().nonnegative(),
+  split: z.enum(['val', 'test']),
+  weights: WeightsPayloadSchema,
+});
+export type Evaluate = z.infer<typeof EvaluateSchema>;
+
+/**
+ * A mergeable evaluation summary: sums only, so summaries from hospitals add
+ * up to the pooled one without any single prediction leaving a hospital.
+ * histograms[c][t][b]: examples whose true-class-is-c flag is t (0 or 1) and
+ * whose score for class c falls in bin b of `bins` equal bins over [0, 1].
+ * calibration[b]: examples whose top score falls in bin b: count, sum of top
+ * scores, how many were right.
+ */
+export const EvaluationSummarySchema = z.object({
+  classes: z.array(name).min(2).max(1000),
+  count,
+  lossSum: finite.nonnegative(),
+  confusion: z.array(z.array(count)),
+  bins: z.number().int().positive().max(100_000),
+  histograms: z.array(z.array(z.array(count)).length(2)),
+  calibration: z.object({ count: z.array(count), confidenceSum: z.array(finite.nonnegative()), correct: z.array(count) }),
+});
+export type EvaluationSummaryWire = z.infer<typeof EvaluationSummarySchema>;
+
+export const EvaluateResultSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().nonnegative(),
+  split: z.enum(['val', 'test']),
+  summary: EvaluationSummarySchema,
+  durationMs: count,
+});
+export type EvaluateResult = z.infer<typeof EvaluateResultSchema>;
+
+export const HeartbeatSchema = z.object({
+  round: z.number().int().nonnegative(),
+  phase: z.enum(['idle', 'fit', 'evaluate']),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export const ProgressSchema = z.object({
+  round: z.number().int().nonnegative(),
+  phase: z.enum(['fit', 'evaluate']),
+  epoch: count,
+  epochs: count,
+  done: count,
+  total: count,
+  loss: finite.optional(),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+export const FailureSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().nonnegative(),
+  phase: z.enum(['fit', 'evaluate']),
+  error: ErrorSchema,
+});
+export type Failure = z.infer<typeof FailureSchema>;
+
+export const AbortSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string().max(4096) });
+export type Abort = z.infer<typeof AbortSchema>;
+
+export const ByeSchema = z.object({ reason: z.string().max(4096), finished: z.boolean() });
+export type Bye = z.infer<typeof ByeSchema>;
+
+/** What a handler answers through a socket.io acknowledgement. */
+export type Ack = { ok: true } | { ok: false; error: WireError };
+
+/** socket.io typed events, coordinator → hospital. */
+export interface ServerToHospitalEvents {
+  welcome: (msg: Welcome) => void;
+  fit: (msg: Fit) => void;
+  evaluate: (msg: Evaluate) => void;
+  abort: (msg: Abort) => void;
+  bye: (msg: Bye) => void;
+}
+
+/** socket.io typed events, hospital → coordinator. */
+export interface HospitalToServerEvents {
+  hello: (msg: Hello, ack: (a: Ack) => void) => void;
+  fitResult: (msg: FitResult, ack: (a: Ack) => void) => void;
+  evaluateResult: (msg: EvaluateResult, ack: (a: Ack) => void) => void;
+  failure: (msg: Failure) => void;
+  heartbeat: (msg: Heartbeat) => void;
+  progress: (msg: Progress) => void;
+}
+
+/** Turns a zod failure into a message that says what was expected and what arrived. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
+    .join('; ');
+}
