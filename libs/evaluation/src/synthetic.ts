@@ -1,0 +1,49 @@
+/**
+ * Synthetic classifier outputs for the tests: softmax over Gaussian logits,
+ * the true class's logit shifted up by `margin`, every logit spread by
+ * `spread`. A large spread piles scores up next to 0 and 1 as trained
+ * networks do; a small margin makes the classes overlap.
+ */
+export interface SyntheticOutputs {
+  probs: Float32Array;
+  labels: Int32Array;
+}
+
+/** mulberry32: a small seeded generator, good enough for test data. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(random: () => number): number {
+  let u = 0;
+  while (u === 0) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+export function syntheticOutputs(n: number, classes: number, margin: number, spread: number, seed: number): SyntheticOutputs {
+  const random = seededRandom(seed);
+  const probs = new Float32Array(n * classes);
+  const labels = new Int32Array(n);
+  const z = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    const y = Math.floor(random() * classes);
+    labels[i] = y;
+    let max = -Infinity;
+    for (let k = 0; k < classes; k++) {
+      // A small per-class offset so the classes are not exchangeable.
+      z[k] = (k === y ? margin : 0) + spread * gaussian(random) + 0.3 * k;
+      max = Math.max(max, z[k]);
+    }
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(z[k] - max);
+    for (let k = 0; k < classes; k++) probs[i * classes + k] = Math.exp(z[k] - max) / sum;
+  }
+  return { probs, labels };
+}
