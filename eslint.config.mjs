@@ -38,7 +38,7 @@ export default [
               sourceTag: 'scope:hospital',
               onlyDependOnLibsWithTags: ['scope:protocol', 'scope:model', 'scope:data', 'scope:evaluation'],
             },
-            { sourceTag: 'scope:simulation', onlyDependOnLibsWithTags: ['scope:coordinator', 'scope:hospital', 'scope:data'] },
+            { sourceTag: 'scope:simulation', onlyDependOnLibsWithTags: ['scope:coordinator', 'scope:hospital', 'scope:data', 'scope:evaluation', 'scope:protocol'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },

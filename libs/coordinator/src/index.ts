@@ -1,2 +1,10 @@
-// Public API of @fedxray/coordinator.
-export {};
+export { Coordinator } from './coordinator';
+export type { CoordinatorEvents, RunResult } from './coordinator';
+export { CoordinatorConfigSchema } from './config';
+export type { CoordinatorConfig, CoordinatorConfigInput } from './config';
+export { HospitalRegistry, newToken, hashToken, checkHospitalName } from './registry';
+export { RunStore } from './store';
+export type { RunRow, RoundRow, SiteMetricRow, EventRow, RunStatus } from './store';
+export type { RunState, RoundRecord, HospitalState, RoundState, JobProgress, SiteRoundMetrics } from './state';
+export { createLogger, silentLogger } from './log';
+export type { Logger, LogLevel } from './log';

@@ -25,7 +25,7 @@ export const WeightsPayloadSchema = z.object({
   manifest: z.array(TensorSpecSchema).min(1).max(100_000),
   byteLength: count,
   checksum: z.number().int().nonnegative().max(0xffffffff),
-  data: z.instanceof(Uint8Array),
+  data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'Expected binary data (Uint8Array)' }),
 });
 
 export const ErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string().max(4096) });

@@ -1,2 +1,4 @@
-// Public API of @fedxray/simulation.
-export {};
+export { Simulation } from './simulate';
+export type { SimulationResult, SimulationEvents } from './simulate';
+export { SimulationOptionsSchema } from './options';
+export type { SimulationOptions, SimulationOptionsInput } from './options';

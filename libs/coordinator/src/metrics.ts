@@ -1,0 +1,40 @@
+import type { Coordinator } from './coordinator';
+
+function line(name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]): string {
+  const out = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [labels, value] of samples) {
+    const l = Object.entries(labels)
+      .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+      .join(',');
+    out.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
+  }
+  return out.join('\n');
+}
+
+/** Prometheus text exposition (version 0.0.4) of the coordinator's state. */
+export function prometheusText(c: Coordinator): string {
+  const s = c.state();
+  const n = c.counts();
+  const last = s.history[s.history.length - 1];
+  const run = { run: s.run.id };
+  return (
+    [
+      line('fedxray_rounds_completed', 'Rounds aggregated and evaluated in the current run.', 'gauge', [[run, s.run.completedRounds]]),
+      line('fedxray_rounds_planned', 'Rounds the current run will do.', 'gauge', [[run, s.run.rounds]]),
+      line('fedxray_hospitals_connected', 'Hospitals connected and greeted.', 'gauge', [[{}, n.connected]]),
+      line('fedxray_updates_accepted_total', 'Hospital updates accepted into aggregation.', 'counter', [[{}, n.updatesAccepted]]),
+      line('fedxray_updates_refused_total', 'Hospital updates refused by validation.', 'counter', [[{}, n.updatesRefused]]),
+      line('fedxray_weights_bytes_received_total', 'Weight bytes received from hospitals.', 'counter', [[{}, n.bytesReceived]]),
+      line('fedxray_weights_bytes_sent_total', 'Weight bytes sent to hospitals for training.', 'counter', [[{}, n.bytesSent]]),
+      line('fedxray_round_duration_seconds', 'Duration of the last completed round.', 'gauge', [[run, last ? last.durationMs / 1000 : NaN]]),
+      line('fedxray_global_accuracy', 'Pooled accuracy of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.accuracy ?? NaN]]),
+      line('fedxray_global_loss', 'Pooled loss of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.loss ?? NaN]]),
+      line(
+        'fedxray_hospital_failures_total',
+        'Failed fit or evaluate jobs per hospital.',
+        'counter',
+        s.hospitals.map((h) => [{ hospital: h.name }, h.failures] as [Record<string, string>, number]),
+      ),
+    ].join('\n') + '\n'
+  );
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+const ItemSchema = z.object({
+  path: z.string(),
+  label: z.number().int().nonnegative(),
+  className: z.string(),
+  hash: z.string(),
+  split: z.enum(['train', 'val', 'test']).optional(),
+});
+
+/** A hospital's images: a folder to scan, or (in simulation) lists already split. */
+export const DataSourceSchema = z.union([
+  z.object({ dir: z.string().min(1), ratios: z.tuple([z.number(), z.number(), z.number()]).optional(), splitSeed: z.number().int().default(0) }),
+  z.object({ classes: z.array(z.string()).min(2), train: z.array(ItemSchema), val: z.array(ItemSchema), test: z.array(ItemSchema) }),
+]);
+export type DataSource = z.infer<typeof DataSourceSchema>;
+
+export const TrainerOptionsSchema = z.object({
+  data: DataSourceSchema,
+  /** tfjs backend: auto tries tfjs-node-gpu, tfjs-node, wasm, cpu. @default 'auto' */
+  backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  /** Augment training batches with the study's pipeline. @default true */
+  augment: z.union([z.boolean(), z.record(z.string(), z.unknown())]).default(true),
+  /** Balance classes in each epoch: 'none', 'max' (up to the largest class) or a count. @default 'max' */
+  balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
+  normalize: z.enum(['rescale', 'imagenet']).default('rescale'),
+  resize: z.enum(['fill', 'letterbox']).default('fill'),
+  seed: z.number().int().default(0),
+});
+export type TrainerOptions = z.infer<typeof TrainerOptionsSchema>;
+export type TrainerOptionsInput = z.input<typeof TrainerOptionsSchema>;
+
+export const HospitalConfigSchema = z.object({
+  /** Coordinator URL, e.g. https://coordinator.example.org:8080 */
+  coordinator: z.string().url(),
+  token: z.string().min(16),
+  trainer: TrainerOptionsSchema,
+  /** Run training in a worker thread so heartbeats flow while it trains. @default true */
+  worker: z.boolean().default(true),
+  /** Trust this CA certificate (PEM path) for the coordinator's TLS. */
+  ca: z.string().optional(),
+  /** Give up after this many consecutive failed connection attempts (0 = never). @default 0 */
+  maxReconnectAttempts: z.number().int().nonnegative().default(0),
+  reconnectDelayMs: z.number().int().positive().default(1000),
+  reconnectDelayMaxMs: z.number().int().positive().default(30_000),
+});
+export type HospitalConfig = z.infer<typeof HospitalConfigSchema>;
+export type HospitalConfigInput = z.input<typeof HospitalConfigSchema>;

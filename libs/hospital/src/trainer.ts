@@ -1,0 +1,238 @@
+import * as tf from '@tensorflow/tfjs';
+import { type FitConfig, type NamedWeights } from '@fedxray/protocol';
+import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
+import {
+  ModelSpecSchema,
+  Trainer,
+  buildModel,
+  evaluateBatch,
+  getNamedWeights,
+  initBackend,
+  setNamedWeights,
+  type ModelSpec,
+} from '@fedxray/model';
+import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
+
+export interface DatasetFacts {
+  classes: string[];
+  examples: { train: number; val: number; test: number };
+  skipped: number;
+}
+
+export interface FitProgress {
+  epoch: number;
+  epochs: number;
+  done: number;
+  total: number;
+  loss?: number;
+}
+
+export interface FitOutcome {
+  weights: NamedWeights;
+  examples: number;
+  metrics: { loss: number; accuracy: number };
+}
+
+/** What a hospital's trainer can do, in-thread or in a worker. */
+export interface LocalTrainer {
+  facts(): DatasetFacts;
+  backend(): string;
+  setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void>;
+  fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome>;
+  evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary>;
+  abort(): void;
+  close(): Promise<void>;
+}
+
+class Aborted extends Error {
+  constructor() {
+    super('aborted by the coordinator');
+  }
+}
+
+/**
+ * Trains and evaluates on this hospital's own images. Images never leave it:
+ * fit returns weights and aggregate metrics, evaluate a mergeable summary.
+ */
+export class InlineTrainer implements LocalTrainer {
+  private model: tf.LayersModel | null = null;
+  private spec: ModelSpec | null = null;
+  /** local label → index in the run's class order */
+  private labelMap: Int32Array = new Int32Array(0);
+  private runClasses: string[] = [];
+  /** Tensors kept local (FedBN): this hospital's own values. */
+  private local = new Map<string, Float32Array>();
+  private aborted = false;
+  private backendName = 'unknown';
+
+  private constructor(
+    private readonly options: TrainerOptions,
+    private readonly classes: string[],
+    private readonly splits: { train: DataItem[]; val: DataItem[]; test: DataItem[] },
+    private readonly skipped: number,
+  ) {}
+
+  static async create(input: TrainerOptionsInput): Promise<InlineTrainer> {
+    const options = TrainerOptionsSchema.parse(input);
+    const { backend } = await initBackend(options.backend);
+    let trainer: InlineTrainer;
+    if ('dir' in options.data) {
+      const ds = await scanDataset(options.data.dir);
+      const splits = splitDataset(ds, { ratios: options.data.ratios, seed: options.data.splitSeed });
+      trainer = new InlineTrainer(options, ds.classes, splits, ds.skipped.length);
+    } else {
+      const d = options.data;
+      trainer = new InlineTrainer(options, d.classes, { train: d.train, val: d.val, test: d.test }, 0);
+    }
+    trainer.backendName = backend;
+    return trainer;
+  }
+
+  facts(): DatasetFacts {
+    return {
+      classes: [...this.classes],
+      examples: { train: this.splits.train.length, val: this.splits.val.length, test: this.splits.test.length },
+      skipped: this.skipped,
+    };
+  }
+
+  backend(): string {
+    return this.backendName;
+  }
+
+  async setup(specInput: Record<string, unknown>, runClasses: string[]): Promise<void> {
+    const spec = ModelSpecSchema.parse(specInput) as ModelSpec;
+    const missing = this.classes.filter((c) => !runClasses.includes(c));
+    if (missing.length > 0) throw new Error(`This hospital has classes the run does not know: ${missing.join(', ')}`);
+    this.labelMap = Int32Array.from(this.classes.map((c) => runClasses.indexOf(c)));
+    this.runClasses = [...runClasses];
+    if (this.model && JSON.stringify(this.spec) === JSON.stringify(spec)) return;
+    this.model?.dispose();
+    this.spec = spec;
+    this.model = buildModel(spec, { seed: this.options.seed });
+    this.local.clear();
+  }
+
+  abort(): void {
+    this.aborted = true;
+  }
+
+  /** Loads global weights, keeping this hospital's own values of `keepLocal` tensors; null keeps the model as it is. */
+  private load(weights: NamedWeights | null, keepLocal: readonly string[]): void {
+    if (!weights) return;
+    const keep = new Set(keepLocal);
+    const merged = weights.map((w) => (keep.has(w.name) && this.local.has(w.name) ? { ...w, values: this.local.get(w.name)! } : w));
+    setNamedWeights(this.model!, merged);
+  }
+
+  private mapLabels(labels: Int32Array): Int32Array {
+    const out = new Int32Array(labels.length);
+    for (let i = 0; i < labels.length; i++) out[i] = this.labelMap[labels[i]];
+    return out;
+  }
+
+  async fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
+    if (!this.model || !this.spec) throw new Error('fit before setup: the coordinator must send the model first');
+    if (this.splits.train.length === 0) throw new Error('This hospital has no training images');
+    this.aborted = false;
+    this.load(weights, config.keepLocal);
+    const spec: ModelSpec = config.learningRate ? { ...this.spec, optimizer: { ...this.spec.optimizer, learningRate: config.learningRate } } : this.spec;
+    const trainer = new Trainer(this.model, spec, { proximalMu: config.proximalMu });
+    if (config.proximalMu > 0) trainer.setReference(weights ?? getNamedWeights(this.model));
+    const perEpoch = this.epochSize(config);
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    try {
+      for (let epoch = 0; epoch < config.localEpochs; epoch++) {
+        let done = 0;
+        for await (const batch of batches(this.splits.train, {
+          imageSize: spec.imageSize,
+          channels: spec.channels as 1 | 3,
+          resize: this.options.resize,
+          normalize: this.options.normalize,
+          batchSize: config.batchSize,
+          shuffle: true,
+          seed: config.seed + this.options.seed,
+          epoch,
+          augment: this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as any),
+          balance: this.options.balance,
+          maxExamples: config.maxExamplesPerEpoch || undefined,
+        })) {
+          if (this.aborted) throw new Aborted();
+          const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
+          const y = tf.tensor1d(this.mapLabels(batch.labels), 'int32');
+          try {
+            const r = await trainer.trainBatch(x, y);
+            lossSum += r.loss * r.count;
+            correct += r.correct;
+            count += r.count;
+            done += r.count;
+          } finally {
+            x.dispose();
+            y.dispose();
+          }
+          onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, done, total: perEpoch, loss: lossSum / count });
+        }
+      }
+    } finally {
+      trainer.dispose();
+    }
+    if (count === 0) throw new Error('No training image could be read');
+    const all = getNamedWeights(this.model);
+    const keep = new Set(config.keepLocal);
+    for (const w of all) if (keep.has(w.name)) this.local.set(w.name, w.values.slice());
+    return {
+      weights: all.filter((w) => !keep.has(w.name)),
+      // The example count FedAvg weighs by: distinct training images, not augmented repeats.
+      examples: Math.min(this.splits.train.length, config.maxExamplesPerEpoch || Infinity),
+      metrics: { loss: lossSum / count, accuracy: correct / count },
+    };
+  }
+
+  private epochSize(config: FitConfig): number {
+    const counts = new Map<number, number>();
+    for (const it of this.splits.train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
+    const b = this.options.balance;
+    let n = b === 'none' ? this.splits.train.length : b === 'max' ? Math.max(...counts.values()) * counts.size : b * counts.size;
+    if (config.maxExamplesPerEpoch) n = Math.min(n, config.maxExamplesPerEpoch);
+    return n;
+  }
+
+  async evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
+    if (!this.model || !this.spec) throw new Error('evaluate before setup: the coordinator must send the model first');
+    const spec = this.spec;
+    this.load(weights, [...this.local.keys()]);
+    const summary = createSummary(this.runClasses);
+    const items = this.splits[split];
+    let done = 0;
+    for await (const batch of batches(items, {
+      imageSize: spec.imageSize,
+      channels: spec.channels as 1 | 3,
+      resize: this.options.resize,
+      normalize: this.options.normalize,
+      batchSize: 32,
+      shuffle: false,
+      augment: false,
+      balance: 'none',
+    })) {
+      const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
+      const labels = this.mapLabels(batch.labels);
+      try {
+        const { probs, losses } = evaluateBatch(this.model, spec, x, labels);
+        addPredictions(summary, probs, labels, losses);
+      } finally {
+        x.dispose();
+      }
+      done += batch.n;
+      onProgress?.({ epoch: 1, epochs: 1, done, total: items.length });
+    }
+    return summary;
+  }
+
+  async close(): Promise<void> {
+    this.model?.dispose();
+    this.model = null;
+  }
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** One simulated federation, parsed once; bad values fail at once with their path. */
+export const SimulationOptionsSchema = z
+  .object({
+    /** One data set split among hospitals by `partition` … */
+    data: z.string().optional(),
+    /** … or one folder per hospital. */
+    hospitalData: z.array(z.string()).optional(),
+    hospitals: z.number().int().positive().max(1000).default(3),
+    partition: z.string().default('iid'),
+    rounds: z.number().int().positive().default(3),
+    localEpochs: z.number().int().positive().default(1),
+    batchSize: z.number().int().positive().default(32),
+    maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
+    learningRate: z.number().positive().optional(),
+    strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
+    keepBatchNormLocal: z.boolean().default(false),
+    /** Model spec fields (arch, imageSize, head, optimizer …); classes come from the data. */
+    model: z.record(z.string(), z.unknown()).default({}),
+    backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
+    augment: z.boolean().default(true),
+    balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
+    seed: z.number().int().default(42),
+    /** Where the run's model, summary.json, report and store go. */
+    out: z.string(),
+    /** Train every hospital in its own worker thread (uses every core). @default true */
+    workers: z.boolean().default(true),
+    /** Also train the same model centrally on the pooled data for comparison. */
+    baseline: z.boolean().default(false),
+    crossSiteEvaluation: z.boolean().default(false),
+    evaluateEvery: z.number().int().positive().default(1),
+    fractionFit: z.number().min(0).max(1).default(1),
+    port: z.number().int().min(0).max(65535).default(0),
+    dashboardDir: z.string().optional(),
+  })
+  .refine((o) => !!o.data !== !!o.hospitalData, { message: 'give either data (one data set to partition) or hospitalData (one folder per hospital)' });
+export type SimulationOptions = z.infer<typeof SimulationOptionsSchema>;
+export type SimulationOptionsInput = z.input<typeof SimulationOptionsSchema>;

@@ -1,0 +1,190 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Hospital, InlineTrainer, WorkerTrainer, type DataSource, type LocalTrainer } from '@fedxray/hospital';
+import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { computeMetrics } from '@fedxray/evaluation';
+import type { NamedWeights } from '@fedxray/protocol';
+import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
+
+export interface SimulationResult {
+  runDir: string;
+  result: RunResult;
+  summary: Record<string, unknown>;
+  hospitals: { name: string; examples: { train: number; val: number; test: number }; classCounts: Record<string, number> }[];
+  baseline?: { accuracy: number; loss: number; epochs: number };
+}
+
+export interface SimulationEvents extends CoordinatorEvents {
+  plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string }];
+  baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
+}
+
+interface Site {
+  name: string;
+  source: DataSource;
+}
+
+function countBy(items: DataItem[], classes: string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
+  for (const it of items) out[classes[it.label]]++;
+  return out;
+}
+
+async function planSites(o: SimulationOptions): Promise<{ sites: Site[]; classes: string[]; pooled: { train: DataItem[]; test: DataItem[] } }> {
+  if (o.hospitalData) {
+    const sets = await Promise.all(o.hospitalData.map((d) => scanDataset(resolve(d))));
+    const classes = [...new Set(sets.flatMap((s) => s.classes))].sort();
+    const sites: Site[] = [];
+    const pooled = { train: [] as DataItem[], test: [] as DataItem[] };
+    sets.forEach((ds, i) => {
+      const split = splitDataset(ds, { seed: o.seed });
+      const remap = (items: DataItem[]) => items.map((it) => ({ ...it, label: classes.indexOf(it.className) }));
+      pooled.train.push(...remap(split.train));
+      pooled.test.push(...remap(split.test));
+      sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed } });
+    });
+    return { sites, classes, pooled };
+  }
+  const ds = await scanDataset(resolve(o.data!));
+  if (ds.items.length === 0) throw new Error(`No readable images in ${o.data} (expected one folder per class)`);
+  const split = splitDataset(ds, { seed: o.seed });
+  const tagged = [
+    ...split.train.map((it) => ({ ...it, split: 'train' as const })),
+    ...split.val.map((it) => ({ ...it, split: 'val' as const })),
+    ...split.test.map((it) => ({ ...it, split: 'test' as const })),
+  ];
+  const parts = partition(tagged, o.hospitals, o.partition, o.seed);
+  const sites = parts.map((items, i) => ({
+    name: `hospital-${i + 1}`,
+    source: {
+      classes: ds.classes,
+      train: items.filter((it) => it.split === 'train'),
+      val: items.filter((it) => it.split === 'val'),
+      test: items.filter((it) => it.split === 'test'),
+    },
+  }));
+  return { sites, classes: ds.classes, pooled: { train: split.train, test: split.test } };
+}
+
+/**
+ * A whole federation on one machine: a coordinator and N hospitals talking
+ * over real socket.io on loopback, each hospital training on its own share of
+ * the data (in its own worker thread by default).
+ */
+export class Simulation extends EventEmitter<SimulationEvents> {
+  constructor(readonly options: SimulationOptions) {
+    super();
+  }
+
+  static parse(input: SimulationOptionsInput): SimulationOptions {
+    const r = SimulationOptionsSchema.safeParse(input);
+    if (!r.success) throw new Error(`Invalid simulation options: ${r.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    return r.data;
+  }
+
+  async run(): Promise<SimulationResult> {
+    const o = this.options;
+    const out = resolve(o.out);
+    mkdirSync(out, { recursive: true });
+    const { sites, classes, pooled } = await planSites(o);
+    const tokens = Object.fromEntries(sites.map((s) => [s.name, `sim_${randomBytes(24).toString('base64url')}`]));
+    const model = { ...o.model, classes };
+    const coordinator = await Coordinator.start({
+      dataDir: join(out, 'store'),
+      runDir: out,
+      host: '127.0.0.1',
+      port: o.port,
+      rounds: o.rounds,
+      minAvailable: sites.length,
+      minFit: Math.max(1, Math.ceil(o.fractionFit * sites.length)),
+      fractionFit: o.fractionFit,
+      waitTimeoutMs: 10 * 60_000,
+      maxFailures: Math.max(0, sites.length - 1),
+      evaluateEvery: o.evaluateEvery,
+      crossSiteEvaluation: o.crossSiteEvaluation,
+      fit: {
+        localEpochs: o.localEpochs,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        maxExamplesPerEpoch: o.maxExamplesPerEpoch,
+        weightsDtype: 'float32',
+      },
+      strategy: o.strategy,
+      keepBatchNormLocal: o.keepBatchNormLocal,
+      model,
+      seed: o.seed,
+      staticTokens: tokens,
+      dashboardDir: o.dashboardDir,
+    });
+    const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
+    for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
+    const hospitals: Hospital[] = [];
+    let result: RunResult;
+    const plan: SimulationResult['hospitals'] = [];
+    try {
+      for (const site of sites) {
+        const h = await Hospital.start({
+          coordinator: coordinator.url,
+          token: tokens[site.name],
+          worker: o.workers,
+          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed },
+        });
+        h.on('error', () => undefined);
+        hospitals.push(h);
+        const f = h.trainer.facts();
+        const counts = 'train' in site.source ? countBy(site.source.train, classes) : {};
+        plan.push({ name: site.name, examples: f.examples, classCounts: counts });
+      }
+      this.emit('plan', { hospitals: plan, classes, url: coordinator.url });
+      result = await coordinator.done;
+    } finally {
+      await Promise.all(hospitals.map((h) => h.close().catch(() => undefined)));
+      await coordinator.close();
+    }
+    let baseline: SimulationResult['baseline'];
+    if (o.baseline && result.status === 'complete') baseline = await this.runBaseline(classes, pooled, model);
+    const summaryPath = join(out, 'summary.json');
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    summary.hospitals = plan;
+    summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
+    if (baseline) summary.baseline = baseline;
+    writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
+    return { runDir: out, result, summary, hospitals: plan, baseline };
+  }
+
+  /** The same model trained centrally on the pooled training data for the same total epochs. */
+  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<SimulationResult['baseline']> {
+    const o = this.options;
+    const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
+    const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed };
+    const trainer: LocalTrainer = o.workers ? await WorkerTrainer.create(opts) : await InlineTrainer.create(opts);
+    const epochs = o.rounds * o.localEpochs;
+    this.emit('baseline', { phase: 'start', epochs });
+    try {
+      await trainer.setup(model, classes);
+      let weights: NamedWeights | null = null; // start from the trainer's own seeded initial weights
+      for (let e = 0; e < epochs; e++) {
+        const r = await trainer.fit(weights, {
+          localEpochs: 1,
+          batchSize: o.batchSize,
+          learningRate: o.learningRate,
+          proximalMu: 0,
+          keepLocal: [],
+          weightsDtype: 'float32',
+          maxExamplesPerEpoch: o.maxExamplesPerEpoch * o.hospitals,
+          seed: o.seed * 1000 + e + 1,
+        });
+        weights = r.weights;
+        this.emit('baseline', { phase: 'epoch', epoch: e + 1, epochs, loss: r.metrics.loss, accuracy: r.metrics.accuracy });
+      }
+      const m = computeMetrics(await trainer.evaluate(weights, 'test'));
+      this.emit('baseline', { phase: 'done', accuracy: m.accuracy, loss: m.loss });
+      return { accuracy: m.accuracy, loss: m.loss, epochs };
+    } finally {
+      await trainer.close();
+    }
+  }
+}
