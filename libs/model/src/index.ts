@@ -1,2 +1,15 @@
-// Public API of @fedxray/model.
-export {};
+// Public API of @fedxray/model: the DenseNet family with the study's head,
+// weights as named arrays, the training loop, save/load, backends, Grad-CAM.
+export { ARCHS, ARCH_CONFIGS, HEAD_ACTIVATIONS, OUTPUTS, OPTIMIZERS, ModelSpecSchema, HEAD_LAYERS, BACKBONE_OUTPUT_LAYER } from './spec';
+export type { Arch, ArchConfig, ModelSpec, ModelSpecInput } from './spec';
+export { buildModel, setBackboneTrainable, isBackboneFrozen, isBackboneLayer, featureSize } from './densenet';
+export type { BuildOptions } from './densenet';
+export { getNamedWeights, setNamedWeights, weightManifest } from './weights';
+export type { WeightEntry } from './weights';
+export { Trainer, evaluateBatch, predictProbs, createOptimizer, exampleLosses } from './trainer';
+export type { TrainerOptions, BatchResult, GradientResult } from './trainer';
+export { ModelError, BackendError } from './errors';
+
+// --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
+// Exports of the fast training backend go between these two markers.
+// --- end of training kernels and data parallelism ---

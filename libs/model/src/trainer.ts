@@ -1,0 +1,249 @@
+import * as tf from '@tensorflow/tfjs';
+import type { NamedWeights } from '@fedxray/protocol';
+import { ModelError } from './errors';
+import { BACKBONE_OUTPUT_LAYER, HEAD_LAYERS } from './spec';
+import type { ModelSpec } from './spec';
+import { isBackboneFrozen } from './densenet';
+import { namedVariables } from './weights';
+
+/** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
+const EPSILON = 1e-7;
+
+export interface TrainerOptions {
+  /** FedProx proximal term weight μ: loss += μ/2 · Σ‖w − w_ref‖² over trainable weights. @default 0 */
+  proximalMu?: number;
+}
+
+export interface BatchResult {
+  /** Mean cross-entropy over the batch (without the proximal term). */
+  loss: number;
+  /** Examples whose highest-probability class is the label. */
+  correct: number;
+  count: number;
+}
+
+export interface GradientResult extends BatchResult {
+  /** Gradients of the batch-mean loss (proximal term included), by weight name. The caller disposes them. */
+  grads: Map<string, tf.Tensor>;
+}
+
+/** Builds the optimizer a spec names, with Keras' defaults for the other settings. */
+export function createOptimizer(spec: ModelSpec): tf.Optimizer {
+  const lr = spec.optimizer.learningRate;
+  switch (spec.optimizer.name) {
+    case 'adam':
+      return tf.train.adam(lr, 0.9, 0.999, 1e-7);
+    case 'sgd':
+      return tf.train.sgd(lr);
+    case 'adagrad':
+      return tf.train.adagrad(lr, 0.1);
+  }
+}
+
+/** Per-example cross-entropy: categorical for softmax outputs, binary (mean over classes) for sigmoid. */
+export function exampleLosses(spec: ModelSpec, probs: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const p = tf.clipByValue(probs, EPSILON, 1 - EPSILON);
+    if (spec.output === 'softmax') return tf.neg(tf.sum(tf.mul(oneHot, tf.log(p)), 1)) as tf.Tensor1D;
+    const bce = tf.add(tf.mul(oneHot, tf.log(p)), tf.mul(tf.sub(1, oneHot), tf.log(tf.sub(1, p))));
+    return tf.neg(tf.mean(bce, 1)) as tf.Tensor1D;
+  });
+}
+
+function labelTensor(labels: tf.Tensor | ArrayLike<number>, classes: number): tf.Tensor1D {
+  const t = labels instanceof tf.Tensor ? tf.cast(tf.reshape(labels, [-1]), 'int32') : tf.tensor1d(Array.from(labels), 'int32');
+  const values = t.dataSync();
+  for (const v of values) {
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      t.dispose();
+      throw new ModelError(`Expected labels to be class indices in [0, ${classes - 1}], but got ${v}`);
+    }
+  }
+  return t as tf.Tensor1D;
+}
+
+function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
+  const want = model.inputs[0].shape;
+  if (x.rank !== 4 || x.shape.slice(1).some((d, i) => want[i + 1] !== null && d !== want[i + 1])) {
+    throw new ModelError(`Expected images of shape [n, ${want.slice(1).join(', ')}], but got [${x.shape.join(', ')}]`);
+  }
+}
+
+/**
+ * A model's training loop, written out so that FedProx and gradient
+ * accumulation fit in: forward in training mode (BatchNorm uses batch
+ * statistics and updates its moving mean and variance, dropout is active),
+ * loss, gradients over the currently trainable weights, optimizer step.
+ * While the backbone is frozen it runs in inference mode, as Keras does for
+ * transfer learning, so its BatchNorm statistics stay those of the source.
+ */
+export class Trainer {
+  readonly optimizer: tf.Optimizer;
+  private readonly proximalMu: number;
+  private reference: Map<string, tf.Tensor> | null = null;
+  private readonly backbone: tf.LayersModel;
+  private readonly head: tf.layers.Layer[];
+
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly spec: ModelSpec,
+    options: TrainerOptions = {},
+  ) {
+    this.proximalMu = options.proximalMu ?? 0;
+    if (!(this.proximalMu >= 0)) throw new ModelError(`Expected proximalMu ≥ 0, but got ${options.proximalMu}`);
+    const outUnits = model.outputs[0].shape[1];
+    if (outUnits !== spec.classes.length) {
+      throw new ModelError(`Model has ${outUnits} outputs but its spec names ${spec.classes.length} classes`);
+    }
+    let features: tf.SymbolicTensor;
+    try {
+      features = model.getLayer(BACKBONE_OUTPUT_LAYER).output as tf.SymbolicTensor;
+      this.head = [HEAD_LAYERS.pool, HEAD_LAYERS.hidden, HEAD_LAYERS.norm, HEAD_LAYERS.dropout, HEAD_LAYERS.out].map((n) => model.getLayer(n));
+    } catch {
+      throw new ModelError(`Expected a DenseNet with the study's head (layers ${BACKBONE_OUTPUT_LAYER}, ${Object.values(HEAD_LAYERS).join(', ')})`);
+    }
+    this.backbone = tf.model({ inputs: model.inputs, outputs: features });
+    this.optimizer = createOptimizer(spec);
+  }
+
+  /** Probabilities for a batch; `training` turns on batch statistics and dropout. */
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    const frozen = isBackboneFrozen(this.model);
+    let h = this.backbone.apply(x, { training: training && !frozen }) as tf.Tensor;
+    for (const layer of this.head) h = layer.apply(h, { training }) as tf.Tensor;
+    return h as tf.Tensor2D;
+  }
+
+  /** FedProx reference (usually the round's global weights), or null to train without the proximal term. */
+  setReference(weights: NamedWeights | null): void {
+    if (this.reference) for (const t of this.reference.values()) t.dispose();
+    this.reference = null;
+    if (!weights) return;
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    const ref = new Map<string, tf.Tensor>();
+    for (const { name, variable } of namedVariables(this.model)) {
+      if (!variable.trainable) continue;
+      const w = byName.get(name);
+      if (!w) continue;
+      if (w.shape.join(',') !== variable.shape.join(',')) {
+        for (const t of ref.values()) t.dispose();
+        throw new ModelError(`Reference weight ${name}: expected shape [${variable.shape.join(',')}], got [${w.shape.join(',')}]`);
+      }
+      ref.set(name, tf.tensor(w.values, w.shape, 'float32'));
+    }
+    this.reference = ref;
+  }
+
+  /** Loss, accuracy and gradients of one batch, without updating the weights (BatchNorm statistics do update). */
+  computeGradients(x: tf.Tensor4D, y: tf.Tensor | ArrayLike<number>): GradientResult {
+    checkInput(this.model, x);
+    const labels = labelTensor(y, this.spec.classes.length);
+    if (labels.shape[0] !== x.shape[0]) {
+      labels.dispose();
+      throw new ModelError(`Expected ${x.shape[0]} labels for ${x.shape[0]} images, but got ${labels.shape[0]}`);
+    }
+    const vars = namedVariables(this.model, true);
+    if (vars.length === 0) {
+      labels.dispose();
+      throw new ModelError('Nothing to train: every layer is frozen');
+    }
+    let dataLoss: tf.Scalar | undefined;
+    let correct: tf.Scalar | undefined;
+    const { grads } = tf.tidy(() => {
+      const oneHot = tf.oneHot(labels, this.spec.classes.length).toFloat() as tf.Tensor2D;
+      return tf.variableGrads(() => {
+        const probs = this.forward(x, true);
+        const data = tf.mean(exampleLosses(this.spec, probs, oneHot)) as tf.Scalar;
+        dataLoss = tf.keep(data);
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), labels), 'float32')) as tf.Scalar);
+        if (this.proximalMu === 0 || !this.reference) return data;
+        let prox: tf.Tensor = tf.scalar(0);
+        for (const { name, variable } of vars) {
+          const ref = this.reference.get(name);
+          if (ref) prox = tf.add(prox, tf.sum(tf.square(tf.sub(variable.read(), ref))));
+        }
+        return tf.add(data, tf.mul(this.proximalMu / 2, prox)) as tf.Scalar;
+      }, vars.map((v) => v.variable.read()));
+    });
+    labels.dispose();
+    const byVarName = new Map(vars.map((v) => [v.variable.read().name, v.name]));
+    const named = new Map<string, tf.Tensor>();
+    for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
+    const result = { grads: named, loss: dataLoss!.dataSync()[0], correct: correct!.dataSync()[0], count: x.shape[0] };
+    dataLoss!.dispose();
+    correct!.dispose();
+    return result;
+  }
+
+  /** One optimizer step with gradients keyed by weight name (as `computeGradients` returns them). */
+  applyGradients(grads: Map<string, tf.Tensor>): void {
+    const vars = namedVariables(this.model, true);
+    const map: tf.NamedTensorMap = {};
+    for (const { name, variable } of vars) {
+      const g = grads.get(name);
+      if (!g) throw new ModelError(`No gradient for trainable weight ${name}`);
+      map[variable.read().name] = g;
+    }
+    this.optimizer.applyGradients(map);
+  }
+
+  /** Trains on one batch: forward, loss, backward, optimizer step. `y` holds class indices. */
+  async trainBatch(x: tf.Tensor4D, y: tf.Tensor | ArrayLike<number>): Promise<BatchResult> {
+    const { grads, loss, correct, count } = this.computeGradients(x, y);
+    try {
+      this.applyGradients(grads);
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+    return { loss, correct, count };
+  }
+
+  /** Class probabilities in inference mode, n × C row-major. */
+  predict(x: tf.Tensor4D): Float32Array {
+    checkInput(this.model, x);
+    const probs = tf.tidy(() => this.forward(x, false));
+    const out = probs.dataSync() as Float32Array;
+    probs.dispose();
+    return Float32Array.from(out);
+  }
+
+  /** Frees the optimizer state and the FedProx reference; the model stays usable. */
+  dispose(): void {
+    this.setReference(null);
+    this.optimizer.dispose();
+  }
+}
+
+/** Probabilities and per-example losses of a batch in inference mode. */
+export function evaluateBatch(
+  model: tf.LayersModel,
+  spec: ModelSpec,
+  x: tf.Tensor4D,
+  labels: tf.Tensor | ArrayLike<number>,
+): { probs: Float32Array; losses: Float32Array } {
+  checkInput(model, x);
+  const y = labelTensor(labels, spec.classes.length);
+  if (y.shape[0] !== x.shape[0]) {
+    y.dispose();
+    throw new ModelError(`Expected ${x.shape[0]} labels for ${x.shape[0]} images, but got ${y.shape[0]}`);
+  }
+  const [probs, losses] = tf.tidy(() => {
+    const p = model.predict(x) as tf.Tensor2D;
+    const oneHot = tf.oneHot(y, spec.classes.length).toFloat() as tf.Tensor2D;
+    return [p, exampleLosses(spec, p, oneHot)];
+  });
+  y.dispose();
+  const out = { probs: Float32Array.from(probs.dataSync() as Float32Array), losses: Float32Array.from(losses.dataSync() as Float32Array) };
+  probs.dispose();
+  losses.dispose();
+  return out;
+}
+
+/** Class probabilities in inference mode, n × C row-major. */
+export function predictProbs(model: tf.LayersModel, x: tf.Tensor4D): Float32Array {
+  checkInput(model, x);
+  const probs = tf.tidy(() => model.predict(x) as tf.Tensor);
+  const out = Float32Array.from(probs.dataSync() as Float32Array);
+  probs.dispose();
+  return out;
+}
