@@ -44,7 +44,8 @@ const image = (chart: ChartSpec): string => `![${chart.caption}](${chart.file})`
 export function renderMarkdown(input: ReportInput, metrics: ReportMetrics, charts: ChartSpec[], createdAt: string): string {
   const out: string[] = [];
   const chart = (file: string): ChartSpec | undefined => charts.find((c) => c.file === file);
-  const push = (...lines: (string | undefined | false)[]) => out.push(...lines.filter((l): l is string => typeof l === 'string'), '');
+  // Every piece is its own block: a table right after a paragraph line would not render as a table.
+  const push = (...blocks: (string | undefined | false)[]) => out.push(...blocks.filter((l): l is string => typeof l === 'string'));
 
   push(`# ${input.title}`, `Written ${createdAt}. Classes: ${input.classes.join(', ')}.`);
 
@@ -119,7 +120,7 @@ export function renderMarkdown(input: ReportInput, metrics: ReportMetrics, chart
     );
   }
 
-  if (input.config) push('## Configuration', '```json', JSON.stringify(input.config, null, 2), '```');
+  if (input.config) push('## Configuration', ['```json', JSON.stringify(input.config, null, 2), '```'].join('\n'));
   push('Metrics come from mergeable summaries (confusion matrices and per-class score histograms); see docs/EVALUATION.md.');
-  return out.join('\n');
+  return `${out.join('\n\n')}\n`;
 }
