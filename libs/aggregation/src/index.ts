@@ -1,2 +1,24 @@
-// Public API of @fedxray/aggregation.
-export {};
+// Public API of @fedxray/aggregation: federated strategies over named float32 tensors.
+export type { ClientUpdate, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
+export { StrategyConfigSchema, STRATEGY_NAMES, createStrategy, parseStrategyConfig } from './config';
+export type { StrategyConfig, StrategyConfigInput, StrategyName } from './config';
+export { AggregationError, AGGREGATION_ERROR_CODES } from './errors';
+export type { AggregationErrorCode } from './errors';
+export { FedAvg } from './fedavg';
+export type { FedAvgOptions } from './fedavg';
+export { FedProx } from './fedprox';
+export { FedAvgM } from './fedavgm';
+export type { FedAvgMParams } from './fedavgm';
+export { FedOpt } from './fedopt';
+export type { FedOptParams } from './fedopt';
+export { FedAdam } from './fedadam';
+export { FedYogi } from './fedyogi';
+export { FedAdagrad } from './fedadagrad';
+export { FedMedian } from './fedmedian';
+export { FedTrimmedAvg } from './fedtrimmedavg';
+export { Krum } from './krum';
+export { isBatchNormTensor } from './batchnorm';
+export { weightedMean, coordinateMedian, trimmedMean, squaredDistances, krumScores } from './aggregate';
+export { WeightedSum } from './weighted-sum';
+export type { WeightedSumOptions } from './weighted-sum';
+export { wasmKernelsAvailable } from './kernels';

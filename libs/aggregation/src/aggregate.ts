@@ -1,0 +1,133 @@
+/**
+ * The math of aggregation over lists of float32 tensors (one list per update,
+ * tensors in the same order). Pure functions; the strategies call them.
+ */
+import { AggregationError } from './errors';
+import { WeightedSum } from './weighted-sum';
+
+function checkInputs(inputs: readonly (readonly Float32Array[])[]): void {
+  if (inputs.length === 0) throw new AggregationError('no_updates', 'Nothing to aggregate: no input');
+  const first = inputs[0];
+  for (let u = 1; u < inputs.length; u++) {
+    const x = inputs[u];
+    if (x.length !== first.length) throw new AggregationError('shape_mismatch', `Expected input ${u} to have ${first.length} tensors, but got ${x.length}`);
+    for (let s = 0; s < x.length; s++) {
+      if (x[s].length !== first[s].length) {
+        throw new AggregationError('shape_mismatch', `Expected tensor ${s} of input ${u} to hold ${first[s].length} values, but got ${x[s].length}`);
+      }
+    }
+  }
+}
+
+/** Σ wᵤ·xᵤ / Σ wᵤ (Flower's `aggregate`), in float64, reading each input once. */
+export function weightedMean(inputs: readonly (readonly Float32Array[])[], weights: readonly number[]): Float32Array[] {
+  checkInputs(inputs);
+  if (weights.length !== inputs.length) throw new AggregationError('bad_update', `Expected ${inputs.length} weights, but got ${weights.length}`);
+  const sum = new WeightedSum(
+    inputs[0].map((t) => t.length),
+    { group: Math.min(inputs.length, 64) },
+  );
+  for (let u = 0; u < inputs.length; u++) sum.add(inputs[u], weights[u]);
+  return sum.mean();
+}
+
+function sortSmall(a: Float64Array, n: number): void {
+  if (n > 32) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+/** Applies `reduce` to the sorted values of every coordinate across the inputs. */
+function coordinateWise(inputs: readonly (readonly Float32Array[])[], reduce: (sorted: Float64Array, n: number) => number): Float32Array[] {
+  checkInputs(inputs);
+  const n = inputs.length;
+  const tmp = new Float64Array(n);
+  return inputs[0].map((t, s) => {
+    const out = new Float32Array(t.length);
+    const cols = inputs.map((x) => x[s]);
+    for (let i = 0; i < out.length; i++) {
+      for (let u = 0; u < n; u++) tmp[u] = cols[u][i];
+      sortSmall(tmp, n);
+      out[i] = reduce(tmp, n);
+    }
+    return out;
+  });
+}
+
+/** Coordinate-wise median (the mean of the two middle values for an even count), as numpy's. */
+export function coordinateMedian(inputs: readonly (readonly Float32Array[])[]): Float32Array[] {
+  return coordinateWise(inputs, (v, n) => (n % 2 === 1 ? v[(n - 1) >> 1] : (v[n / 2 - 1] + v[n / 2]) / 2));
+}
+
+/**
+ * Coordinate-wise trimmed mean: drops the ⌊β·n⌋ smallest and largest values of
+ * every coordinate and averages the rest (scipy's trim_mean, as Flower uses it).
+ */
+export function trimmedMean(inputs: readonly (readonly Float32Array[])[], beta: number): Float32Array[] {
+  if (!(beta >= 0 && beta < 0.5)) throw new AggregationError('bad_config', `Expected beta in [0, 0.5), but got ${beta}`);
+  const cut = Math.floor(beta * inputs.length);
+  return coordinateWise(inputs, (v, n) => {
+    let s = 0;
+    for (let i = cut; i < n - cut; i++) s += v[i];
+    return s / (n - 2 * cut);
+  });
+}
+
+/** Squared L2 distances between every pair of inputs (all tensors flattened together). */
+export function squaredDistances(inputs: readonly (readonly Float32Array[])[]): number[][] {
+  checkInputs(inputs);
+  const n = inputs.length;
+  const d = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      let sq = 0;
+      const xa = inputs[a];
+      const xb = inputs[b];
+      for (let s = 0; s < xa.length; s++) {
+        const p = xa[s];
+        const q = xb[s];
+        for (let i = 0; i < p.length; i++) {
+          const diff = p[i] - q[i];
+          sq += diff * diff;
+        }
+      }
+      d[a][b] = sq;
+      d[b][a] = sq;
+    }
+  }
+  return d;
+}
+
+/**
+ * Krum scores (Blanchard et al. 2017): for each input, the sum of squared
+ * distances to its n − f − 2 nearest other inputs (at least 1). Lower is more central.
+ */
+export function krumScores(distances: readonly (readonly number[])[], byzantine: number): number[] {
+  const n = distances.length;
+  const closest = Math.max(1, n - byzantine - 2);
+  return distances.map((row, i) => {
+    const others = row.filter((_, j) => j !== i).sort((a, b) => a - b);
+    let s = 0;
+    for (let k = 0; k < Math.min(closest, others.length); k++) s += others[k];
+    return s;
+  });
+}
+
+/** Indices of the `keep` lowest scores (ties broken by index), lowest first. */
+export function lowestScores(scores: readonly number[], keep: number): number[] {
+  return scores
+    .map((s, i) => [s, i] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .slice(0, keep)
+    .map(([, i]) => i);
+}

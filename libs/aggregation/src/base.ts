@@ -1,0 +1,78 @@
+import type { NamedWeights } from '@fedxray/protocol';
+import { AggregationError } from './errors';
+import { ModelLayout } from './layout';
+import type { ClientUpdate, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
+
+/** Round bookkeeping shared by every strategy: layout, who contributed, refusal of misuse. */
+export abstract class RoundStrategy implements Strategy {
+  abstract readonly name: string;
+  abstract readonly streaming: boolean;
+  protected layout: ModelLayout | undefined;
+  protected global: NamedWeights | undefined;
+  protected round = 0;
+  protected used: string[] = [];
+
+  constructor(protected readonly options: StrategyOptions = {}) {}
+
+  fitConfig(_round: number): FitInstructions {
+    return {};
+  }
+
+  localTensorNames(weights: NamedWeights): string[] {
+    const keep = this.options.keepLocal;
+    return keep ? weights.filter((t) => keep(t.name)).map((t) => t.name) : [];
+  }
+
+  begin(round: number, global: NamedWeights): void {
+    const layout = new ModelLayout(global, this.options.keepLocal);
+    this.onBegin(layout);
+    this.layout = layout;
+    this.global = global;
+    this.round = round;
+    this.used = [];
+  }
+
+  accumulate(update: ClientUpdate): void {
+    const layout = this.requireRound();
+    if (typeof update?.hospitalId !== 'string' || update.hospitalId === '') {
+      throw new AggregationError('bad_update', 'Expected an update with a non-empty hospitalId');
+    }
+    if (this.used.includes(update.hospitalId)) {
+      throw new AggregationError('duplicate_update', `Update from ${update.hospitalId}: this hospital already contributed to round ${this.round}`);
+    }
+    if (!(Number.isFinite(update.examples) && update.examples > 0)) {
+      throw new AggregationError('bad_update', `Update from ${update.hospitalId}: expected a positive number of examples, but got ${update.examples}`);
+    }
+    const slots = layout.arrange(update);
+    this.onUpdate(update, slots);
+    this.used.push(update.hospitalId);
+  }
+
+  finish(): RoundResult {
+    const layout = this.requireRound();
+    if (this.used.length === 0) throw new AggregationError('no_updates', `Round ${this.round}: no update arrived, nothing to aggregate`);
+    const global = this.global!;
+    const { slots, used } = this.onFinish(layout.slotsOf(global));
+    this.layout = undefined;
+    this.global = undefined;
+    return { weights: layout.assemble(global, slots), used };
+  }
+
+  abstract retainedBytes(): number;
+
+  protected requireRound(): ModelLayout {
+    if (!this.layout) throw new AggregationError('not_begun', `${this.name}: call begin(round, global) before accumulate/finish`);
+    return this.layout;
+  }
+
+  /** A new round starts with this layout (prepare accumulators). */
+  protected abstract onBegin(layout: ModelLayout): void;
+  /** One accepted update, its aggregated tensors in slot order. */
+  protected abstract onUpdate(update: ClientUpdate, slots: Float32Array[]): void;
+  /** The new aggregated tensors (fresh arrays) from the global's current ones. */
+  protected abstract onFinish(globalSlots: Float32Array[]): { slots: Float32Array[]; used: string[] };
+}
+
+export function sameSizes(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}

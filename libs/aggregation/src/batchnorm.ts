@@ -1,0 +1,10 @@
+const BN_WEIGHTS = new Set(['gamma', 'beta', 'moving_mean', 'moving_variance']);
+
+/**
+ * True for a Keras BatchNormalization weight (`…/gamma`, `…/beta`, `…/moving_mean`,
+ * `…/moving_variance`, with or without a `:0` suffix): the tensors FedBN keeps local.
+ */
+export function isBatchNormTensor(name: string): boolean {
+  const last = name.slice(name.lastIndexOf('/') + 1).replace(/:\d+$/, '');
+  return BN_WEIGHTS.has(last);
+}

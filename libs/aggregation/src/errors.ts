@@ -1,0 +1,14 @@
+/** Why an aggregation step was refused. */
+export const AGGREGATION_ERROR_CODES = ['bad_config', 'bad_update', 'shape_mismatch', 'duplicate_update', 'no_updates', 'not_begun'] as const;
+export type AggregationErrorCode = (typeof AGGREGATION_ERROR_CODES)[number];
+
+/** A refused strategy call: says what was expected and what arrived. */
+export class AggregationError extends Error {
+  constructor(
+    readonly code: AggregationErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AggregationError';
+  }
+}

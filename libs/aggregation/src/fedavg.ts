@@ -1,0 +1,50 @@
+import { RoundStrategy, sameSizes } from './base';
+import type { ModelLayout } from './layout';
+import type { ClientUpdate, StrategyOptions } from './strategy';
+import { WeightedSum } from './weighted-sum';
+
+export interface FedAvgOptions extends StrategyOptions {
+  /** Updates folded per pass (1: each as it arrives). See WeightedSum. */
+  groupUpdates?: number;
+}
+
+/**
+ * FedAvg (McMahan et al. 2017): the example-weighted mean of the updates,
+ * accumulated in float64 as they arrive; memory O(model) whatever the number of hospitals.
+ */
+export class FedAvg extends RoundStrategy {
+  readonly name: string = 'fedavg';
+  readonly streaming = true;
+  private sum: WeightedSum | undefined;
+
+  constructor(protected override readonly options: FedAvgOptions = {}) {
+    super(options);
+  }
+
+  protected onBegin(layout: ModelLayout): void {
+    if (!this.sum || !sameSizes(this.sum.sizes, layout.slotSizes)) {
+      this.sum = undefined; // let the old accumulator go before allocating the new one
+      this.sum = new WeightedSum(layout.slotSizes, { group: this.options.groupUpdates ?? 1, backend: this.options.backend });
+    } else {
+      this.sum.reset();
+    }
+  }
+
+  protected onUpdate(update: ClientUpdate, slots: Float32Array[]): void {
+    this.sum!.add(slots, update.examples);
+  }
+
+  protected onFinish(globalSlots: Float32Array[]): { slots: Float32Array[]; used: string[] } {
+    const mean = this.sum!.mean();
+    return { slots: this.serverStep(globalSlots, mean), used: [...this.used] };
+  }
+
+  /** Server-side optimizer step from the global's tensors and the round's mean (FedAvg: the mean itself). */
+  protected serverStep(_global: Float32Array[], mean: Float32Array[]): Float32Array[] {
+    return mean;
+  }
+
+  retainedBytes(): number {
+    return this.sum?.retainedBytes() ?? 0;
+  }
+}

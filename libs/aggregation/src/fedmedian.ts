@@ -1,0 +1,11 @@
+import { coordinateMedian } from './aggregate';
+import { HoldingStrategy, type HeldUpdate } from './holding';
+
+/** FedMedian (Yin et al. 2018): coordinate-wise median, unweighted. */
+export class FedMedian extends HoldingStrategy {
+  readonly name = 'fedmedian';
+
+  protected combine(held: HeldUpdate[]) {
+    return { slots: coordinateMedian(held.map((h) => h.slots)), used: held.map((h) => h.id) };
+  }
+}

@@ -1,0 +1,63 @@
+import { sameSizes } from './base';
+import { FedAvg, type FedAvgOptions } from './fedavg';
+
+export interface FedOptParams {
+  /** Server learning rate η. */
+  eta: number;
+  /** First-moment decay β₁. */
+  beta1: number;
+  /** Second-moment decay β₂ (unused by FedAdagrad). */
+  beta2: number;
+  /** Adaptivity τ: added to √v; v starts at τ². */
+  tau: number;
+}
+
+/**
+ * Adaptive federated optimization (Reddi et al. 2021, Algorithm 2): with
+ * Δ = mean − x, m ← β₁·m + (1 − β₁)·Δ, v ← rule(v, Δ²), x ← x + η·m / (√v + τ).
+ * m starts at 0 and v at τ²; no bias correction, as in the paper.
+ */
+export abstract class FedOpt extends FedAvg {
+  private m: Float32Array[] | undefined;
+  private v: Float32Array[] | undefined;
+
+  constructor(
+    readonly params: FedOptParams,
+    options: FedAvgOptions = {},
+  ) {
+    super(options);
+  }
+
+  /** The second-moment rule: the new v from the old v and Δ². */
+  protected abstract secondMoment(v: number, delta2: number, beta2: number): number;
+
+  protected override serverStep(global: Float32Array[], mean: Float32Array[]): Float32Array[] {
+    const { eta, beta1, beta2, tau } = this.params;
+    const sizes = global.map((g) => g.length);
+    if (!this.m || !this.v || !sameSizes(this.m.map((t) => t.length), sizes)) {
+      this.m = sizes.map((n) => new Float32Array(n));
+      this.v = sizes.map((n) => new Float32Array(n).fill(tau * tau));
+    }
+    for (let s = 0; s < global.length; s++) {
+      const x = global[s];
+      const out = mean[s];
+      const m = this.m[s];
+      const v = this.v[s];
+      for (let i = 0; i < x.length; i++) {
+        const d = out[i] - x[i];
+        const mi = beta1 * m[i] + (1 - beta1) * d;
+        const vi = this.secondMoment(v[i], d * d, beta2);
+        m[i] = mi;
+        v[i] = vi;
+        out[i] = x[i] + (eta * mi) / (Math.sqrt(vi) + tau);
+      }
+    }
+    return mean;
+  }
+
+  override retainedBytes(): number {
+    let n = super.retainedBytes();
+    for (const t of [...(this.m ?? []), ...(this.v ?? [])]) n += t.byteLength;
+    return n;
+  }
+}

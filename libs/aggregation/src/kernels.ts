@@ -1,0 +1,51 @@
+import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+
+/** The SIMD kernels of kernels.wat, bound to one memory. Pointers are byte offsets, n a multiple of 4. */
+export interface WasmKernels {
+  readonly memory: WebAssembly.Memory;
+  foldSet(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
+  foldAdd(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
+  foldSetOut(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
+  foldAddOut(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
+  scaleOut(pa: number, n: number, scale: number, pout: number): void;
+}
+
+/** wasm32 addresses at most 4 GiB; stay well inside it. */
+export const MAX_WASM_BYTES = 2 ** 31;
+const PAGE = 65536;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function module(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
+      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** True when this runtime runs the SIMD kernels (Node ≥ 16 does). */
+export function wasmKernelsAvailable(): boolean {
+  return module() !== null;
+}
+
+/** Instantiates the kernels over a fresh memory of at least `bytes` bytes, or null if wasm is unavailable. */
+export function createWasmKernels(bytes: number): WasmKernels | null {
+  const mod = module();
+  if (!mod || bytes > MAX_WASM_BYTES) return null;
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
+  const instance = new WebAssembly.Instance(mod, { env: { memory } });
+  const e = instance.exports as unknown as Omit<WasmKernels, 'memory'>;
+  return {
+    memory,
+    foldSet: e.foldSet,
+    foldAdd: e.foldAdd,
+    foldSetOut: e.foldSetOut,
+    foldAddOut: e.foldAddOut,
+    scaleOut: e.scaleOut,
+  };
+}

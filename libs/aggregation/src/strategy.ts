@@ -1,0 +1,56 @@
+import type { NamedWeights } from '@fedxray/protocol';
+
+/** One hospital's trained weights for the round, with the number of examples it trained on. */
+export interface ClientUpdate {
+  hospitalId: string;
+  examples: number;
+  weights: NamedWeights;
+}
+
+/** What hospitals must apply locally during `fit`. */
+export interface FitInstructions {
+  /** FedProx proximal term μ (absent: no proximal term). */
+  proximalMu?: number;
+}
+
+export interface RoundResult {
+  /** The new global weights, in the order of the global passed to `begin` (fresh arrays). */
+  weights: NamedWeights;
+  /** hospitalIds whose updates shaped the result (Krum: the selected ones only). */
+  used: string[];
+}
+
+/**
+ * A federated aggregation strategy, driven one round at a time:
+ * `begin` → `accumulate` per arriving update → `finish`.
+ * Modelled on Flower's `Strategy`, but updates are folded as they arrive.
+ */
+export interface Strategy {
+  readonly name: string;
+  /**
+   * True when the strategy folds each update into O(model) state and keeps no
+   * per-update copy; false for robust rules (median, trimmed mean, Krum) that
+   * need every update at once and hold them until `finish`.
+   */
+  readonly streaming: boolean;
+  /** What hospitals must apply locally (e.g. FedProx μ). */
+  fitConfig(round: number): FitInstructions;
+  /** Names in `weights` that hospitals keep local and this strategy never aggregates (FedBN). */
+  localTensorNames(weights: NamedWeights): string[];
+  /** Start a round from the current global weights. */
+  begin(round: number, global: NamedWeights): void;
+  /** Fold one update in as it arrives. Throws AggregationError for a malformed update, leaving the round as it was. */
+  accumulate(update: ClientUpdate): void;
+  /** Finish the round: new global weights (fresh arrays). Throws AggregationError if no update arrived. */
+  finish(): RoundResult;
+  /** Bytes this strategy holds now: accumulators, server-optimizer state, and updates it keeps. */
+  retainedBytes(): number;
+}
+
+/** Options every strategy takes from its caller (not from the config file). */
+export interface StrategyOptions {
+  /** Tensors hospitals keep local (FedBN): excluded from aggregation; the global keeps its values. */
+  keepLocal?: (tensorName: string) => boolean;
+  /** Which weighted-sum engine to use; `wasm` (SIMD) unless unavailable. */
+  backend?: 'wasm' | 'js';
+}
