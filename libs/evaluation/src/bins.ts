@@ -13,7 +13,7 @@
  */
 
 /** Bins per class histogram unless told otherwise; see docs/EVALUATION.md for why. */
-export const DEFAULT_BINS = 1000;
+export const DEFAULT_BINS = 2000;
 /** Equal-width bins of the top score for the calibration table (and ECE). */
 export const DEFAULT_CALIBRATION_BINS = 15;
 

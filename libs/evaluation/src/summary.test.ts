@@ -54,7 +54,7 @@ test('merging refuses summaries over other classes, class order, or bin counts',
   const a = createSummary(['a', 'b', 'c']);
   assert.throws(() => mergeSummaries([a, createSummary(['a', 'b'])]), /expected classes \[a, b, c\] in that order, but got \[a, b\]/);
   assert.throws(() => mergeSummaries([a, createSummary(['b', 'a', 'c'])]), /in that order/);
-  assert.throws(() => mergeSummaries([a, createSummary(['a', 'b', 'c'], { bins: 100 })]), /expected 1000 bins, but got 100/);
+  assert.throws(() => mergeSummaries([a, createSummary(['a', 'b', 'c'], { bins: 100 })]), /expected 2000 bins, but got 100/);
   assert.throws(() => mergeSummaries([a, createSummary(['a', 'b', 'c'], { calibrationBins: 10 })]), /expected 15 calibration bins, but got 10/);
   assert.throws(() => mergeSummaries([]), /at least one summary/);
 });

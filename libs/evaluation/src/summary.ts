@@ -24,7 +24,7 @@ export interface EvaluationSummary {
 }
 
 export interface SummaryOptions {
-  /** Histogram bins per class. @default DEFAULT_BINS (1000) */
+  /** Histogram bins per class. @default DEFAULT_BINS (2000) */
   bins?: number;
   /** Equal-width bins of the top score for calibration. @default DEFAULT_CALIBRATION_BINS (15) */
   calibrationBins?: number;
