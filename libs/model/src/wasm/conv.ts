@@ -1,0 +1,106 @@
+import { backend_util } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { kernelsFor, ptr, withScratch, type WasmBackendLike } from './module';
+
+type Conv2DInfo = backend_util.Conv2DInfo;
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+
+function convArgs(info: Conv2DInfo): number[] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+function channelsLast(dataFormat: string | undefined, kernel: string): 'channelsLast' {
+  const f = backend_util.convertConv2DDataFormat((dataFormat ?? 'NHWC') as 'NHWC' | 'NCHW');
+  if (f !== 'channelsLast') throw new Error(`${kernel} on wasm expects dataFormat 'NHWC', but got '${dataFormat}'`);
+  return f;
+}
+
+interface FilterGradAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** Conv2DBackpropFilter: dW from the input x and the output gradient dy. */
+function conv2dBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: unknown; attrs: FilterGradAttrs }): TensorInfo {
+  const { inputs, attrs } = args;
+  const backend = args.backend as WasmBackendLike;
+  const { x, dy } = inputs;
+  const fmt = channelsLast(attrs.dataFormat, 'Conv2DBackpropFilter');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
+  const k = kernelsFor(backend);
+  const out = backend.makeOutput(attrs.filterShape.slice(), 'float32');
+  const floats = k.conv_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
+  withScratch(backend, floats, (s) => k.conv2d_filter_grad(ptr(backend, x), ptr(backend, dy), ptr(backend, out), s, ...convArgs(info)));
+  return out;
+}
+
+interface InputGradAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/** Conv2DBackpropInput: dx from the output gradient dy and the filter. */
+function conv2dBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: unknown; attrs: InputGradAttrs }): TensorInfo {
+  const { inputs, attrs } = args;
+  const backend = args.backend as WasmBackendLike;
+  const { dy, filter } = inputs;
+  const fmt = channelsLast(attrs.dataFormat, 'Conv2DBackpropInput');
+  const info = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
+  const k = kernelsFor(backend);
+  const out = backend.makeOutput(attrs.inputShape.slice(), 'float32');
+  const floats = k.conv_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
+  withScratch(backend, floats, (s) => k.conv2d_input_grad(ptr(backend, dy), ptr(backend, filter), ptr(backend, out), s, ...convArgs(info)));
+  return out;
+}
+
+export const conv2dBackpropFilterConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropFilter as unknown as KernelFunc,
+};
+
+export const conv2dBackpropInputConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropInput as unknown as KernelFunc,
+};

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmTrainingKernelsRegistered } from './register';
+
+// Every custom wasm kernel against the cpu backend's kernels on random inputs.
+registerWasmTrainingKernels();
+await tf.setBackend('cpu');
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let num = 0;
+  let den = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(a[i]));
+  }
+  return num / den;
+}
+
+async function onBackend<T>(name: string, f: () => T): Promise<T> {
+  await tf.setBackend(name);
+  return f();
+}
+
+function rand(shape: number[], seed: number): Float32Array {
+  return tf.tidy(() => tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync() as Float32Array);
+}
+
+type Pad = 'same' | 'valid';
+const CONV_CASES: [n: number, h: number, w: number, c: number, co: number, k: number, s: number, pad: Pad][] = [
+  [2, 7, 9, 3, 5, 3, 1, 'same'],
+  [2, 8, 7, 4, 8, 3, 2, 'same'],
+  [1, 9, 9, 5, 6, 3, 2, 'valid'],
+  [2, 11, 10, 3, 16, 7, 2, 'valid'],
+  [1, 13, 11, 3, 12, 7, 2, 'same'],
+  [2, 6, 6, 16, 9, 1, 1, 'valid'],
+  [1, 13, 13, 7, 3, 1, 2, 'same'],
+  [3, 5, 5, 13, 37, 3, 1, 'valid'],
+  [1, 10, 12, 33, 17, 1, 1, 'same'],
+];
+
+test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend (strides 1/2, same/valid, odd sizes)', async () => {
+  for (const [n, h, w, c, co, k, s, pad] of CONV_CASES) {
+    const xs = rand([n, h, w, c], 1);
+    const fs = rand([k, k, c, co], 2);
+    const grads = (backend: string) =>
+      onBackend(backend, () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, [n, h, w, c]);
+          const f = tf.tensor4d(fs, [k, k, c, co]);
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad).square().sum());
+          return g([x, f]).map((t) => t.dataSync().slice());
+        }),
+      );
+    const [cx, cf] = await grads('cpu');
+    const [wx, wf] = await grads('wasm');
+    const label = `n${n} ${h}x${w}x${c}→${co} k${k} s${s} ${pad}`;
+    assert.ok(relErr(cx, wx) <= 1e-4, `dx ${label}: ${relErr(cx, wx)}`);
+    assert.ok(relErr(cf, wf) <= 1e-4, `dW ${label}: ${relErr(cf, wf)}`);
+  }
+});
+
+test('fused training BatchNormalization matches tfjs-layers on the cpu backend: output, gradients, moving statistics', async () => {
+  for (const shape of [
+    [3, 5, 7, 6],
+    [2, 4, 4, 13],
+    [9, 5],
+  ]) {
+    const c = shape[shape.length - 1];
+    const xs = Array.from(rand(shape, 3), (v) => 2 * v + 0.5);
+    const dys = rand(shape, 4);
+    const gamma = Array.from(rand([c], 5), (v) => 1 + 0.3 * v);
+    const beta = rand([c], 6);
+    const run = (backend: string) =>
+      onBackend(backend, () => {
+        const layer = tf.layers.batchNormalization({ axis: -1, epsilon: 1.001e-5, momentum: 0.9 });
+        layer.build(shape);
+        layer.setWeights([tf.tensor1d(gamma), tf.tensor1d(beta), tf.fill([c], 0.1), tf.fill([c], 2)]);
+        const out = tf.tidy(() => {
+          const x = tf.tensor(xs, shape);
+          const dy = tf.tensor(dys, shape);
+          const gx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t, { training: true }) as tf.Tensor, dy)))(x);
+          const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+          const y = layer.apply(x, { training: true }) as tf.Tensor;
+          return [y.dataSync().slice(), gx.dataSync().slice(), ...Object.values(grads).map((g) => g.dataSync().slice()), value.dataSync().slice()];
+        });
+        const stats = layer.getWeights().slice(2).map((t) => t.dataSync().slice());
+        for (const w of layer.weights) w.dispose();
+        return [...out, ...stats];
+      });
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    const names = ['y', 'dx', 'dgamma', 'dbeta', 'loss', 'movingMean', 'movingVariance'];
+    cpu.forEach((v, i) => assert.ok(relErr(v, wasm[i]) <= 1e-4, `${names[i]} ${shape}: ${relErr(v, wasm[i])}`));
+  }
+});
+
+test('Relu gradient matches the cpu backend, zero at zero', async () => {
+  const xs = Float32Array.from(rand([3, 7, 5], 7), (v, i) => (i % 11 === 0 ? 0 : v));
+  const dys = rand([3, 7, 5], 8);
+  const g = (backend: string) =>
+    onBackend(backend, () => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dys, [3, 7, 5]))))(tf.tensor(xs, [3, 7, 5])).dataSync().slice()));
+  // Same values (the cpu backend yields -0 where dy < 0 and x ≤ 0).
+  assert.equal(relErr(await g('cpu'), await g('wasm')), 0);
+});
+
+test('the kernels are registered on wasm and used there', async () => {
+  await tf.setBackend('wasm');
+  assert.ok(wasmTrainingKernelsRegistered());
+  for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
+  const before = tf.memory().numTensors;
+  const x = tf.randomNormal([1, 6, 6, 2]);
+  const prof = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, tf.ones([3, 3, 2, 2]) as tf.Tensor4D, 1, 'same').sum())(x));
+  assert.ok(prof.kernelNames.includes('Conv2DBackpropInput'));
+  const bn = tf.layers.batchNormalization({});
+  const bnProf = await tf.profile(() => bn.apply(x, { training: true }) as tf.Tensor);
+  assert.ok(bnProf.kernelNames.includes('FedxrayBatchNormTrain'), bnProf.kernelNames.join());
+  (bnProf.result as tf.Tensor).dispose();
+  for (const w of bn.weights) w.dispose();
+  x.dispose();
+  (prof.result as tf.Tensor).dispose();
+  assert.ok(tf.memory().numTensors <= before + 1);
+});

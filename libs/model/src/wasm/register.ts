@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { bnTrainConfig, bnTrainGradConfig, bnTrainGradient, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
+import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
+import { reluGradConfig, reluGradient } from './relu';
+
+const KERNELS: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, bnTrainConfig, bnTrainGradConfig, reluGradConfig];
+const GRADIENTS: GradConfig[] = [bnTrainGradient, reluGradient];
+
+/** Names of the kernels `registerWasmTrainingKernels` adds to (or replaces on) the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.kernelName);
+
+let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | undefined)[] } | undefined;
+
+/**
+ * Registers the training kernels on tfjs's wasm backend: Conv2DBackpropFilter
+ * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
+ * BatchNormalization with its gradient, and a one-pass Relu gradient; and routes
+ * tfjs-layers' BatchNormalization through the fused kernel while training on a
+ * backend that has it. Safe to call more than once; works before or after the
+ * backend is initialized (the kernels find the backend's memory on first use).
+ */
+export function registerWasmTrainingKernels(): void {
+  if (saved) return;
+  saved = {
+    kernels: KERNELS.map((k) => tf.getKernel(k.kernelName, 'wasm')),
+    gradients: GRADIENTS.map((g) => tf.getGradient(g.kernelName)),
+  };
+  for (const k of KERNELS) {
+    if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel(k);
+  }
+  for (const g of GRADIENTS) tf.registerGradient(g);
+  installFusedBatchNorm();
+}
+
+/** Puts back what `registerWasmTrainingKernels` replaced (for comparisons and tests). */
+export function unregisterWasmTrainingKernels(): void {
+  if (!saved) return;
+  KERNELS.forEach((k, i) => {
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    const prev = saved!.kernels[i];
+    if (prev) tf.registerKernel(prev);
+  });
+  GRADIENTS.forEach((g, i) => {
+    const prev = saved!.gradients[i];
+    if (prev) tf.registerGradient(prev);
+  });
+  uninstallFusedBatchNorm();
+  saved = undefined;
+}
+
+/** Whether the training kernels are registered on the wasm backend right now. */
+export function wasmTrainingKernelsRegistered(): boolean {
+  return saved !== undefined && WASM_TRAINING_KERNELS.every((n) => tf.getKernel(n, 'wasm') !== undefined);
+}
