@@ -104,16 +104,16 @@ test('ROC runs from (0, 0) to (1, 1), never goes back, and its trapezoids add up
   }
 });
 
-test('1000 equal-width bins would miss the piled-up case by far more than 0.002 (why the bins are not equal-width)', () => {
+test('as many equal-width bins would miss the piled-up case by far more than 0.002 (why the bins are not equal-width)', () => {
   const C = 4;
   const n = 4000;
   const { probs, labels } = syntheticOutputs(n, C, 8, 6, 1);
   let worst = 0;
   for (let c = 0; c < C; c++) {
     const scores = Array.from({ length: n }, (_, i) => probs[i * C + c]);
-    const negatives = new Array<number>(1000).fill(0);
-    const positives = new Array<number>(1000).fill(0);
-    scores.forEach((s, i) => ((labels[i] === c ? positives : negatives)[Math.min(999, Math.floor(s * 1000))] += 1));
+    const negatives = new Array<number>(DEFAULT_BINS).fill(0);
+    const positives = new Array<number>(DEFAULT_BINS).fill(0);
+    scores.forEach((s, i) => ((labels[i] === c ? positives : negatives)[Math.min(DEFAULT_BINS - 1, Math.floor(s * DEFAULT_BINS))] += 1));
     const exact = exactAuc(
       scores,
       Array.from(labels, (y) => y === c),
