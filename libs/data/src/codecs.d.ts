@@ -32,6 +32,17 @@ declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
     J2KDecoder: new () => J2KDecoder;
     J2KEncoder: new () => J2KEncoder;
   }
-  const factory: () => Promise<OpenJpegModule>;
+  const factory: (options?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<OpenJpegModule>;
   export default factory;
+}
+
+declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
+  import type { OpenJpegModule } from '@cornerstonejs/codec-openjpeg/wasmjs';
+  const factory: (options?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<Pick<OpenJpegModule, 'J2KDecoder'>>;
+  export default factory;
+}
+
+declare module 'dcmjs' {
+  const dcmjs: { data: Record<string, any> };
+  export default dcmjs;
 }
