@@ -8,6 +8,13 @@ export { getNamedWeights, setNamedWeights, weightManifest } from './weights';
 export type { WeightEntry } from './weights';
 export { Trainer, evaluateBatch, predictProbs, createOptimizer, exampleLosses } from './trainer';
 export type { TrainerOptions, BatchResult, GradientResult } from './trainer';
+export { saveModel, loadModel, readModelMeta, META_FILE, MODEL_FILE } from './io';
+export type { SavedMeta } from './io';
+export { modelSummary } from './summary';
+export type { ModelSummary } from './summary';
+export { initBackend, onBackendReady, missingTrainingKernels, BACKEND_CHOICES, TRAINING_KERNELS } from './backend';
+export type { BackendChoice, BackendResult, BackendAttempt, InitBackendOptions } from './backend';
+export { registerCpuTrainingKernels } from './cpu-kernels';
 export { ModelError, BackendError } from './errors';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---

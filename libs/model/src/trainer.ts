@@ -5,6 +5,7 @@ import { BACKBONE_OUTPUT_LAYER, HEAD_LAYERS } from './spec';
 import type { ModelSpec } from './spec';
 import { isBackboneFrozen } from './densenet';
 import { namedVariables } from './weights';
+import { registerCpuTrainingKernels } from './cpu-kernels';
 
 /** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
 const EPSILON = 1e-7;
@@ -104,6 +105,8 @@ export class Trainer {
     }
     this.backbone = tf.model({ inputs: model.inputs, outputs: features });
     this.optimizer = createOptimizer(spec);
+    // Tests and callers that pick the cpu backend themselves get the fast gradient kernels too.
+    registerCpuTrainingKernels();
   }
 
   /** Probabilities for a batch; `training` turns on batch statistics and dropout. */
@@ -163,10 +166,10 @@ export class Trainer {
           if (ref) prox = tf.add(prox, tf.sum(tf.square(tf.sub(variable.read(), ref))));
         }
         return tf.add(data, tf.mul(this.proximalMu / 2, prox)) as tf.Scalar;
-      }, vars.map((v) => v.variable.read()));
+      }, vars.map((v) => v.variable.read() as tf.Variable));
     });
     labels.dispose();
-    const byVarName = new Map(vars.map((v) => [v.variable.read().name, v.name]));
+    const byVarName = new Map(vars.map((v) => [(v.variable.read() as tf.Variable).name, v.name]));
     const named = new Map<string, tf.Tensor>();
     for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
     const result = { grads: named, loss: dataLoss!.dataSync()[0], correct: correct!.dataSync()[0], count: x.shape[0] };
@@ -182,7 +185,7 @@ export class Trainer {
     for (const { name, variable } of vars) {
       const g = grads.get(name);
       if (!g) throw new ModelError(`No gradient for trainable weight ${name}`);
-      map[variable.read().name] = g;
+      map[(variable.read() as tf.Variable).name] = g;
     }
     this.optimizer.applyGradients(map);
   }
