@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, parseStrategyConfig } from './config';
 import { assertClose, model, referenceMean } from './testing';
 
@@ -18,10 +17,6 @@ function rounds(seed: number) {
     { hospitalId: 'c', examples: 12, weights: model(seed + 5, -0.1, 0.5) },
   ];
   return { global0, round1, round2 };
-}
-
-function toWeights(like: NamedWeights, values: number[][]): NamedWeights {
-  return like.map((t, s) => ({ name: t.name, shape: t.shape, values: Float32Array.from(values[s]) }));
 }
 
 /** Runs two rounds through a strategy; the second starts from the first's result. */
@@ -86,5 +81,6 @@ for (const [name, rule] of Object.entries(rules)) {
 test('FedAdam defaults are the documented ones', () => {
   const c = parseStrategyConfig({ name: 'fedadam' });
   assert.deepEqual(c, { name: 'fedadam', batchNorm: 'average', groupUpdates: 1, eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
-  assert.equal(parseStrategyConfig({ name: 'fedadagrad' }).name === 'fedadagrad' && parseStrategyConfig({ name: 'fedadagrad' }).beta1, 0);
+  const g = parseStrategyConfig({ name: 'fedadagrad' });
+  assert.ok(g.name === 'fedadagrad' && g.beta1 === 0);
 });
