@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { AugmentConfigSchema, augmentImage } from './augment';
 import type { AugmentConfig, AugmentInput } from './augment';
-import { decodeResized, toModelInput } from './decode';
+import { decodeResized, parseDecodeOptions, toModelInput } from './decode';
 import type { DecodeOptions } from './decode';
 import { DataError } from './errors';
 import { Semaphore } from './pool';
@@ -112,7 +112,7 @@ export function planEpoch(items: readonly DataItem[], options: Pick<BatchOptions
 export function batches(items: DataItem[], options: BatchOptions): BatchStream {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new DataError(`Expected batchSize to be a positive integer, but got ${options.batchSize}`);
   const imageSize = options.imageSize;
-  if (!Number.isInteger(imageSize) || imageSize < 8) throw new DataError(`Expected imageSize to be an integer ≥ 8, but got ${imageSize}`);
+  parseDecodeOptions(options);
   const channels = options.channels ?? 3;
   const normalize = options.normalize ?? 'rescale';
   const augmentCfg: AugmentConfig = AugmentConfigSchema.parse(options.augment || {});

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { decodeBmp } from './bmp';
 import { DataError } from './errors';
 import { readDicom } from './dicom';
 import type { ImageInfo } from './scan';
@@ -7,7 +8,7 @@ import { sniffFormat } from './sniff';
 
 export const DecodeOptionsSchema = z.object({
   /** Side of the square model input in pixels (the study: 224). */
-  imageSize: z.number().int().min(8).max(4096).default(224),
+  imageSize: z.number().int().min(1).max(4096).default(224),
   /** 3 (grayscale is repeated to RGB, as the study fed DenseNet) or 1. */
   channels: z.union([z.literal(1), z.literal(3)]).default(3),
   /** `fill` stretches to the square (Keras flow_from_directory); `letterbox` keeps the aspect ratio on black. */
@@ -82,6 +83,13 @@ export async function decodeResized(pathOrBuffer: string | Uint8Array, size: num
     const out = await p.resize(size, size, resizeOpts).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
     return fromRaw(out.data, out.info.channels, size, 65535);
   }
+  if (format === 'bmp') {
+    const b = decodeBmp(bytes);
+    const wantColour = b.channels === 3 && options.channels !== 1;
+    const p = sharp(b.data, { raw: { width: b.width, height: b.height, channels: b.channels } }).resize(size, size, resizeOpts);
+    const out = await p.toColourspace(wantColour ? 'srgb' : 'b-w').raw().toBuffer({ resolveWithObject: true });
+    return fromRaw(out.data, out.info.channels, size, 255);
+  }
   try {
     const meta = await sharp(bytes).metadata();
     const colour = (meta.channels ?? 1) >= 3 && meta.space !== 'b-w' && meta.space !== 'grey16';
@@ -141,9 +149,19 @@ export function toModelInput(img: RawImage, channels: 1 | 3 = 3, normalize: 'res
   return dst;
 }
 
+/** Checks decode options once, filling defaults; a bad value is refused naming the field. */
+export function parseDecodeOptions(options: DecodeOptions): z.infer<typeof DecodeOptionsSchema> {
+  const r = DecodeOptionsSchema.safeParse(options);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new DataError(`Bad decode option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return r.data;
+}
+
 /** Decodes one image to the model's input: `imageSize`×`imageSize`×`channels`, HWC, normalised. */
 export async function decodeImage(pathOrBuffer: string | Uint8Array, options: DecodeOptions): Promise<Float32Array> {
-  const o = DecodeOptionsSchema.parse(options);
+  const o = parseDecodeOptions(options);
   const img = await decodeResized(pathOrBuffer, o.imageSize, { channels: o.channels, resize: o.resize });
   return toModelInput(img, o.channels, o.normalize);
 }
@@ -160,6 +178,10 @@ export async function probeImage(pathOrBuffer: string | Uint8Array): Promise<Ima
   if (format === 'dicom') {
     const d = await readDicom(bytes);
     return { width: d.width, height: d.height, bitDepth: d.bitsStored, channels: d.channels };
+  }
+  if (format === 'bmp') {
+    const b = decodeBmp(bytes);
+    return { width: b.width, height: b.height, bitDepth: 8, channels: b.channels };
   }
   const sharp = await loadSharp();
   try {

@@ -73,10 +73,11 @@ function parse(bytes: Uint8Array): { ds: dicomParser.DataSet; ts: string } {
   return { ds, ts };
 }
 
+const ignore = (_line: string): void => undefined;
 let openJpeg: Promise<Pick<import('@cornerstonejs/codec-openjpeg/wasmjs').OpenJpegModule, 'J2KDecoder'>> | null = null;
 
 async function decodeJ2k(frame: Uint8Array): Promise<{ samples: Uint8Array | Uint16Array | Int16Array; width: number; height: number; components: number }> {
-  if (!openJpeg) openJpeg = import('@cornerstonejs/codec-openjpeg/decodewasmjs').then((m) => m.default({ print: () => {}, printErr: () => {} })); // quiet: its log would corrupt JSON output
+  if (!openJpeg) openJpeg = import('@cornerstonejs/codec-openjpeg/decodewasmjs').then((m) => m.default({ print: ignore, printErr: ignore })); // quiet: its log would corrupt JSON output
   const mod = await openJpeg;
   const dec = new mod.J2KDecoder();
   try {
