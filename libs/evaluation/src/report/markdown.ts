@@ -50,19 +50,20 @@ export function renderMarkdown(input: ReportInput, metrics: ReportMetrics, chart
   push(`# ${input.title}`, `Written ${createdAt}. Classes: ${input.classes.join(', ')}.`);
 
   const { test, val } = metrics;
+  const testName = input.final.testName ?? 'test';
   const rows = [
     ['train', fixed(input.final.train?.accuracy), fixed(input.final.train?.loss), '–'],
     ['validation', fixed(val?.accuracy), fixed(val?.loss), val ? String(val.count) : '–'],
-    ['test', fixed(test.accuracy), fixed(test.loss), String(test.count)],
+    [testName, fixed(test.accuracy), fixed(test.loss), String(test.count)],
   ];
   if (input.baseline) rows.push(['baseline', fixed(input.baseline.accuracy), fixed(input.baseline.loss), '–']);
   push('## Results', table(['split', 'accuracy', 'loss', 'examples'], rows));
   push(
     input.final.train ? 'Train figures are as the last round reported them, on its training batches.' : undefined,
-    input.baseline ? `Test accuracy ${test.accuracy >= input.baseline.accuracy ? 'reaches' : 'falls short of'} the baseline by ${fixed(Math.abs(test.accuracy - input.baseline.accuracy))}.` : undefined,
+    input.baseline ? `${testName === 'test' ? 'Test' : `The ${testName} split's`} accuracy ${test.accuracy >= input.baseline.accuracy ? 'reaches' : 'falls short of'} the baseline by ${fixed(Math.abs(test.accuracy - input.baseline.accuracy))}.` : undefined,
   );
 
-  push('## Test set', headline(test), '### Per class', perClassTable(test), '### Confusion matrix (rows: true class, columns: predicted)', confusionTable(test));
+  push(`## ${testName === 'test' ? 'Test set' : `Evaluated split: ${testName}`}`, headline(test), '### Per class', perClassTable(test), '### Confusion matrix (rows: true class, columns: predicted)', confusionTable(test));
   for (const f of ['confusion.png', 'roc.png', 'calibration.png']) {
     const c = chart(f);
     if (c) push(image(c));

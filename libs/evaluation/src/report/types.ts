@@ -13,6 +13,8 @@ export interface ReportInput {
   rounds: { round: number; global?: LossAccuracy; sites?: Record<string, LossAccuracy> }[];
   final: {
     test: EvaluationSummary;
+    /** What the report calls the `test` summary's split, e.g. 'val' when a held-out validation split was evaluated. @default 'test' */
+    testName?: string;
     val?: EvaluationSummary;
     /** Training metrics as the last round reported them (on augmented batches). */
     train?: LossAccuracy;

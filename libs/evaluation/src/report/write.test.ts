@@ -99,9 +99,11 @@ test('a report of one evaluation without rounds still has three charts; undefine
   try {
     // Only two of the four classes occur.
     const s = addPredictions(createSummary(CLASSES), new Float32Array([0.7, 0.1, 0.1, 0.1, 0.2, 0.6, 0.1, 0.1]), [0, 1]);
-    const { files } = await writeReport(dir, { title: 'One model', classes: CLASSES, rounds: [], final: { test: s } });
+    const { files } = await writeReport(dir, { title: 'One model', classes: CLASSES, rounds: [], final: { test: s, testName: 'val' } });
     assert.equal(files.filter((f) => f.endsWith('.png')).length, 3);
     const md = await readFile(join(dir, 'report.md'), 'utf8');
+    assert.match(md, /\| val \| 1\.0000 \|/);
+    assert.match(md, /## Evaluated split: val/);
     assert.match(md, /\| pneumonia \| – \| – \|/);
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
     assert.equal(json.final.test.metrics.perClass[2].precision, null);

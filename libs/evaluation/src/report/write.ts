@@ -38,10 +38,11 @@ export async function writeReport(dir: string, input: ReportInput): Promise<Repo
     perSite: Object.fromEntries(Object.entries(input.perSite ?? {}).map(([site, s]) => [site, computeMetrics(s)])),
   };
 
+  const testName = input.final.testName ?? 'test';
   const charts: ChartSpec[] = [
-    confusionChart(metrics.test, 'test'),
-    rocChart(metrics.test, 'test'),
-    calibrationChart(metrics.test, input.final.test.calibration, 'test'),
+    confusionChart(metrics.test, testName),
+    rocChart(metrics.test, testName),
+    calibrationChart(metrics.test, input.final.test.calibration, testName),
   ];
   if (input.rounds.length > 0) charts.push(learningChart(input, 'accuracy'), learningChart(input, 'loss'));
   if (input.crossSite && input.crossSite.sites.length > 0) charts.push(crossSiteChart(input.crossSite));
@@ -56,7 +57,7 @@ export async function writeReport(dir: string, input: ReportInput): Promise<Repo
     final: {
       train: input.final.train ?? null,
       val: input.final.val ? { metrics: metrics.val, summary: input.final.val } : null,
-      test: { metrics: metrics.test, summary: input.final.test },
+      test: { name: testName, metrics: metrics.test, summary: input.final.test },
     },
     perSite: Object.fromEntries(Object.entries(input.perSite ?? {}).map(([site, s]) => [site, { metrics: withoutRoc(metrics.perSite[site]), summary: s }])),
     crossSite: input.crossSite ?? null,
