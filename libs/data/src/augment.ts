@@ -61,27 +61,39 @@ export function defaultAugmentConfig(): AugmentConfig {
 
 type SourceOf = (x: number, y: number, out: Float64Array) => void;
 
-/** Resamples the image: each output pixel centre (x+0.5, y+0.5) reads the source point `map` gives, bilinear, black outside. */
+/**
+ * Resamples the image: each output pixel centre (x+0.5, y+0.5) reads the source point `map`
+ * gives (continuous coordinates, the image covering [0, w]×[0, h]), bilinear with edge clamping
+ * inside the image and black outside it.
+ */
 function remap(img: RawImage, outW: number, outH: number, map: SourceOf): RawImage {
   const { width: w, height: h, channels: c, data: src } = img;
   const out = new Float32Array(outW * outH * c);
   const p = new Float64Array(2);
+  const row = w * c;
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
       map(x + 0.5, y + 0.5, p);
-      const sx = p[0] - 0.5;
-      const sy = p[1] - 0.5;
-      if (sx <= -1 || sy <= -1 || sx >= w || sy >= h) continue;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
+      if (!(p[0] >= 0 && p[1] >= 0 && p[0] <= w && p[1] <= h)) continue; // also drops NaN
+      let sx = p[0] - 0.5;
+      let sy = p[1] - 0.5;
+      sx = sx < 0 ? 0 : sx > w - 1 ? w - 1 : sx;
+      sy = sy < 0 ? 0 : sy > h - 1 ? h - 1 : sy;
+      const x0 = Math.min(Math.floor(sx), w - 2 < 0 ? 0 : w - 2);
+      const y0 = Math.min(Math.floor(sy), h - 2 < 0 ? 0 : h - 2);
       const fx = sx - x0;
       const fy = sy - y0;
+      const dx = w > 1 ? c : 0;
+      const dy = h > 1 ? row : 0;
+      const i00 = y0 * row + x0 * c;
       const o = (y * outW + x) * c;
+      const w00 = (1 - fx) * (1 - fy);
+      const w10 = fx * (1 - fy);
+      const w01 = (1 - fx) * fy;
+      const w11 = fx * fy;
       for (let k = 0; k < c; k++) {
-        const at = (xx: number, yy: number) => (xx < 0 || yy < 0 || xx >= w || yy >= h ? 0 : src[(yy * w + xx) * c + k]);
-        const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
-        const bot = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
-        out[o + k] = top * (1 - fy) + bot * fy;
+        const i = i00 + k;
+        out[o + k] = src[i] * w00 + src[i + dx] * w10 + src[i + dy] * w01 + src[i + dy + dx] * w11;
       }
     }
   }

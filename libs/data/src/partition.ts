@@ -139,9 +139,14 @@ export function partition(items: DataItem[], hospitals: number, spec: string | P
       const s = p.weights.reduce((a, b) => a + b, 0);
       weights = p.weights.map((w) => w / s);
     } else weights = dirichlet(p.beta, hospitals, rng);
-    // At least one image each: give one to every hospital, share the rest by weight.
     const xs = shuffleInPlace(sorted, rng);
-    const sizes = apportion(xs.length - hospitals, weights).map((s) => s + 1);
+    const sizes = apportion(xs.length, weights);
+    // At least one image each: a hospital left empty takes one from the largest.
+    for (let h = 0; h < hospitals; h++) {
+      if (sizes[h] > 0) continue;
+      sizes[sizes.indexOf(Math.max(...sizes))]--;
+      sizes[h] = 1;
+    }
     parts = cut(xs, sizes);
   }
   return parts.map((part) => shuffleInPlace(part, rng));
