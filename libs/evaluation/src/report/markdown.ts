@@ -9,6 +9,13 @@ export interface ReportMetrics {
   perSite: Record<string, Metrics>;
 }
 
+/** An AUC whose binning bound reaches this shows the bound in the table. */
+const SHOWN_BOUND = 0.0005;
+
+function aucCell(auc: number, bound: number): string {
+  return bound >= SHOWN_BOUND ? `${fixed(auc)} ±${fixed(bound, 3)}` : fixed(auc);
+}
+
 function perClassTable(m: Metrics): string {
   const rows = m.perClass.map((c) => [
     c.name,
@@ -16,12 +23,15 @@ function perClassTable(m: Metrics): string {
     fixed(c.recall),
     fixed(c.specificity),
     fixed(c.f1),
-    fixed(c.auc),
+    aucCell(c.auc, c.aucErrorBound),
     String(c.support),
   ]);
   rows.push(['macro average', fixed(m.macro.precision), fixed(m.macro.recall), fixed(m.macro.specificity), fixed(m.macro.f1), fixed(m.macroAuc), String(m.count)]);
   rows.push(['weighted average', fixed(m.weighted.precision), fixed(m.weighted.recall), fixed(m.weighted.specificity), fixed(m.weighted.f1), '', String(m.count)]);
-  return table(['class', 'precision', 'recall (sensitivity)', 'specificity', 'F1', 'AUC', 'support'], rows);
+  const note = m.perClass.some((c) => c.aucErrorBound >= SHOWN_BOUND)
+    ? '\n\n±: how far the AUC from score histograms can be from the exact AUC (scores that share a histogram bin count as ties).'
+    : '';
+  return table(['class', 'precision', 'recall (sensitivity)', 'specificity', 'F1', 'AUC', 'support'], rows) + note;
 }
 
 function confusionTable(m: Metrics): string {
