@@ -19,4 +19,11 @@ export { ModelError, BackendError } from './errors';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.
+export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelsRegistered, WASM_TRAINING_KERNELS } from './wasm/register';
+export { ParallelTrainer } from './parallel/trainer';
+export type { ParallelTrainerOptions } from './parallel/trainer';
+export { accumulateGradients, defaultMicroBatch, microBatchRanges } from './parallel/accumulate';
+export type { MicroBatchGradients, GradientFn } from './parallel/accumulate';
+export { benchTrain } from './parallel/bench';
+export type { TrainBenchOptions, TrainBenchResult } from './parallel/bench';
 // --- end of training kernels and data parallelism ---

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { onBackendReady } from '../backend';
 import { bnTrainConfig, bnTrainGradConfig, bnTrainGradient, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
 import { reluGradConfig, reluGradient } from './relu';
@@ -17,17 +18,20 @@ let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | und
  * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
  * BatchNormalization with its gradient, and a one-pass Relu gradient; and routes
  * tfjs-layers' BatchNormalization through the fused kernel while training on a
- * backend that has it. Safe to call more than once; works before or after the
- * backend is initialized (the kernels find the backend's memory on first use).
+ * backend that has it. Call it after `@tensorflow/tfjs-backend-wasm` is
+ * imported (importing it registers the stock kernels over these); calling it
+ * again is cheap and re-registers any kernel that was replaced. `initBackend`
+ * calls it whenever it starts wasm.
  */
 export function registerWasmTrainingKernels(): void {
-  if (saved) return;
-  saved = {
+  saved ??= {
     kernels: KERNELS.map((k) => tf.getKernel(k.kernelName, 'wasm')),
     gradients: GRADIENTS.map((g) => tf.getGradient(g.kernelName)),
   };
   for (const k of KERNELS) {
-    if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
+    const current = tf.getKernel(k.kernelName, 'wasm');
+    if (current?.kernelFunc === k.kernelFunc) continue;
+    if (current) tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel(k);
   }
   for (const g of GRADIENTS) tf.registerGradient(g);
@@ -50,7 +54,11 @@ export function unregisterWasmTrainingKernels(): void {
   saved = undefined;
 }
 
-/** Whether the training kernels are registered on the wasm backend right now. */
+/** Whether the training kernels are the ones registered on the wasm backend right now. */
 export function wasmTrainingKernelsRegistered(): boolean {
-  return saved !== undefined && WASM_TRAINING_KERNELS.every((n) => tf.getKernel(n, 'wasm') !== undefined);
+  return KERNELS.every((k) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc);
 }
+
+// Whoever starts the wasm backend through initBackend gets the training kernels,
+// so `auto` finds a wasm backend that can train.
+onBackendReady('wasm', () => registerWasmTrainingKernels());

@@ -1,0 +1,244 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parseIntOption, UsageError } from '../../usage';
+
+const STREAMING = ['fedavg', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'];
+const ROBUST = ['fedmedian', 'fedtrimmedavg', 'krum', 'multikrum'];
+
+interface Tensor {
+  name: string;
+  shape: number[];
+}
+
+/**
+ * The weight tensors of Keras DenseNet121 (no top) followed by the study's head
+ * (GlobalAveragePooling → Dense 512 → BatchNormalization → Dense 4): 612 tensors,
+ * 7,566,404 values, in Keras order and naming.
+ */
+export function densenet121HeadManifest(): Tensor[] {
+  const out: Tensor[] = [];
+  const bn = (prefix: string, c: number) => {
+    for (const w of ['gamma', 'beta', 'moving_mean', 'moving_variance']) out.push({ name: `${prefix}/${w}`, shape: [c] });
+  };
+  out.push({ name: 'conv1/conv/kernel', shape: [7, 7, 3, 64] });
+  bn('conv1/bn', 64);
+  let c = 64;
+  [6, 12, 24, 16].forEach((layers, b) => {
+    for (let l = 1; l <= layers; l++) {
+      const p = `conv${b + 2}_block${l}`;
+      bn(`${p}_0_bn`, c);
+      out.push({ name: `${p}_1_conv/kernel`, shape: [1, 1, c, 128] });
+      bn(`${p}_1_bn`, 128);
+      out.push({ name: `${p}_2_conv/kernel`, shape: [3, 3, 128, 32] });
+      c += 32;
+    }
+    if (b < 3) {
+      bn(`pool${b + 2}_bn`, c);
+      out.push({ name: `pool${b + 2}_conv/kernel`, shape: [1, 1, c, c / 2] });
+      c /= 2;
+    }
+  });
+  bn('bn', c);
+  out.push({ name: 'dense/kernel', shape: [c, 512] }, { name: 'dense/bias', shape: [512] });
+  bn('batch_normalization', 512);
+  out.push({ name: 'dense_1/kernel', shape: [512, 4] }, { name: 'dense_1/bias', shape: [4] });
+  return out;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Fills arrays with small values (xorshift32), fast enough for tens of millions. */
+function fillRandom(a: Float32Array, seed: number): void {
+  let x = seed | 1;
+  for (let i = 0; i < a.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    a[i] = (x | 0) * (0.1 / 2 ** 31);
+  }
+}
+
+function stats(ms: number[]): { best: number; median: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  return { best: s[0], median: s[s.length >> 1] };
+}
+
+/**
+ * Copy bandwidth of this process: a 256 MiB Float32Array copied into another,
+ * counting bytes read plus bytes written (as STREAM's "copy" does), best of `repeats`.
+ */
+function memoryBandwidthGBps(repeats: number): number {
+  const n = 64 * 1024 * 1024;
+  const src = new Float32Array(n);
+  fillRandom(src, 3);
+  const dst = new Float32Array(n).fill(1);
+  let best = Infinity;
+  for (let r = 0; r < repeats + 1; r++) {
+    const t = performance.now();
+    dst.set(src);
+    const ms = performance.now() - t;
+    if (r > 0) best = Math.min(best, ms);
+  }
+  return (2 * n * 4) / 1e9 / (best / 1e3);
+}
+
+// Flower's `aggregate` (flwr/server/strategy/aggregate.py), unchanged, timed on
+// float32 arrays of the same shapes and example counts.
+const NUMPY_SCRIPT = String.raw`
+import json, sys, time
+from functools import reduce
+import numpy as np
+
+def aggregate(results):
+    num_examples_total = sum(num_examples for (_, num_examples) in results)
+    weighted_weights = [[layer * num_examples for layer in weights] for weights, num_examples in results]
+    weights_prime = [reduce(np.add, layer_updates) / num_examples_total for layer_updates in zip(*weighted_weights)]
+    return weights_prime
+
+cfg = json.load(sys.stdin)
+rng = np.random.default_rng(0)
+results = [([(rng.random(s, dtype=np.float32) - 0.5) * 0.2 for s in cfg["sizes"]], e) for e in cfg["examples"]]
+aggregate(results)
+times = []
+for _ in range(cfg["repeats"]):
+    t = time.perf_counter()
+    out = aggregate(results)
+    times.append((time.perf_counter() - t) * 1000)
+    del out
+times.sort()
+print(json.dumps({"ms": times[0], "medianMs": times[len(times) // 2], "numpy": np.__version__, "python": sys.version.split()[0], "dtype": str(results[0][0][0].dtype)}))
+`;
+
+interface NumpyResult {
+  ms: number;
+  medianMs: number;
+  numpy: string;
+  python: string;
+}
+
+function runNumpy(sizes: number[], examples: number[], repeats: number): NumpyResult | { error: string } {
+  const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const r = spawnSync(python, ['-c', NUMPY_SCRIPT], { input: JSON.stringify({ sizes, examples, repeats }), encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.error) return { error: `${python} could not run: ${r.error.message}` };
+  if (r.status !== 0) {
+    const msg = r.stderr.includes("No module named 'numpy'") ? `numpy is not installed for ${python} (Debian: apt-get install -y python3-numpy)` : r.stderr.trim().split('\n').slice(-1)[0];
+    return { error: msg };
+  }
+  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]) as NumpyResult;
+}
+
+interface Options {
+  hospitals: number;
+  strategy: string;
+  group?: number;
+  repeats: number;
+  compareNumpy?: boolean;
+  json?: boolean;
+}
+
+/** `fedxray bench aggregate`: one round of aggregation over DenseNet121-sized updates. */
+export function benchAggregateCommand(): Command {
+  return new Command('aggregate')
+    .description(
+      'Time one aggregation round (begin, one accumulate per hospital, finish) over DenseNet121-sized updates ' +
+        '(612 tensors, 7,566,404 values) and this machine\'s memory copy bandwidth, measured in the same run; best of --repeats',
+    )
+    .option('--hospitals <n>', 'updates per round', parseIntOption('--hospitals', 1), 10)
+    .addOption(new Option('--strategy <name>', 'strategy to time').choices([...STREAMING, ...ROBUST]).default('fedavg'))
+    .option(
+      '--group <k>',
+      'streaming strategies: updates folded per pass over the accumulator (1: each as it arrives; k holds up to k − 1 updates). Default: the strategy config default',
+      parseIntOption('--group', 1),
+    )
+    .option('--repeats <n>', 'timed rounds (after one untimed warm-up round)', parseIntOption('--repeats', 1), 7)
+    .option('--compare-numpy', "also time Flower's numpy aggregate() on the same shapes (python3 with numpy) and report the speed-up")
+    .option('--json', 'print one JSON object')
+    .action(async (o: Options) => {
+      if (o.group !== undefined && o.group > 64) throw new UsageError(`Expected --group ≤ 64, but got ${o.group}`);
+      if (o.group !== undefined && ROBUST.includes(o.strategy)) throw new UsageError(`--group applies to streaming strategies, not ${o.strategy}`);
+      const { createStrategy, parseStrategyConfig, wasmKernelsAvailable } = await import('@fedxray/aggregation');
+      const manifest = densenet121HeadManifest();
+      const sizes = manifest.map((t) => size(t.shape));
+      const values = sizes.reduce((a, b) => a + b, 0);
+      const examples = Array.from({ length: o.hospitals }, (_, h) => 100 + 17 * h);
+      const makeWeights = (seed: number) =>
+        manifest.map((t, i) => {
+          const v = new Float32Array(sizes[i]);
+          fillRandom(v, seed * 7919 + i + 1);
+          return { name: t.name, shape: t.shape, values: v };
+        });
+      const global = makeWeights(0);
+      const updates = examples.map((e, h) => ({ hospitalId: `hospital-${h + 1}`, examples: e, weights: makeWeights(h + 1) }));
+
+      const bandwidth = memoryBandwidthGBps(5);
+      const config = parseStrategyConfig(o.group !== undefined ? { name: o.strategy, groupUpdates: o.group } : { name: o.strategy });
+      const strategy = createStrategy(config);
+      const ms: number[] = [];
+      const cpuMs: number[] = [];
+      let retained = 0;
+      for (let r = 0; r <= o.repeats; r++) {
+        const cpu = process.cpuUsage();
+        const t = performance.now();
+        strategy.begin(r + 1, global);
+        for (const u of updates) {
+          strategy.accumulate(u);
+          retained = Math.max(retained, strategy.retainedBytes());
+        }
+        strategy.finish();
+        const wall = performance.now() - t;
+        const used = process.cpuUsage(cpu);
+        if (r > 0) {
+          ms.push(wall);
+          cpuMs.push((used.user + used.system) / 1000);
+        }
+      }
+      const ours = stats(ms);
+      const updateBytes = o.hospitals * values * 4;
+      const gbPerSecond = updateBytes / 1e9 / (ours.best / 1e3);
+      const result: Record<string, unknown> = {
+        strategy: config.name,
+        streaming: strategy.streaming,
+        groupUpdates: 'groupUpdates' in config ? config.groupUpdates : null,
+        backend: wasmKernelsAvailable() ? 'wasm-simd' : 'js',
+        hospitals: o.hospitals,
+        tensors: manifest.length,
+        values,
+        ms: ours.best,
+        medianMs: ours.median,
+        cpuMs: stats(cpuMs).best,
+        gbPerSecond,
+        memoryBandwidthGBps: bandwidth,
+        bandwidthRatio: bandwidth / gbPerSecond,
+        retainedBytes: retained,
+        modelBytes: values * 4,
+        repeats: o.repeats,
+        loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100),
+      };
+      if (o.compareNumpy) {
+        const numpy = runNumpy(sizes, examples, o.repeats);
+        result.numpy = numpy;
+        if ('ms' in numpy) result.speedupVsNumpy = numpy.ms / ours.best;
+      }
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
+      const lines = [
+        `${config.name} over ${o.hospitals} updates of ${manifest.length} tensors (${values.toLocaleString('en-US')} values), ${result.backend}` +
+          (result.groupUpdates ? `, ${result.groupUpdates} per pass` : ''),
+        `  ${ours.best.toFixed(1)} ms best, ${ours.median.toFixed(1)} ms median of ${o.repeats}: ${gbPerSecond.toFixed(2)} GB/s of updates`,
+        `  memory copy bandwidth ${bandwidth.toFixed(1)} GB/s (read + write): ${(bandwidth / gbPerSecond).toFixed(2)}× the aggregation rate`,
+        `  strategy held at most ${(retained / 1e6).toFixed(1)} MB (model ${((values * 4) / 1e6).toFixed(1)} MB)`,
+      ];
+      const numpy = result.numpy as NumpyResult | { error: string } | undefined;
+      if (numpy && 'ms' in numpy) {
+        lines.push(`  Flower aggregate() in numpy ${numpy.numpy}: ${numpy.ms.toFixed(1)} ms best, ${numpy.medianMs.toFixed(1)} ms median: ${(numpy.ms / ours.best).toFixed(2)}× slower`);
+      } else if (numpy) {
+        lines.push(`  numpy comparison unavailable: ${numpy.error}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
