@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { AugmentConfigSchema, augmentImage } from './augment';
 import type { AugmentConfig, AugmentInput } from './augment';
 import { decodeResized, parseDecodeOptions, toModelInput } from './decode';
-import type { DecodeOptions } from './decode';
+import type { DecodeOptions, RawImage } from './decode';
 import { DataError } from './errors';
 import { Semaphore } from './pool';
 import { mixSeed, mulberry32, shuffleInPlace } from './rng';
@@ -42,6 +42,8 @@ export interface BatchOptions extends DecodeOptions {
   maxExamples?: number;
   /** Number of classes, for balancing when some class has no items (default: max label + 1). */
   numClasses?: number;
+  /** Replaces the file decoder (custom sources, tests); must return an imageSize² image in [0, 1]. */
+  decode?: (item: DataItem, imageSize: number) => Promise<RawImage>;
 }
 
 /** One example to produce: which file, and whether (and with what seed) to augment it. */
@@ -135,7 +137,7 @@ export function batches(items: DataItem[], options: BatchOptions): BatchStream {
       slice.map((ex, i) =>
         sem.run(async () => {
           try {
-            let img = await decodeResized(ex.item.path, imageSize, { channels, resize: options.resize });
+            let img = options.decode ? await options.decode(ex.item, imageSize) : await decodeResized(ex.item.path, imageSize, { channels, resize: options.resize });
             if (ex.augment) img = augmentImage(img, augmentCfg, mixSeed(seed, epoch, start + i, 0xa0));
             toModelInput(img, channels, normalize, x, i * per);
             labels[i] = ex.item.label;
