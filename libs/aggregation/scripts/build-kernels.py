@@ -9,70 +9,78 @@ import base64, pathlib, shutil, subprocess, tempfile
 HEAD = '''  ;; {doc}
   (func (export "{name}") (param $pa i32) (param $pxs i32) (param $stride i32) (param $k i32)
         (param $n i32) (param $pw i32) (param $scale f64) (param $pout i32)
-    (local $i i32) (local $px i32) (local $pwj i32) (local $pwe i32)
-    (local $lo v128) (local $hi v128) (local $v v128) (local $w v128) (local $sc v128)
+    (local $i i32) (local $px i32) (local $pxj i32) (local $pwj i32) (local $pwe i32) (local $a i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $w0 v128) (local $w v128) (local $sc v128)
     (local.set $sc (f64x2.splat (local.get $scale)))
+    (local.set $w0 (v128.load64_splat (local.get $pw)))
     (local.set $pwe (i32.add (local.get $pw) (i32.shl (local.get $k) (i32.const 3))))
     (block $done (loop $values
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      ;; first input: S = w0 * x0[i..i+4] as two f64x2 halves
+      ;; eight values at a time; first input: S = w0 * x0
       (local.set $px (i32.add (local.get $pxs) (i32.shl (local.get $i) (i32.const 2))))
-      (local.set $v (v128.load (local.get $px)))
-      (local.set $w (v128.load64_splat (local.get $pw)))
-      (local.set $lo (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (local.get $v))))
-      (local.set $hi (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
-      ;; the other k-1 inputs, `stride` bytes apart
+      (local.set $s0 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $px)))))
+      (local.set $s1 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $px)))))
+      (local.set $s2 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $px)))))
+      (local.set $s3 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $px)))))
+      ;; the other k - 1 inputs, `stride` bytes apart
+      (local.set $pxj (local.get $px))
       (local.set $pwj (i32.add (local.get $pw) (i32.const 8)))
       (block $inputs_done (loop $inputs
         (br_if $inputs_done (i32.ge_u (local.get $pwj) (local.get $pwe)))
-        (local.set $px (i32.add (local.get $px) (local.get $stride)))
+        (local.set $pxj (i32.add (local.get $pxj) (local.get $stride)))
         (local.set $w (v128.load64_splat (local.get $pwj)))
-        (local.set $v (v128.load (local.get $px)))
-        (local.set $lo (f64x2.add (local.get $lo) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (local.get $v)))))
-        (local.set $hi (f64x2.add (local.get $hi) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pxj))))))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pxj))))))
+        (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pxj))))))
+        (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pxj))))))
         (local.set $pwj (i32.add (local.get $pwj) (i32.const 8)))
         (br $inputs)))
+      (local.set $a (i32.add (local.get $pa) (i32.shl (local.get $i) (i32.const 3))))
 '''
-TAIL = '''      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+TAIL = '''      (local.set $i (i32.add (local.get $i) (i32.const 8)))
       (br $values))))
 '''
-ACC = '(i32.add (local.get $pa) (i32.shl (local.get $i) (i32.const 3)))'
-ACC_LO = f'(v128.load {ACC})'
-ACC_HI = f'(v128.load offset=16 {ACC})'
 
 
-def store_acc(lo, hi):
-    return f'      (v128.store {ACC} {lo})\n      (v128.store offset=16 {ACC} {hi})\n'
+def acc(q):
+    return f'(v128.load offset={16 * q} (local.get $a))'
 
 
-def store_out(lo, hi):
-    return ('      (v128.store (i32.add (local.get $pout) (i32.shl (local.get $i) (i32.const 2)))\n'
-            '        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23\n'
-            f'          (f32x4.demote_f64x2_zero {lo}) (f32x4.demote_f64x2_zero {hi})))\n')
+def store_acc(vals):
+    return ''.join(f'      (v128.store offset={16 * q} (local.get $a) {v})\n' for q, v in enumerate(vals))
 
 
+def store_out(vals):
+    out = ''
+    for h in range(2):
+        lo, hi = vals[2 * h], vals[2 * h + 1]
+        out += (f'      (v128.store offset={16 * h} (i32.add (local.get $pout) (i32.shl (local.get $i) (i32.const 2)))\n'
+                '        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23\n'
+                f'          (f32x4.demote_f64x2_zero {lo}) (f32x4.demote_f64x2_zero {hi})))\n')
+    return out
+
+
+S = [f'(local.get $s{q})' for q in range(4)]
 KERNELS = [
-    ('foldSet', 'acc[i] = S', store_acc('(local.get $lo)', '(local.get $hi)')),
-    ('foldAdd', 'acc[i] += S', store_acc(f'(f64x2.add (local.get $lo) {ACC_LO})', f'(f64x2.add (local.get $hi) {ACC_HI})')),
-    ('foldSetOut', 'out[i] = f32(S * scale)', store_out('(f64x2.mul (local.get $sc) (local.get $lo))', '(f64x2.mul (local.get $sc) (local.get $hi))')),
-    ('foldAddOut', 'out[i] = f32((acc[i] + S) * scale)',
-     store_out(f'(f64x2.mul (local.get $sc) (f64x2.add (local.get $lo) {ACC_LO}))', f'(f64x2.mul (local.get $sc) (f64x2.add (local.get $hi) {ACC_HI}))')),
+    ('foldSet', 'acc[i] = S', store_acc(S)),
+    ('foldAdd', 'acc[i] += S', store_acc([f'(f64x2.add {S[q]} {acc(q)})' for q in range(4)])),
+    ('foldSetOut', 'out[i] = f32(S * scale)', store_out([f'(f64x2.mul (local.get $sc) {S[q]})' for q in range(4)])),
+    ('foldAddOut', 'out[i] = f32((acc[i] + S) * scale)', store_out([f'(f64x2.mul (local.get $sc) (f64x2.add {S[q]} {acc(q)}))' for q in range(4)])),
 ]
 
 SCALE_OUT = '''  ;; out[i] = f32(acc[i] * scale): finishing when nothing is pending
   (func (export "scaleOut") (param $pa i32) (param $n i32) (param $scale f64) (param $pout i32)
-    (local $i i32) (local $sc v128)
+    (local $i i32) (local $a i32) (local $sc v128)
     (local.set $sc (f64x2.splat (local.get $scale)))
     (block $done (loop $values
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-''' + store_out(f'(f64x2.mul (local.get $sc) {ACC_LO})', f'(f64x2.mul (local.get $sc) {ACC_HI})') + TAIL
+      (local.set $a (i32.add (local.get $pa) (i32.shl (local.get $i) (i32.const 3))))
+''' + store_out([f'(f64x2.mul (local.get $sc) {acc(q)})' for q in range(4)]) + TAIL
 
 PREAMBLE = ''';; Weighted-sum kernels for streaming aggregation (generated by scripts/build-kernels.py).
 ;; S = sum over j < k of w[j] * x_j[i], with x_j float32 inputs `stride` bytes apart starting
-;; at pxs, w[j] float64 at pw, acc float64 at pa, out float32 at pout. n is a multiple of 4;
-;; every pointer is 16-byte aligned. Sums are formed and kept in float64.
+;; at pxs, w[j] float64 at pw, acc float64 at pa, out float32 at pout; n is a multiple of 8
+;; and every pointer 16-byte aligned. Sums are formed and kept in float64.
 (module
   (import "env" "memory" (memory 1))
 '''

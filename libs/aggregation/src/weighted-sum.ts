@@ -51,7 +51,7 @@ export class WeightedSum {
       let bytes = 0;
       for (const n of this.sizes) {
         this.accOffsets.push(bytes);
-        bytes += ((n + 3) & ~3) * 8;
+        bytes += ((n + 7) & ~7) * 8;
       }
       this.wPtr = bytes;
       this.xPtr = this.wPtr + ((group * 8 + 15) & ~15);
@@ -144,16 +144,16 @@ export class WeightedSum {
       for (let o = 0; o < size; o += CHUNK) {
         const e = Math.min(size, o + CHUNK);
         const n = e - o;
-        const n4 = (n + 3) & ~3;
+        const n8 = (n + 7) & ~7;
         if (kernel) {
           const whole = o === 0 && e === size;
           for (let j = 0; j < k; j++) {
             const x = group[j][s];
             f32.set(whole ? x : x.subarray(o, e), x0 + j * CHUNK);
           }
-          kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n4, this.wPtr, scale, this.outPtr);
+          kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n8, this.wPtr, scale, this.outPtr);
         } else if (dst) {
-          kx.scaleOut(accPtr + o * 8, n4, scale, this.outPtr);
+          kx.scaleOut(accPtr + o * 8, n8, scale, this.outPtr);
         }
         if (dst) dst.set(f32.subarray(o0, o0 + n), o);
       }
