@@ -1,13 +1,11 @@
 import { Command } from 'commander';
 import { benchAggregateCommand } from './bench/aggregate';
-import { benchAggregateCommand } from './bench/aggregate';
 import { benchTrainCommand } from './bench/train';
 
 /** `fedxray bench …`: measurements anyone can rerun on their own machine. */
 export function benchCommand(): Command {
   const bench = new Command('bench').description('Measure training, data, aggregation and transport speed on this machine');
   bench.addCommand(benchTrainCommand());
-  bench.addCommand(benchAggregateCommand());
   bench.addCommand(benchAggregateCommand());
   return bench;
 }
