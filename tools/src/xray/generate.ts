@@ -12,7 +12,7 @@ import { hashString } from './random';
 import { MAX_SIZE, MIN_SIZE, renderXray } from './render';
 
 /** Bumped whenever the rendered pixels change, so a cached set is regenerated. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 /** The marker file at the root of a finished data set. */
 export const MARKER_FILE = '.fedxray-demo.json';
 /** Folder name ensureDemoData uses under its cache directory. */
@@ -176,14 +176,16 @@ export async function generateDemoData(options: DemoDataOptions, onProgress?: (d
     for (const cls of classes) await mkdir(join(tmp, cls));
     let next = 0;
     let done = 0;
+    let failed = false;
     const worker = async (): Promise<void> => {
-      while (next < jobs.length) {
+      while (next < jobs.length && !failed) {
         options.signal?.throwIfAborted();
         const { cls, index } = jobs[next++];
         const pixels = renderXray(cls, imageSeed(r.seed, cls, index), r.size);
         const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
           raw: { width: r.size, height: r.size, channels: 1 },
         })
+          .toColourspace('b-w')
           .png({ compressionLevel: 6, adaptiveFiltering: false })
           .toBuffer();
         await writeFile(join(tmp, cls, imageName(cls, index)), png);
@@ -191,7 +193,17 @@ export async function generateDemoData(options: DemoDataOptions, onProgress?: (d
         onProgress?.(done, total);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(r.concurrency, Math.max(1, total)) }, worker));
+    // Every worker settles before anything is cleaned up, so no write lands in a folder being removed.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(r.concurrency, Math.max(1, total)) }, () =>
+        worker().catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+      ),
+    );
+    const failure = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failure) throw failure.reason;
     options.signal?.throwIfAborted();
     await writeFile(join(tmp, MARKER_FILE), `${JSON.stringify(markerOf(r), null, 2)}\n`);
     // Publish: move any earlier set aside, move the new one in, drop the old one.
