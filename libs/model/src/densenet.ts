@@ -25,13 +25,13 @@ function seeder(seed: number | undefined): () => number | undefined {
   };
 }
 
-function glorot(nextSeed: () => number | undefined): tf.initializers.Initializer {
+function glorot(nextSeed: () => number | undefined): ReturnType<typeof tf.initializers.glorotUniform> {
   const seed = nextSeed();
   return seed === undefined ? tf.initializers.glorotUniform({}) : tf.initializers.glorotUniform({ seed });
 }
 
-function bn(name: string, epsilon = BN_EPSILON): tf.layers.Layer {
-  return tf.layers.batchNormalization({ axis: 3, epsilon, name });
+function bn(name: string, momentum: number): tf.layers.Layer {
+  return tf.layers.batchNormalization({ axis: 3, epsilon: BN_EPSILON, momentum, name });
 }
 
 function relu(name: string): tf.layers.Layer {
@@ -66,10 +66,10 @@ function channelsOf(x: tf.SymbolicTensor): number {
 
 /** Keras `conv_block`: BN-ReLU-Conv1×1(bottleneck) → BN-ReLU-Conv3×3(growth) → concatenate. */
 function convBlock(x: tf.SymbolicTensor, cfg: ArchConfig, name: string, seed: () => number | undefined): tf.SymbolicTensor {
-  let y = apply(bn(`${name}_0_bn`), x);
+  let y = apply(bn(`${name}_0_bn`, cfg.batchNormMomentum), x);
   y = apply(relu(`${name}_0_relu`), y);
   y = apply(conv(`${name}_1_conv`, cfg.bottleneck * cfg.growthRate, 1, seed), y);
-  y = apply(bn(`${name}_1_bn`), y);
+  y = apply(bn(`${name}_1_bn`, cfg.batchNormMomentum), y);
   y = apply(relu(`${name}_1_relu`), y);
   y = apply(conv(`${name}_2_conv`, cfg.growthRate, 3, seed, { padding: 'same' }), y);
   return apply(tf.layers.concatenate({ axis: 3, name: `${name}_concat` }), [x, y]);
@@ -77,7 +77,7 @@ function convBlock(x: tf.SymbolicTensor, cfg: ArchConfig, name: string, seed: ()
 
 /** Keras `transition_block`: BN-ReLU-Conv1×1(compressed) → AveragePool 2/2. */
 function transitionBlock(x: tf.SymbolicTensor, cfg: ArchConfig, name: string, seed: () => number | undefined): tf.SymbolicTensor {
-  let y = apply(bn(`${name}_bn`), x);
+  let y = apply(bn(`${name}_bn`, cfg.batchNormMomentum), x);
   y = apply(relu(`${name}_relu`), y);
   y = apply(conv(`${name}_conv`, Math.floor(channelsOf(y) * cfg.compression), 1, seed), y);
   return apply(tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: `${name}_pool` }), y);
@@ -112,7 +112,7 @@ export function buildModel(specIn: ModelSpec | ModelSpecInput, options: BuildOpt
 
   let x = apply(tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'zero_padding2d' }), input);
   x = apply(conv('conv1/conv', cfg.initialFilters, 7, seed, { strides: 2 }), x);
-  x = apply(bn('conv1/bn'), x);
+  x = apply(bn('conv1/bn', cfg.batchNormMomentum), x);
   x = apply(relu('conv1/relu'), x);
   x = apply(tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'zero_padding2d_1' }), x);
   x = apply(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1' }), x);
@@ -122,7 +122,7 @@ export function buildModel(specIn: ModelSpec | ModelSpecInput, options: BuildOpt
     for (let i = 1; i <= n; i++) x = convBlock(x, cfg, `conv${stage}_block${i}`, seed);
     if (b < cfg.blocks.length - 1) x = transitionBlock(x, cfg, `pool${stage}`, seed);
   });
-  x = apply(bn('bn'), x);
+  x = apply(bn('bn', cfg.batchNormMomentum), x);
   x = apply(relu(BACKBONE_OUTPUT_LAYER), x);
 
   // The study's head; Keras' default names for these layers in a fresh session.
@@ -131,7 +131,7 @@ export function buildModel(specIn: ModelSpec | ModelSpecInput, options: BuildOpt
     tf.layers.dense({ units: spec.head.units, activation: spec.head.activation, name: HEAD_LAYERS.hidden, kernelInitializer: glorot(seed) }),
     x,
   );
-  x = apply(tf.layers.batchNormalization({ name: HEAD_LAYERS.norm }), x);
+  x = apply(tf.layers.batchNormalization({ name: HEAD_LAYERS.norm, momentum: cfg.batchNormMomentum }), x);
   x = apply(tf.layers.dropout({ rate: spec.head.dropout, name: HEAD_LAYERS.dropout }), x);
   const output = apply(
     tf.layers.dense({ units: spec.classes.length, activation: spec.output, name: HEAD_LAYERS.out, kernelInitializer: glorot(seed) }),

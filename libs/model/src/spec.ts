@@ -23,6 +23,8 @@ export interface ArchConfig {
   bottleneck: number;
   /** Channel reduction of each transition. */
   compression: number;
+  /** Momentum of the backbone's BatchNorm moving statistics (Keras: 0.99). */
+  batchNormMomentum: number;
 }
 
 /**
@@ -32,13 +34,16 @@ export interface ArchConfig {
  * - `densenet-tiny`: three dense blocks of two layers, growth 8, stem 16 filters
  *   (≈ 15 k parameters with the head at 64 units) — for tests and the demo federation.
  * - `densenet-small`: four blocks [2, 4, 6, 4], growth 16, stem 32 filters.
+ * The small ones train for few steps, so their BatchNorm moving statistics use
+ * momentum 0.9 (Keras' 0.99 would leave them mostly at their initial values,
+ * and inference mode would then be far off from training mode).
  */
 export const ARCH_CONFIGS: Record<Arch, ArchConfig> = {
-  densenet121: { blocks: [6, 12, 24, 16], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5 },
-  densenet169: { blocks: [6, 12, 32, 32], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5 },
-  densenet201: { blocks: [6, 12, 48, 32], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5 },
-  'densenet-tiny': { blocks: [2, 2, 2], growthRate: 8, initialFilters: 16, bottleneck: 4, compression: 0.5 },
-  'densenet-small': { blocks: [2, 4, 6, 4], growthRate: 16, initialFilters: 32, bottleneck: 4, compression: 0.5 },
+  densenet121: { blocks: [6, 12, 24, 16], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5, batchNormMomentum: 0.99 },
+  densenet169: { blocks: [6, 12, 32, 32], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5, batchNormMomentum: 0.99 },
+  densenet201: { blocks: [6, 12, 48, 32], growthRate: 32, initialFilters: 64, bottleneck: 4, compression: 0.5, batchNormMomentum: 0.99 },
+  'densenet-tiny': { blocks: [2, 2, 2], growthRate: 8, initialFilters: 16, bottleneck: 4, compression: 0.5, batchNormMomentum: 0.9 },
+  'densenet-small': { blocks: [2, 4, 6, 4], growthRate: 16, initialFilters: 32, bottleneck: 4, compression: 0.5, batchNormMomentum: 0.9 },
 };
 
 export const HeadSpecSchema = z.object({

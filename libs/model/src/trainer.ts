@@ -52,7 +52,7 @@ export function exampleLosses(spec: ModelSpec, probs: tf.Tensor2D, oneHot: tf.Te
 }
 
 function labelTensor(labels: tf.Tensor | ArrayLike<number>, classes: number): tf.Tensor1D {
-  const t = labels instanceof tf.Tensor ? tf.cast(tf.reshape(labels, [-1]), 'int32') : tf.tensor1d(Array.from(labels), 'int32');
+  const t = labels instanceof tf.Tensor ? tf.tidy(() => tf.cast(tf.reshape(labels, [-1]), 'int32')) : tf.tensor1d(Array.from(labels), 'int32');
   const values = t.dataSync();
   for (const v of values) {
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
@@ -79,7 +79,9 @@ function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
  * transfer learning, so its BatchNorm statistics stay those of the source.
  */
 export class Trainer {
-  readonly optimizer: tf.Optimizer;
+  /** Recreated (state reset, as Keras does on recompiling) when the set of trainable weights changes. */
+  optimizer: tf.Optimizer;
+  private optimizerFor = '';
   private readonly proximalMu: number;
   private reference: Map<string, tf.Tensor> | null = null;
   private readonly backbone: tf.LayersModel;
@@ -152,7 +154,7 @@ export class Trainer {
     }
     let dataLoss: tf.Scalar | undefined;
     let correct: tf.Scalar | undefined;
-    const { grads } = tf.tidy(() => {
+    const { value, grads } = tf.tidy(() => {
       const oneHot = tf.oneHot(labels, this.spec.classes.length).toFloat() as tf.Tensor2D;
       return tf.variableGrads(() => {
         const probs = this.forward(x, true);
@@ -173,14 +175,23 @@ export class Trainer {
     const named = new Map<string, tf.Tensor>();
     for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
     const result = { grads: named, loss: dataLoss!.dataSync()[0], correct: correct!.dataSync()[0], count: x.shape[0] };
-    dataLoss!.dispose();
-    correct!.dispose();
+    tf.dispose([...new Set([value, dataLoss!, correct!])]);
     return result;
   }
 
   /** One optimizer step with gradients keyed by weight name (as `computeGradients` returns them). */
   applyGradients(grads: Map<string, tf.Tensor>): void {
     const vars = namedVariables(this.model, true);
+    // tfjs optimizers key their slots by position in the gradient list, so a
+    // changed trainable set (unfreezing) needs a fresh optimizer.
+    const signature = vars.map((v) => v.name).join('\n');
+    if (signature !== this.optimizerFor) {
+      if (this.optimizerFor !== '') {
+        this.optimizer.dispose();
+        this.optimizer = createOptimizer(this.spec);
+      }
+      this.optimizerFor = signature;
+    }
     const map: tf.NamedTensorMap = {};
     for (const { name, variable } of vars) {
       const g = grads.get(name);
