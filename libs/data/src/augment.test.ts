@@ -160,6 +160,11 @@ test('the pipeline is deterministic by seed, keeps the size, and fires ops by th
   const trace: AugmentTrace[] = [];
   assert.deepEqual(augmentImage(g, off, 5, trace).data, mirror(g).data);
   assert.deepEqual(trace, [{ op: 'mirror' }]);
+  // Fired ops are composed into one warp; it matches applying them one after another.
+  const turnThenMirror = AugmentConfigSchema.parse({ ...off, rotate90: { probability: 1 } });
+  const composed = augmentImage(g, turnThenMirror, 5);
+  const stepwise = mirror(rotate90(g));
+  for (let i = 0; i < g.data.length; i++) assert.ok(Math.abs(composed.data[i] - stepwise.data[i]) < 1e-6);
 
   // Over many seeds each op fires about half the time (p = 0.5).
   const fired: Record<string, number> = {};

@@ -15,4 +15,10 @@ export { partition, parsePartitionSpec, labelCounts, PARTITION_FORMS } from './p
 export type { PartitionSpec } from './partition';
 export { AugmentConfigSchema, defaultAugmentConfig, augmentImage } from './augment';
 export type { AugmentConfig, AugmentInput, AugmentOp, AugmentTrace } from './augment';
+export { inspectDataset } from './inspect';
+export type { InspectReport, Stats } from './inspect';
+export { previewGrid, writeAugmented, encodePng } from './preview';
+export type { PreviewOptions, WriteAugmentedOptions } from './preview';
+export { benchDataPipeline, syntheticXray } from './bench';
+export type { DataBenchOptions, DataBenchResult } from './bench';
 export { DataError, UnreadableImageError } from './errors';

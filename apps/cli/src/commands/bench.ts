@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchAggregateCommand } from './bench/aggregate';
+import { benchDataCommand } from './bench/data';
 import { benchTrainCommand } from './bench/train';
 
 /** `fedxray bench …`: measurements anyone can rerun on their own machine. */
@@ -7,5 +8,6 @@ export function benchCommand(): Command {
   const bench = new Command('bench').description('Measure training, data, aggregation and transport speed on this machine');
   bench.addCommand(benchTrainCommand());
   bench.addCommand(benchAggregateCommand());
+  bench.addCommand(benchDataCommand());
   return bench;
 }
