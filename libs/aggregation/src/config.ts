@@ -3,7 +3,7 @@ import { isBatchNormTensor } from './batchnorm';
 import { AggregationError } from './errors';
 import { FedAdagrad } from './fedadagrad';
 import { FedAdam } from './fedadam';
-import { FedAvg } from './fedavg';
+import { DEFAULT_GROUP_UPDATES, FedAvg } from './fedavg';
 import { FedAvgM } from './fedavgm';
 import { FedMedian } from './fedmedian';
 import { FedProx } from './fedprox';
@@ -21,11 +21,11 @@ const common = {
   batchNorm: z.enum(['average', 'local']).default('average'),
 };
 
-/** Streaming strategies: how many arriving updates are folded in one pass (1: each at once). */
+/** Streaming strategies: how many arriving updates are folded per pass (up to this many are held). */
 const streaming = {
   ...common,
-  /** @default 1 */
-  groupUpdates: z.number().int().min(1).max(64).default(1),
+  /** @default 4 */
+  groupUpdates: z.number().int().min(1).max(64).default(DEFAULT_GROUP_UPDATES),
 };
 
 const fedOpt = (eta: number, beta1: number, tau: number) => ({

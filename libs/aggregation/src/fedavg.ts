@@ -3,8 +3,11 @@ import type { ModelLayout } from './layout';
 import type { ClientUpdate, StrategyOptions } from './strategy';
 import { WeightedSum } from './weighted-sum';
 
+/** Updates folded per pass unless configured: 4 held updates buy ~1.5× speed over folding each at once (docs/AGGREGATION.md). */
+export const DEFAULT_GROUP_UPDATES = 4;
+
 export interface FedAvgOptions extends StrategyOptions {
-  /** Updates folded per pass (1: each as it arrives). See WeightedSum. */
+  /** Updates folded per pass over the accumulator; up to this many are held by reference. See WeightedSum. */
   groupUpdates?: number;
 }
 
@@ -24,7 +27,7 @@ export class FedAvg extends RoundStrategy {
   protected onBegin(layout: ModelLayout): void {
     if (!this.sum || !sameSizes(this.sum.sizes, layout.slotSizes)) {
       this.sum = undefined; // let the old accumulator go before allocating the new one
-      this.sum = new WeightedSum(layout.slotSizes, { group: this.options.groupUpdates ?? 1, backend: this.options.backend });
+      this.sum = new WeightedSum(layout.slotSizes, { group: this.options.groupUpdates ?? DEFAULT_GROUP_UPDATES, backend: this.options.backend });
     } else {
       this.sum.reset();
     }
