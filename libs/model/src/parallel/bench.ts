@@ -32,6 +32,11 @@ export interface TrainBenchResult {
   imagesPerSecond: number;
   medianStepSeconds: number;
   stepSeconds: number[];
+  /**
+   * CPU time of this process (all its threads) per step, median. Independent of
+   * other load on the machine: batch / this is what the cores it used deliver.
+   */
+  medianStepCpuSeconds: number;
   workers: number;
   workerBackends: string[];
   microBatch: number;
@@ -77,12 +82,18 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
   const x = tf.randomUniform([o.batch, o.imageSize, o.imageSize, 3], 0, 1, 'float32', o.seed ?? 1) as tf.Tensor4D;
   const y = Array.from({ length: o.batch }, (_, i) => i % classes);
   const times: number[] = [];
+  const cpu: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await trainer.trainBatch(x, y);
       const s = (performance.now() - t0) / 1000;
-      if (i >= warmup) times.push(s);
+      const c = process.cpuUsage(c0);
+      if (i >= warmup) {
+        times.push(s);
+        cpu.push((c.user + c.system) / 1e6);
+      }
     }
   } finally {
     x.dispose();
@@ -98,6 +109,7 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     imagesPerSecond: o.batch / med,
     medianStepSeconds: med,
     stepSeconds: times,
+    medianStepCpuSeconds: median(cpu),
     workers: trainer.workerCount,
     workerBackends: trainer.workerBackends,
     microBatch: Math.min(trainer.microBatch, o.batch),

@@ -16,6 +16,7 @@ const EXPORTS = [
   'bn_train_forward',
   'bn_train_backward',
   'relu_grad',
+  'flip_transpose_filter',
   '__stack_pointer',
 ];
 const out = join(here, 'kernels.wasm');

@@ -379,3 +379,15 @@ void relu_grad(const float* dy, const float* x, float* dx, int n) {
   for (; i + 4 <= n; i += 4) ST(dx + i, wasm_v128_and(LD(dy + i), wasm_f32x4_gt(LD(x + i), z)));
   for (; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
+
+// out[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co]: the filter that turns a
+// stride-1 convolution's input gradient into a forward convolution of dy.
+void flip_transpose_filter(const float* w, float* out, int KH, int KW, int CI, int CO) {
+  for (int kh = 0; kh < KH; kh++)
+    for (int kw = 0; kw < KW; kw++) {
+      const float* src = w + (((KH - 1 - kh) * KW) + (KW - 1 - kw)) * CI * CO;
+      float* dst = out + (kh * KW + kw) * CO * CI;
+      for (int ci = 0; ci < CI; ci++)
+        for (int co = 0; co < CO; co++) dst[co * CI + ci] = src[ci * CO + co];
+    }
+}

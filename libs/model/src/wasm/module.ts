@@ -10,6 +10,7 @@ export interface WasmBackendLike {
   };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
 }
 
 /** Exports of kernels.wasm (see kernels.c); pointers are byte offsets into the tfjs heap. */
@@ -20,6 +21,7 @@ export interface TrainingKernelsExports {
   bn_train_forward(...args: number[]): void;
   bn_train_backward(...args: number[]): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
+  flip_transpose_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
 }
 
 const STACK_BYTES = 64 * 1024;

@@ -3,9 +3,17 @@ import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { onBackendReady } from '../backend';
 import { bnTrainConfig, bnTrainGradConfig, bnTrainGradient, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
+import { identityConfig, setStockIdentity } from './identity';
 import { reluGradConfig, reluGradient } from './relu';
 
-const KERNELS: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, bnTrainConfig, bnTrainGradConfig, reluGradConfig];
+const KERNELS: KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  bnTrainConfig,
+  bnTrainGradConfig,
+  reluGradConfig,
+  identityConfig,
+];
 const GRADIENTS: GradConfig[] = [bnTrainGradient, reluGradient];
 
 /** Names of the kernels `registerWasmTrainingKernels` adds to (or replaces on) the wasm backend. */
@@ -16,7 +24,8 @@ let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | und
 /**
  * Registers the training kernels on tfjs's wasm backend: Conv2DBackpropFilter
  * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
- * BatchNormalization with its gradient, and a one-pass Relu gradient; and routes
+ * BatchNormalization with its gradient, a one-pass Relu gradient, and an
+ * Identity that shares memory instead of copying it; and routes
  * tfjs-layers' BatchNormalization through the fused kernel while training on a
  * backend that has it. Call it after `@tensorflow/tfjs-backend-wasm` is
  * imported (importing it registers the stock kernels over these); calling it
@@ -30,6 +39,7 @@ export function registerWasmTrainingKernels(): void {
   };
   for (const k of KERNELS) {
     const current = tf.getKernel(k.kernelName, 'wasm');
+    if (k === identityConfig && current && current.kernelFunc !== k.kernelFunc) setStockIdentity(current.kernelFunc);
     if (current?.kernelFunc === k.kernelFunc) continue;
     if (current) tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel(k);
