@@ -39,6 +39,8 @@ export const CoordinatorConfigSchema = z.object({
   heartbeatMisses: z.number().int().positive().default(6),
   /** Evaluate the global model every N rounds (and always after the last). */
   evaluateEvery: z.number().int().positive().default(1),
+  /** Evaluate the initial model before round 1 (a baseline for the learning curve). @default true */
+  evaluateInitial: z.boolean().default(true),
   /** Evaluate each hospital's last local model at every site after the last round. */
   crossSiteEvaluation: z.boolean().default(false),
   fit: z

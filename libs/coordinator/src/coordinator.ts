@@ -75,6 +75,8 @@ export interface CoordinatorEvents {
   hospital: [{ name: string; event: 'joined' | 'left' | 'refused'; reason?: string }];
   roundStart: [{ round: number; attempt: number; hospitals: string[] }];
   progress: [{ round: number; hospital: string; progress: JobProgress }];
+  /** An update that passed validation, before aggregation (listen only in tests or audits: it holds a model's worth of memory). */
+  update: [{ round: number; hospital: string; examples: number; weights: NamedWeights }];
   fitResult: [{ round: number; hospital: string; ok: boolean; error?: string; metrics?: { loss: number; accuracy: number }; examples?: number }];
   roundEnd: [RoundRecord];
   roundFailed: [{ round: number; attempt: number; reason: string }];
@@ -90,6 +92,22 @@ export interface RunResult {
   runDir: string;
   modelDir: string | null;
   error?: string;
+}
+
+/**
+ * socket.io server options for weights traffic, set on purpose: the default
+ * 1 MB maxHttpBufferSize silently drops a DenseNet121 update (30 MB), and
+ * per-message deflate costs more CPU than it saves on float weights.
+ */
+export function serverTransportOptions(maxPayloadBytes: number) {
+  return {
+    maxHttpBufferSize: maxPayloadBytes,
+    perMessageDeflate: false,
+    transports: ['websocket' as const],
+    pingInterval: 10_000,
+    pingTimeout: 20_000,
+    serveClient: false,
+  };
 }
 
 /** Regex for BatchNorm tensors (kept local under FedBN). */
@@ -135,6 +153,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private keepLocal = new Set<string>();
   private strategy!: Strategy;
   private history: RoundRecord[] = [];
+  private initial: { metrics: Record<string, number>; sites: Record<string, SiteRoundMetrics> } | null = null;
   private current: RunState['current'] = null;
   private confusion: RunState['confusion'] = null;
   private status: RunState['run']['status'] = 'running';
@@ -224,13 +243,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const keep = this.keepLocal;
     this.strategy = createStrategy(strategyParsed.data, { keepLocal: (n: string) => keep.has(n) });
     this.history = this.loadHistory();
+    const r0 = this.store.rounds(this.runId).find((r) => r.round === 0 && r.status === 'complete');
+    if (r0?.metrics?.metrics) this.initial = { metrics: r0.metrics.metrics as Record<string, number>, sites: (r0.metrics.sites ?? {}) as Record<string, SiteRoundMetrics> };
     this.startedAt = run.createdAt;
   }
 
   private loadHistory(): RoundRecord[] {
     return this.store
       .rounds(this.runId)
-      .filter((r) => r.status === 'complete' && r.metrics)
+      .filter((r) => r.round > 0 && r.status === 'complete' && r.metrics)
       .map((r) => r.metrics as unknown as RoundRecord);
   }
 
@@ -245,14 +266,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.http = cfg.tls
       ? createHttpsServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) }, handler)
       : createHttpServer(handler);
-    this.io = new IoServer(this.http, {
-      maxHttpBufferSize: cfg.maxPayloadBytes,
-      perMessageDeflate: false,
-      transports: ['websocket'],
-      pingInterval: 10_000,
-      pingTimeout: 20_000,
-      serveClient: false,
-    });
+    this.io = new IoServer(this.http, serverTransportOptions(cfg.maxPayloadBytes));
     this.io.use((socket, next) => this.authenticate(socket as HospitalSocket, next));
     this.io.on('connection', (socket) => this.onConnection(socket as HospitalSocket));
     const dash = this.io.of('/dashboard') as unknown as Namespace;
@@ -440,6 +454,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         maxNorm: this.runConfig.maxUpdateNorm,
         reference: this.runConfig.maxUpdateNorm ? this.global : undefined,
       });
+      if (this.listenerCount('update') > 0) this.emit('update', { round: r.round, hospital: conn.name, examples: r.examples, weights });
       this.strategy.accumulate({ hospitalId: conn.name, examples: r.examples, weights });
       if (this.runConfig.crossSiteEvaluation && job.round === this.runConfig.rounds) this.keepLocalModel(conn.name, r.weights as WeightsPayload);
     } catch (err) {
@@ -552,6 +567,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (completed > 0 && last && last.status === 'aggregated') {
         await this.waitForHospitals(1);
         await this.evaluateRound(completed, last.fit as any, last.startedAt, last.attempt);
+      }
+      if (completed === 0 && cfg.evaluateInitial && !this.initial) {
+        this.current = { round: 0, attempt: 1, phase: 'evaluate', startedAt: Date.now(), jobs: [] };
+        await this.waitForHospitals(cfg.minAvailable);
+        const { metrics, sites } = await this.evaluateGlobal(0);
+        this.initial = metrics ? { metrics, sites } : null;
+        this.store.startRound(this.runId, 0);
+        this.store.completeRound(this.runId, 0, { initial: true, metrics, sites });
+        this.logger.log('info', 'initial model evaluated', { accuracy: metrics?.accuracy, loss: metrics?.loss });
+        this.emit('state');
       }
       while (completed < cfg.rounds) {
         if (this.stopping) throw new Error('stopped');
@@ -685,40 +710,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   ): Promise<void> {
     const cfg = this.runConfig;
     let metrics: Record<string, number> | null = null;
-    const sites: Record<string, SiteRoundMetrics> = {};
+    let sites: Record<string, SiteRoundMetrics> = {};
     if (round % cfg.evaluateEvery === 0 || round === cfg.rounds) {
       if (this.current) this.current = { ...this.current, phase: 'evaluate' };
       this.emit('state');
-      const targets = this.ready();
-      const payload = encodeWeights(this.global, { dtype: cfg.fit.weightsDtype });
-      const results = await this.dispatch(targets, 'evaluate', round, (conn) =>
-        conn.socket.emit('evaluate', { runId: this.runId, round, split: 'test', weights: payload }),
-      );
-      const summaries: EvaluationSummary[] = [];
-      for (const [name, r] of results) {
-        if (!r.ok || !r.summary || r.summary.count === 0) continue;
-        summaries.push(r.summary);
-        this.lastSummaries.set(name, r.summary);
-        const m = computeMetrics(r.summary);
-        sites[name] = { examples: r.summary.count, loss: m.loss, accuracy: m.accuracy };
-        this.store.recordSiteMetrics({ runId: this.runId, round, hospital: name, phase: 'evaluate', examples: r.summary.count, metrics: { ...sites[name], summary: r.summary } });
-      }
-      if (summaries.length > 0) {
-        const pooled = mergeSummaries(summaries);
-        const m = computeMetrics(pooled);
-        metrics = {
-          accuracy: m.accuracy,
-          loss: m.loss,
-          balancedAccuracy: m.balancedAccuracy,
-          macroF1: m.macro.f1,
-          macroAuc: m.macroAuc,
-          kappa: m.kappa,
-          ece: m.ece,
-          examples: pooled.count,
-        };
-        this.confusion = { classes: pooled.classes, matrix: pooled.confusion };
-        writeFileSync(join(this.runDir, 'last-evaluation.json'), JSON.stringify({ round, summary: pooled }));
-      }
+      ({ metrics, sites } = await this.evaluateGlobal(round));
     }
     for (const [name, s] of Object.entries(fit.fitSites ?? {})) {
       this.store.recordSiteMetrics({ runId: this.runId, round, hospital: name, phase: 'fit', examples: s.examples, metrics: { ...s } });
@@ -740,6 +736,42 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.logger.log('info', 'round completed', { round, accuracy: metrics?.accuracy, loss: metrics?.loss, durationMs: record.durationMs });
     this.emit('roundEnd', record);
     this.emit('state');
+  }
+
+  /** Every connected hospital evaluates the global model on its test split; the summaries are pooled. */
+  private async evaluateGlobal(round: number): Promise<{ metrics: Record<string, number> | null; sites: Record<string, SiteRoundMetrics> }> {
+    const sites: Record<string, SiteRoundMetrics> = {};
+    const payload = encodeWeights(this.global, { dtype: this.runConfig.fit.weightsDtype });
+    const results = await this.dispatch(this.ready(), 'evaluate', round, (conn) =>
+      conn.socket.emit('evaluate', { runId: this.runId, round, split: 'test', weights: payload }),
+    );
+    const summaries: EvaluationSummary[] = [];
+    for (const [name, r] of results) {
+      if (!r.ok || !r.summary || r.summary.count === 0) continue;
+      summaries.push(r.summary);
+      this.lastSummaries.set(name, r.summary);
+      const m = computeMetrics(r.summary);
+      sites[name] = { examples: r.summary.count, loss: m.loss, accuracy: m.accuracy };
+      this.store.recordSiteMetrics({ runId: this.runId, round, hospital: name, phase: 'evaluate', examples: r.summary.count, metrics: { ...sites[name], summary: r.summary } });
+    }
+    if (summaries.length === 0) return { metrics: null, sites };
+    const pooled = mergeSummaries(summaries);
+    const m = computeMetrics(pooled);
+    this.confusion = { classes: pooled.classes, matrix: pooled.confusion };
+    writeFileSync(join(this.runDir, 'last-evaluation.json'), JSON.stringify({ round, summary: pooled }));
+    return {
+      metrics: {
+        accuracy: m.accuracy,
+        loss: m.loss,
+        balancedAccuracy: m.balancedAccuracy,
+        macroF1: m.macro.f1,
+        macroAuc: m.macroAuc,
+        kappa: m.kappa,
+        ece: m.ece,
+        examples: pooled.count,
+      },
+      sites,
+    };
   }
 
   private keepLocalModel(name: string, payload: WeightsPayload): void {
@@ -811,6 +843,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       status: this.status,
       classes: this.spec.classes,
       model: this.spec,
+      initial: this.initial?.metrics ?? null,
       rounds: this.history.map((h) => ({
         round: h.round,
         durationMs: h.durationMs,
@@ -875,8 +908,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         : null,
       hospitals: [...this.known.values()].map((h) => ({ ...h })),
       history: this.history,
+      initial: this.initial?.metrics ?? null,
       confusion: this.confusion,
     };
+  }
+
+  /** The current global weights (a copy). */
+  globalWeights(): NamedWeights {
+    return this.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
   }
 
   counts(): { updatesAccepted: number; updatesRefused: number; bytesReceived: number; bytesSent: number; connected: number } {

@@ -1,4 +1,4 @@
-export { Coordinator } from './coordinator';
+export { Coordinator, serverTransportOptions } from './coordinator';
 export type { CoordinatorEvents, RunResult } from './coordinator';
 export { CoordinatorConfigSchema } from './config';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config';

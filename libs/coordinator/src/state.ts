@@ -61,5 +61,7 @@ export interface RunState {
   current: RoundState | null;
   hospitals: HospitalState[];
   history: RoundRecord[];
+  /** Pooled metrics of the initial model, when the run evaluates it before round 1. */
+  initial: Record<string, number> | null;
   confusion: { classes: string[]; matrix: number[][] } | null;
 }

@@ -6,9 +6,26 @@ import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { TrainerOptionsInput } from './config';
 import type { DatasetFacts, FitOutcome, FitProgress, LocalTrainer } from './trainer';
 
-/** The tsx loader as an absolute URL, so workers load TypeScript whatever the working directory. */
-export function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+function tsxApiUrl(): string {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    // The ESM build of the API sits beside the CommonJS entry that require() finds.
+    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+    return pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+  }
+}
+
+/**
+ * Starts a worker thread on a TypeScript module: the worker registers tsx
+ * itself (resolved from this package, so any working directory will do), then
+ * imports the entry. `--import` in a worker's execArgv is not honoured on every
+ * Node 20 release, so registering in-thread is the portable way.
+ */
+export function startTsWorker(entry: URL, options: { workerData?: unknown; resourceLimits?: import('node:worker_threads').ResourceLimits } = {}): Worker {
+  const api = tsxApiUrl();
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
+  return new Worker(code, { eval: true, workerData: options.workerData, resourceLimits: options.resourceLimits });
 }
 
 /** A LocalTrainer whose tfjs runs in its own worker thread (its own backend instance). */
@@ -43,14 +60,11 @@ export class WorkerTrainer implements LocalTrainer {
   }
 
   static async create(options: TrainerOptionsInput): Promise<WorkerTrainer> {
-    const worker = new Worker(new URL('./worker-entry.ts', import.meta.url), {
-      workerData: { options },
-      execArgv: ['--import', tsxLoader()],
-      resourceLimits: { maxOldGenerationSizeMb: 8192 },
-    });
+    const worker = startTsWorker(new URL('./worker-entry.ts', import.meta.url), { workerData: { options }, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
     const info = await new Promise<{ facts: DatasetFacts; backend: string }>((resolve, reject) => {
       worker.once('message', (msg: any) => (msg.error ? reject(new Error(msg.error)) : resolve({ facts: msg.facts, backend: msg.backend })));
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`trainer thread exited with code ${code} before it was ready`)));
     }).catch(async (err) => {
       await worker.terminate();
       throw err;

@@ -1,8 +1,54 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { UsageError, parseIntOption } from '../usage';
+import { Progress, bar, fmt, seconds } from '../lib/progress';
 
-// Placeholder until the hospital capability lands: refuses to run rather than pretend.
 export function hospitalCommand(): Command {
-  return new Command('hospital').description('(not yet available)').action(() => {
-    throw new Error('fedxray hospital is not available in this build yet');
-  });
+  return new Command('hospital')
+    .description("Join a federation: train on this hospital's own X-rays and send back only weights and aggregate metrics")
+    .requiredOption('--coordinator <url>', 'coordinator URL, e.g. https://coordinator.example.org:8080')
+    .option('--token <token>', 'hospital token from `fedxray coordinator add-hospital` (or set FEDXRAY_TOKEN)')
+    .requiredOption('--data <dir>', 'images in class folders, or train/ val/ test/ folders with class folders')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'))
+    .option('--no-augment', 'train without augmentation')
+    .option('--balance <target>', "balance classes per epoch: 'max', 'none' or a count", 'max')
+    .option('--ca <pem>', "trust this CA certificate for the coordinator's TLS")
+    .option('--seed <n>', 'seed for the local split and shuffling', parseIntOption('--seed', 0), 0)
+    .option('--no-worker', 'train on the main thread (heartbeats pause while a batch runs)')
+    .action(async (flags) => {
+      const token = flags.token ?? process.env.FEDXRAY_TOKEN;
+      if (!token) throw new UsageError('Give the hospital token with --token or the FEDXRAY_TOKEN environment variable');
+      const balance = flags.balance === 'max' || flags.balance === 'none' ? flags.balance : Number(flags.balance);
+      if (typeof balance === 'number' && !(Number.isInteger(balance) && balance > 0)) {
+        throw new UsageError(`Expected --balance to be max, none or a positive integer, but got ${flags.balance}`);
+      }
+      const { Hospital } = await import('@fedxray/hospital');
+      const p = new Progress();
+      const h = await Hospital.start({
+        coordinator: flags.coordinator,
+        token,
+        worker: flags.worker,
+        ca: flags.ca,
+        trainer: { data: { dir: resolve(flags.data), splitSeed: flags.seed }, backend: flags.backend, augment: flags.augment, balance, seed: flags.seed },
+      });
+      const f = h.trainer.facts();
+      p.line(`Hospital data: ${f.classes.length} classes, train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}`);
+      h.on('connected', ({ url }) => p.line(`Connected to ${url}`));
+      h.on('welcome', (w) => p.line(`Joined run ${w.runId} as ${w.hospitalName}`));
+      h.on('refused', (r) => p.line(`${r.fatal ? 'Refused' : 'Not connected'}: ${r.message}${r.fatal ? '' : ' (retrying)'}`));
+      h.on('disconnected', ({ reason }) => p.line(`Disconnected (${reason}); reconnecting`));
+      h.on('progress', ({ round, phase, progress: pr }) =>
+        p.update(`Round ${round} ${phase} epoch ${pr.epoch}/${pr.epochs} ${bar(pr.done, pr.total)} ${pr.done}/${pr.total}${pr.loss !== undefined ? ` loss ${fmt(pr.loss)}` : ''}`),
+      );
+      h.on('fitDone', (d) =>
+        p.line(`Round ${d.round}: trained in ${seconds(d.durationMs)}, loss ${fmt(d.loss)}, accuracy ${fmt(d.accuracy)}${d.accepted ? '' : `; update refused: ${d.error}`}`),
+      );
+      h.on('evaluateDone', (d) => p.line(`Round ${d.round}: evaluated the global model on ${d.examples} local test images`));
+      h.on('error', (err) => p.line(`Error: ${err.message}`));
+      const stop = () => void h.close().then(() => process.exit(130));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const end = await h.done;
+      p.line(`Federation over: ${end.reason}`);
+    });
 }

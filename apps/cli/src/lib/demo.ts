@@ -1,0 +1,34 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Generates (or reuses) the embedded demo X-rays by running the generator in
+ * tools/ as its own process: apps and tools do not import each other.
+ */
+export async function ensureDemoData(cacheDir: string, onLine: (line: string) => void): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const script = join(dirname(require.resolve('@fedxray/tools')), 'demo-data-cli.ts');
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsx, script, '--out', cacheDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        last = line;
+        onLine(line);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`demo data generator exited with code ${code}`));
+      try {
+        resolve(JSON.parse(last).out);
+      } catch {
+        reject(new Error(`demo data generator did not report where it wrote: ${last}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as connect, type Socket } from 'socket.io-client';
+import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Ack, type Fit, type Evaluate, type WeightsPayload } from '@fedxray/protocol';
+import { addPredictions, createSummary } from '@fedxray/evaluation';
+import { Coordinator } from './coordinator';
+import type { CoordinatorConfigInput } from './config';
+
+const CLASSES = ['a', 'b', 'c'];
+const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
+
+function config(overrides: Partial<CoordinatorConfigInput> = {}): CoordinatorConfigInput {
+  return {
+    dataDir: mkdtempSync(join(tmpdir(), 'fedxray-coord-')),
+    port: 0,
+    rounds: 2,
+    minAvailable: 2,
+    minFit: 2,
+    maxFailures: 1,
+    heartbeatIntervalMs: 200,
+    heartbeatMisses: 5,
+    evaluateInitial: false,
+    fit: { localEpochs: 1, batchSize: 4 },
+    model: { arch: 'densenet-tiny', imageSize: 16, classes: CLASSES },
+    staticTokens: TOKENS,
+    ...overrides,
+  };
+}
+
+type Behaviour = (round: number, fit: Fit) => WeightsPayload;
+
+/** A scripted hospital that speaks the protocol directly, for refusals a real hospital never sends. */
+function fakeHospital(url: string, token: string, behaviour: Behaviour, opts: { version?: number } = {}): { socket: Socket; acks: Ack[] } {
+  const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: opts.version ?? PROTOCOL_VERSION }, reconnection: false });
+  const acks: Ack[] = [];
+  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: 10, val: 2, test: 2 } }, () => {}));
+  socket.on('fit', (msg: Fit) => {
+    socket.emit('fitResult', { runId: msg.runId, round: msg.round, examples: 10, metrics: { loss: 1, accuracy: 0.5 }, durationMs: 1, weights: behaviour(msg.round, msg) }, (a: Ack) =>
+      acks.push(a),
+    );
+  });
+  socket.on('evaluate', (msg: Evaluate) => {
+    const s = createSummary(CLASSES);
+    addPredictions(s, new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1]), new Int32Array([0, 1]), 0.5);
+    socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: 'test', summary: s, durationMs: 1 }, () => {});
+  });
+  return { socket, acks };
+}
+
+const honest: Behaviour = (_r, fit) => {
+  const w = decodeWeights(fit.weights as WeightsPayload);
+  for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += 0.001;
+  return encodeWeights(w);
+};
+
+test('a NaN update and a wrong-shape update are refused and recorded; rounds go on without them', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config());
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  const bad = fakeHospital(c.url, TOKENS.bad, (round, fit) => {
+    const w = decodeWeights(fit.weights as WeightsPayload);
+    if (round === 1) w[3].values[0] = NaN;
+    else w[5] = { ...w[5], shape: [w[5].values.length + 1], values: new Float32Array(w[5].values.length + 1) };
+    return encodeWeights(w);
+  });
+  const result = await c.done;
+  const events = c.store.events(c.runId).filter((e) => e.type === 'update_refused');
+  await c.close();
+  good.socket.disconnect();
+  bad.socket.disconnect();
+  assert.equal(result.status, 'complete', result.error);
+  assert.deepEqual(
+    result.rounds.map((r) => r.fit.hospitals),
+    [['good'], ['good']],
+  );
+  assert.deepEqual(
+    bad.acks.map((a) => (a.ok ? 'ok' : a.error.code)),
+    ['not_finite', 'shape_mismatch'],
+  );
+  assert.deepEqual(
+    events.map((e) => e.data.code),
+    ['not_finite', 'shape_mismatch'],
+  );
+  assert.ok(good.acks.every((a) => a.ok));
+});
+
+test('wrong token, revoked token, another protocol version and a second connection are refused', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1 }));
+  const registered = c.registry.add('st-marys');
+  c.registry.remove('st-marys');
+  const refusal = (token: string, version = PROTOCOL_VERSION) =>
+    new Promise<{ code: string; message: string }>((resolve, reject) => {
+      const s = connect(c.url, { transports: ['websocket'], auth: { token, protocolVersion: version }, reconnection: false });
+      s.on('connect', () => {
+        s.disconnect();
+        reject(new Error('connected, but should have been refused'));
+      });
+      s.on('connect_error', (err: any) => {
+        s.disconnect();
+        resolve(err.data);
+      });
+    });
+  try {
+    assert.equal((await refusal('not-a-real-token-000000')).code, 'unauthorized');
+    assert.equal((await refusal(registered)).code, 'revoked');
+    const v = await refusal(TOKENS.good, PROTOCOL_VERSION + 1);
+    assert.equal(v.code, 'bad_version');
+    assert.match(v.message, /protocol version/);
+    const first = connect(c.url, { transports: ['websocket'], auth: { token: TOKENS.good, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
+    await new Promise<void>((r) => first.once('connect', () => r()));
+    assert.equal((await refusal(TOKENS.good)).code, 'already_connected');
+    first.disconnect();
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a malformed message is answered with an error, never thrown', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1 }));
+  const s = connect(c.url, { transports: ['websocket'], auth: { token: TOKENS.good, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
+  try {
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const a1 = (await s.emitWithAck('hello', { software: 'x', classes: 'not-a-list' })) as Ack;
+    assert.equal(a1.ok, false);
+    assert.equal(!a1.ok && a1.error.code, 'bad_message');
+    const a2 = (await s.emitWithAck('fitResult', { round: -1, weights: 'nope' })) as Ack;
+    assert.equal(!a2.ok && a2.error.code, 'bad_message');
+  } finally {
+    s.disconnect();
+    await c.stop();
+  }
+});

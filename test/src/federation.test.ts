@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coordinator } from '@fedxray/coordinator';
+import { Hospital } from '@fedxray/hospital';
+import { partition, scanDataset, splitDataset } from '@fedxray/data';
+import type { NamedWeights } from '@fedxray/protocol';
+import { makeBlobDataset, tempDir } from './support/images';
+
+test('a federation over real socket.io: global weights are the example-weighted mean, and the loss falls', { timeout: 240_000 }, async () => {
+  // Prepare: a small data set split between two hospitals.
+  const { dir } = await makeBlobDataset({ perClass: 40, size: 16, seed: 7 });
+  const ds = await scanDataset(dir);
+  const split = splitDataset(ds, { seed: 1 });
+  const tag = (s: 'train' | 'val' | 'test') => split[s].map((it) => ({ ...it, split: s }));
+  const parts = partition([...tag('train'), ...tag('val'), ...tag('test')], 2, 'iid', 3);
+  const tokens = { 'hospital-a': 'token-aaaaaaaaaaaaaaaaaaaa', 'hospital-b': 'token-bbbbbbbbbbbbbbbbbbbb' };
+  const coordinator = await Coordinator.start({
+    dataDir: tempDir(),
+    port: 0,
+    rounds: 2,
+    minAvailable: 2,
+    minFit: 2,
+    maxFailures: 0,
+    heartbeatIntervalMs: 500,
+    waitTimeoutMs: 60_000,
+    fit: { localEpochs: 2, batchSize: 16 },
+    model: { arch: 'densenet-tiny', imageSize: 16, classes: ds.classes, optimizer: { name: 'adam', learningRate: 0.01 } },
+    staticTokens: tokens,
+    seed: 5,
+  });
+  const updates: { round: number; examples: number; weights: NamedWeights }[] = [];
+  const globals = new Map<number, NamedWeights>();
+  coordinator.on('update', (u) => updates.push(u));
+  coordinator.on('roundEnd', (r) => globals.set(r.round, coordinator.globalWeights()));
+  const hospitals: Hospital[] = [];
+  const started = Promise.all(
+    (['hospital-a', 'hospital-b'] as const).map((name, i) =>
+      Hospital.start({
+        coordinator: coordinator.url,
+        token: tokens[name],
+        trainer: {
+          data: {
+            classes: ds.classes,
+            train: parts[i].filter((it) => it.split === 'train'),
+            val: parts[i].filter((it) => it.split === 'val'),
+            test: parts[i].filter((it) => it.split === 'test'),
+          },
+          backend: 'cpu',
+          augment: false,
+          seed: i,
+        },
+      }).then((h) => {
+        hospitals.push(h);
+        return h;
+      }),
+    ),
+  );
+
+  // Execute
+  let result;
+  try {
+    await started;
+    result = await coordinator.done;
+  } finally {
+    await Promise.all(hospitals.map((h) => h.close()));
+    if (!result) await coordinator.stop();
+    else await coordinator.close();
+  }
+
+  // Assert: the run completed both rounds.
+  assert.equal(result.status, 'complete', result.error);
+  assert.deepEqual(
+    result.rounds.map((r) => r.round),
+    [1, 2],
+  );
+  // Round 1's global weights are the example-weighted mean of the two updates, tensor by tensor.
+  const r1 = updates.filter((u) => u.round === 1);
+  assert.equal(r1.length, 2);
+  const total = r1[0].examples + r1[1].examples;
+  const g1 = globals.get(1)!;
+  let maxErr = 0;
+  for (let t = 0; t < g1.length; t++) {
+    const a = r1[0].weights[t].values;
+    const b = r1[1].weights[t].values;
+    assert.equal(r1[0].weights[t].name, g1[t].name);
+    for (let k = 0; k < a.length; k++) {
+      const want = (a[k] * r1[0].examples + b[k] * r1[1].examples) / total;
+      maxErr = Math.max(maxErr, Math.abs(g1[t].values[k] - want));
+    }
+  }
+  assert.ok(maxErr <= 1e-6, `max deviation from the weighted mean: ${maxErr}`);
+  // The updates differ from each other (the hospitals really trained on different data).
+  assert.notDeepEqual(Array.from(r1[0].weights[0].values.slice(0, 8)), Array.from(r1[1].weights[0].values.slice(0, 8)));
+  // The global loss fell: initial model → after round 2.
+  const initial = coordinator.state().initial;
+  assert.ok(initial, 'the initial model was evaluated');
+  const last = result.rounds[1].metrics!;
+  assert.ok(last.loss < initial.loss, `loss ${initial.loss} → ${last.loss}`);
+  assert.ok(last.accuracy > initial.accuracy, `accuracy ${initial.accuracy} → ${last.accuracy}`);
+});
