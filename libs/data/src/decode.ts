@@ -91,11 +91,16 @@ export async function decodeResized(pathOrBuffer: string | Uint8Array, size: num
     return fromRaw(out.data, out.info.channels, size, 255);
   }
   try {
-    const meta = await sharp(bytes).metadata();
-    const colour = (meta.channels ?? 1) >= 3 && meta.space !== 'b-w' && meta.space !== 'grey16';
-    const wide = meta.depth === 'ushort' || meta.depth === 'short' || (meta.bitsPerSample ?? 8) > 8;
+    // PNG states depth and colour in its header; other formats ask libvips (a header read).
+    const png = format === 'png' ? pngHeader(bytes) : null;
+    const meta = png ? null : await sharp(bytes).metadata();
+    const colour = png ? png.colour : (meta!.channels ?? 1) >= 3 && meta!.space !== 'b-w' && meta!.space !== 'grey16';
+    const wide = png ? png.bitDepth > 8 : meta!.depth === 'ushort' || meta!.depth === 'short' || (meta!.bitsPerSample ?? 8) > 8;
     const wantColour = colour && options.channels !== 1;
-    let p = sharp(bytes, { failOn: 'truncated' }).rotate().resize(size, size, resizeOpts);
+    let p = sharp(bytes, { failOn: 'truncated' });
+    // Only JPEG, TIFF and WebP carry an EXIF orientation worth applying.
+    if (format !== 'png') p = p.rotate();
+    p = p.resize(size, size, resizeOpts);
     if (wantColour) p = p.removeAlpha().toColourspace(wide ? 'rgb16' : 'srgb');
     else p = p.toColourspace(wide ? 'grey16' : 'b-w');
     const out = await p.raw(wide ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
@@ -103,6 +108,13 @@ export async function decodeResized(pathOrBuffer: string | Uint8Array, size: num
   } catch (err) {
     throw new DataError(sharpReason(err, format));
   }
+}
+
+/** Bit depth and whether a PNG has colour, from its IHDR chunk (colour types 2, 3, 6 have colour). */
+function pngHeader(b: Uint8Array): { bitDepth: number; colour: boolean } | null {
+  if (b.length < 26 || b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return null;
+  const colourType = b[25];
+  return { bitDepth: b[24], colour: colourType === 2 || colourType === 3 || colourType === 6 };
 }
 
 function fromRaw(buf: Buffer, channels: number, size: number, max: number): RawImage {
