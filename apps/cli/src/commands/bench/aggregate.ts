@@ -216,7 +216,7 @@ export function benchAggregateCommand(): Command {
         strategy: config.name,
         streaming: strategy.streaming,
         groupUpdates: 'groupUpdates' in config ? config.groupUpdates : null,
-        backend: wasmKernelsAvailable() ? 'wasm-simd' : 'js',
+        backend: strategy.streaming && wasmKernelsAvailable() ? 'wasm-simd' : 'js',
         hospitals: o.hospitals,
         tensors: manifest.length,
         values,
