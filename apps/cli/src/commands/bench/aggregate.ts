@@ -224,6 +224,7 @@ export function benchAggregateCommand(): Command {
         medianMs: ours.median,
         cpuMs: stats(cpuMs).best,
         gbPerSecond,
+        cpuGbPerSecond: updateBytes / 1e9 / (stats(cpuMs).best / 1e3),
         memoryBandwidthGBps: bandwidth.readGBps,
         memoryCopyGBps: bandwidth.copyGBps,
         bandwidthRatio: bandwidth.readGBps / gbPerSecond,
