@@ -41,6 +41,8 @@ export interface DataBenchResult {
   augmentMsPerImage: number;
   /** All threads' CPU (sharp's pool and the main thread) per image through the whole pipeline. */
   cpuMsPerImage: number;
+  /** CPU per image of decode + resize alone (mostly sharp's threads); the rest of cpuMsPerImage is main-thread work. */
+  decodeCpuMsPerImage: number;
   /** Cores the pipeline would keep busy to feed `gpuImagesPerSecond` (cpuMsPerImage × rate). */
   coresFor800ImagesPerSecond: number;
   /** 1-minute load average at the end: above `cores`, other work shared the CPU and the wall figures are low. */
@@ -101,6 +103,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
 
     // Decode + resize only, same concurrency.
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let next = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -111,6 +114,8 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
       }),
     );
     const decodeOnly = n / ((performance.now() - t0) / 1000);
+    const dc = process.cpuUsage(c0);
+    const decodeCpuMicros = dc.user + dc.system;
     log(`decode + resize only: ${decodeOnly.toFixed(1)} images/s`);
 
     // Augmentation alone on one decoded image (main thread).
@@ -157,6 +162,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
       decodeOnlyImagesPerSecond: Math.round(decodeOnly * 10) / 10,
       augmentMsPerImage: Math.round(augmentMs * 100) / 100,
       cpuMsPerImage: Math.round((cpuMicros / 1000 / images) * 100) / 100,
+      decodeCpuMsPerImage: Math.round((decodeCpuMicros / 1000 / n) * 100) / 100,
       coresFor800ImagesPerSecond: Math.round(((800 * cpuMicros) / 1e6 / images) * 10) / 10,
       loadAverage: Math.round(loadavg()[0] * 100) / 100,
     };

@@ -9,7 +9,7 @@ import { readDicom } from './dicom';
 import { decodeImage } from './decode';
 import { DataError } from './errors';
 import { scanDataset } from './scan';
-import { encodeRle, writeDicom } from './testing/dicom-writer';
+import { encodeJpegLossless, encodeRle, writeDicom } from './testing/dicom-writer';
 
 const R = 64;
 const C = 64;
@@ -21,6 +21,7 @@ const TS = {
   rle: '1.2.840.10008.1.2.5',
   jpegBaseline: '1.2.840.10008.1.2.4.50',
   j2kLossless: '1.2.840.10008.1.2.4.90',
+  jpegLossless: '1.2.840.10008.1.2.4.70',
 };
 
 /** A 16-bit ramp using the whole range: pixel i = round(i × 65535 / (n-1)). */
@@ -76,6 +77,15 @@ test('JPEG baseline: an 8-bit gray frame decodes close to its source', async () 
   let err = 0;
   for (let i = 0; i < px.length; i++) err = Math.max(err, Math.abs(img.data[i] - px[i] / 252));
   assert.ok(err < 0.03, `max error ${err}`);
+});
+
+test('JPEG lossless (process 14, first-order prediction): 16- and 8-bit frames come back exactly', async () => {
+  const px = Uint16Array.from({ length: R * C }, (_, i) => (i * 37) % 4096 + ((i >> 6) & 1) * 20000);
+  const img = await readDicom(writeDicom({ rows: R, cols: C, frame: encodeJpegLossless(px, C, R, 16), transferSyntax: TS.jpegLossless }));
+  assertMinMax(img.data, px);
+  const px8 = Uint8Array.from({ length: R * C }, (_, i) => (i * 7) % 256);
+  const img8 = await readDicom(writeDicom({ rows: R, cols: C, bitsAllocated: 8, frame: encodeJpegLossless(px8, C, R, 8), transferSyntax: TS.jpegLossless }));
+  assertMinMax(img8.data, px8);
 });
 
 test('JPEG 2000 lossless: a 16-bit frame comes back exactly', async () => {

@@ -211,3 +211,58 @@ export function encodeRle(pixels: Uint8Array | Uint16Array, samplesPerPixel: num
   });
   return concat([header, ...segments]);
 }
+
+/**
+ * A minimal lossless JPEG (ITU T.81 process 14, SOF3) encoder: one component, predictor 1
+ * (left; the first column predicts from above), one Huffman table with every category 0..16 at
+ * 5 bits. Enough to produce real JPEG-lossless frames for tests.
+ */
+export function encodeJpegLossless(pixels: Uint16Array | Uint8Array, width: number, height: number, precision: number): Uint8Array {
+  const out: number[] = [];
+  const u16 = (v: number) => out.push((v >> 8) & 0xff, v & 0xff);
+  out.push(0xff, 0xd8); // SOI
+  out.push(0xff, 0xc4); // DHT: class 0, table 0, 17 codes of length 5
+  u16(2 + 1 + 16 + 17);
+  out.push(0x00);
+  for (let len = 1; len <= 16; len++) out.push(len === 5 ? 17 : 0);
+  for (let s = 0; s <= 16; s++) out.push(s);
+  out.push(0xff, 0xc3); // SOF3
+  u16(8 + 3);
+  out.push(precision);
+  u16(height);
+  u16(width);
+  out.push(1, 1, 0x11, 0);
+  out.push(0xff, 0xda); // SOS: one component, table 0, predictor 1, Se 0, Ah/Al 0
+  u16(6 + 2);
+  out.push(1, 1, 0x00, 1, 0, 0);
+  let acc = 0;
+  let nbits = 0;
+  const put = (value: number, bits: number) => {
+    for (let b = bits - 1; b >= 0; b--) {
+      acc = (acc << 1) | ((value >> b) & 1);
+      nbits++;
+      if (nbits === 8) {
+        out.push(acc);
+        if (acc === 0xff) out.push(0x00);
+        acc = 0;
+        nbits = 0;
+      }
+    }
+  };
+  const mod = 1 << 16;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = pixels[y * width + x];
+      const pred = x === 0 && y === 0 ? 1 << (precision - 1) : x === 0 ? pixels[(y - 1) * width] : pixels[y * width + x - 1];
+      let d = (v - pred) % mod;
+      if (d > 32768) d -= mod;
+      if (d < -32767) d += mod;
+      const ssss = d === 0 ? 0 : Math.floor(Math.log2(Math.abs(d))) + 1;
+      put(ssss, 5); // code for category s is s itself (canonical order, all length 5)
+      if (ssss > 0 && ssss < 16) put(d > 0 ? d : d + (1 << ssss) - 1, ssss);
+    }
+  }
+  if (nbits > 0) put(0xff, 8 - nbits); // pad with ones
+  out.push(0xff, 0xd9); // EOI
+  return Uint8Array.from(out);
+}

@@ -32,7 +32,7 @@ export function benchDataCommand(): Command {
       process.stdout.write(
         [
           `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² PNG → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.cores} cores)`,
-          `decode + resize alone: ${r.decodeOnlyImagesPerSecond} images/s; augmentation ${r.augmentMsPerImage} ms CPU per image`,
+          `decode + resize alone: ${r.decodeOnlyImagesPerSecond} images/s, ${r.decodeCpuMsPerImage} ms CPU per image; augmentation ${r.augmentMsPerImage} ms CPU per image`,
           `CPU per image, all threads: ${r.cpuMsPerImage} ms → ≈ ${r.coresFor800ImagesPerSecond} cores to feed 800 images/s`,
           r.loadAverage > r.cores ? `note: load average ${r.loadAverage} on ${r.cores} cores: other work shared the CPU, so images/s is understated` : '',
         ]
