@@ -39,11 +39,11 @@ export class FedAvg extends RoundStrategy {
 
   protected onFinish(globalSlots: Float32Array[]): { slots: Float32Array[]; used: string[] } {
     const mean = this.sum!.mean();
-    return { slots: this.serverStep(globalSlots, mean), used: [...this.used] };
+    return { slots: this.serverStep(globalSlots, mean, this.layout!.slotNames), used: [...this.used] };
   }
 
   /** Server-side optimizer step from the global's tensors and the round's mean (FedAvg: the mean itself). */
-  protected serverStep(_global: Float32Array[], mean: Float32Array[]): Float32Array[] {
+  protected serverStep(_global: Float32Array[], mean: Float32Array[], _names: readonly string[]): Float32Array[] {
     return mean;
   }
 

@@ -1,5 +1,6 @@
-import { sameSizes } from './base';
+import type { NamedWeights } from '@fedxray/protocol';
 import { FedAvg, type FedAvgOptions } from './fedavg';
+import { ServerState } from './server-state';
 
 export interface FedAvgMParams {
   /** Server learning rate η. */
@@ -14,7 +15,7 @@ export interface FedAvgMParams {
  */
 export class FedAvgM extends FedAvg {
   override readonly name = 'fedavgm';
-  private momentum: Float32Array[] | undefined;
+  private readonly state = new ServerState(['momentum']);
 
   constructor(
     readonly params: FedAvgMParams,
@@ -23,12 +24,14 @@ export class FedAvgM extends FedAvg {
     super(options);
   }
 
-  protected override serverStep(global: Float32Array[], mean: Float32Array[]): Float32Array[] {
+  protected override serverStep(global: Float32Array[], mean: Float32Array[], names: readonly string[]): Float32Array[] {
     const { serverLearningRate: eta, serverMomentum: beta } = this.params;
-    const sizes = global.map((g) => g.length);
-    const fresh = !this.momentum || !sameSizes(this.momentum.map((m) => m.length), sizes);
-    if (fresh) this.momentum = sizes.map((n) => new Float32Array(n));
-    const momentum = this.momentum!;
+    const { fresh, get } = this.state.ensure(
+      names,
+      global.map((g) => g.length),
+      () => 0,
+    );
+    const momentum = get('momentum');
     for (let s = 0; s < global.length; s++) {
       const x = global[s];
       const avg = mean[s];
@@ -45,8 +48,14 @@ export class FedAvgM extends FedAvg {
   }
 
   override retainedBytes(): number {
-    let n = super.retainedBytes();
-    for (const m of this.momentum ?? []) n += m.byteLength;
-    return n;
+    return super.retainedBytes() + this.state.bytes();
+  }
+
+  override exportState(): NamedWeights {
+    return this.state.export();
+  }
+
+  override importState(state: NamedWeights): void {
+    this.state.import(state);
   }
 }

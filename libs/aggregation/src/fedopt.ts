@@ -1,5 +1,6 @@
-import { sameSizes } from './base';
+import type { NamedWeights } from '@fedxray/protocol';
 import { FedAvg, type FedAvgOptions } from './fedavg';
+import { ServerState } from './server-state';
 
 export interface FedOptParams {
   /** Server learning rate η. */
@@ -18,8 +19,7 @@ export interface FedOptParams {
  * m starts at 0 and v at τ²; no bias correction, as in the paper.
  */
 export abstract class FedOpt extends FedAvg {
-  private m: Float32Array[] | undefined;
-  private v: Float32Array[] | undefined;
+  private readonly state = new ServerState(['m', 'v']);
 
   constructor(
     readonly params: FedOptParams,
@@ -31,18 +31,20 @@ export abstract class FedOpt extends FedAvg {
   /** The second-moment rule: the new v from the old v and Δ². */
   protected abstract secondMoment(v: number, delta2: number, beta2: number): number;
 
-  protected override serverStep(global: Float32Array[], mean: Float32Array[]): Float32Array[] {
+  protected override serverStep(global: Float32Array[], mean: Float32Array[], names: readonly string[]): Float32Array[] {
     const { eta, beta1, beta2, tau } = this.params;
-    const sizes = global.map((g) => g.length);
-    if (!this.m || !this.v || !sameSizes(this.m.map((t) => t.length), sizes)) {
-      this.m = sizes.map((n) => new Float32Array(n));
-      this.v = sizes.map((n) => new Float32Array(n).fill(tau * tau));
-    }
+    const { get } = this.state.ensure(
+      names,
+      global.map((g) => g.length),
+      (kind) => (kind === 'v' ? tau * tau : 0),
+    );
+    const ms = get('m');
+    const vs = get('v');
     for (let s = 0; s < global.length; s++) {
       const x = global[s];
       const out = mean[s];
-      const m = this.m[s];
-      const v = this.v[s];
+      const m = ms[s];
+      const v = vs[s];
       for (let i = 0; i < x.length; i++) {
         const d = out[i] - x[i];
         const mi = beta1 * m[i] + (1 - beta1) * d;
@@ -56,8 +58,14 @@ export abstract class FedOpt extends FedAvg {
   }
 
   override retainedBytes(): number {
-    let n = super.retainedBytes();
-    for (const t of [...(this.m ?? []), ...(this.v ?? [])]) n += t.byteLength;
-    return n;
+    return super.retainedBytes() + this.state.bytes();
+  }
+
+  override exportState(): NamedWeights {
+    return this.state.export();
+  }
+
+  override importState(state: NamedWeights): void {
+    this.state.import(state);
   }
 }

@@ -4,7 +4,7 @@ export { StrategyConfigSchema, STRATEGY_NAMES, createStrategy, parseStrategyConf
 export type { StrategyConfig, StrategyConfigInput, StrategyName } from './config';
 export { AggregationError, AGGREGATION_ERROR_CODES } from './errors';
 export type { AggregationErrorCode } from './errors';
-export { FedAvg } from './fedavg';
+export { FedAvg, DEFAULT_GROUP_UPDATES } from './fedavg';
 export type { FedAvgOptions } from './fedavg';
 export { FedProx } from './fedprox';
 export { FedAvgM } from './fedavgm';

@@ -45,6 +45,13 @@ export interface Strategy {
   finish(): RoundResult;
   /** Bytes this strategy holds now: accumulators, server-optimizer state, and updates it keeps. */
   retainedBytes(): number;
+  /**
+   * Server optimizer state to checkpoint with the global model after `finish`
+   * (FedAdam/FedYogi/FedAdagrad m and v, FedAvgM momentum; empty for the others).
+   */
+  exportState(): NamedWeights;
+  /** Restores what `exportState` returned, after a restart, before the next `begin`. */
+  importState(state: NamedWeights): void;
 }
 
 /** Options every strategy takes from its caller (not from the config file). */
