@@ -10,6 +10,7 @@ const TORCH_SCRIPT = fileURLToPath(new URL('./torch_densenet.py', import.meta.ur
 
 interface TorchResult {
   imagesPerSecond: number;
+  medianStepCpuSeconds: number;
   [k: string]: unknown;
 }
 
@@ -71,20 +72,40 @@ export function benchTrainCommand(): Command {
       if (o.compareTorch) {
         const torch = runTorch(o);
         result.torch = torch;
-        if ('imagesPerSecond' in torch) result.ratioToTorch = (result.imagesPerSecond as number) / torch.imagesPerSecond;
+        if ('imagesPerSecond' in torch) {
+          result.ratioToTorch = (result.imagesPerSecond as number) / torch.imagesPerSecond;
+          // The same ratio in CPU time: what each would do with the cores to itself.
+          result.cpuRatioToTorch = torch.medianStepCpuSeconds / (result.medianStepCpuSeconds as number);
+        }
       }
       if (o.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
       }
-      const r = result as { backend: string; arch: string; imageSize: number; batch: number; imagesPerSecond: number; medianStepSeconds: number; workers: number; microBatch: number; customKernels: boolean; loadAverage: number[] };
+      const r = result as {
+        backend: string;
+        arch: string;
+        imageSize: number;
+        batch: number;
+        imagesPerSecond: number;
+        medianStepSeconds: number;
+        medianStepCpuSeconds: number;
+        workers: number;
+        microBatch: number;
+        customKernels: boolean;
+        loadAverage: number[];
+      };
       const lines = [
         `${r.arch} ${r.imageSize}×${r.imageSize}, batch ${r.batch}, backend ${r.backend}${r.customKernels ? ' (fedxray training kernels)' : ''}, ${r.workers} worker(s), micro-batch ${r.microBatch}`,
-        `  ${r.imagesPerSecond.toFixed(3)} images/s (median step ${r.medianStepSeconds.toFixed(2)} s; load average ${r.loadAverage.map((v) => v.toFixed(1)).join(' → ')})`,
+        `  ${r.imagesPerSecond.toFixed(3)} images/s (median step ${r.medianStepSeconds.toFixed(2)} s, ${r.medianStepCpuSeconds.toFixed(2)} CPU-s; load average ${r.loadAverage.map((v) => v.toFixed(1)).join(' → ')})`,
       ];
       const torch = result.torch as TorchResult | { error: string } | undefined;
       if (torch && 'error' in torch) lines.push(`  PyTorch: not run — ${torch.error}`);
-      else if (torch) lines.push(`  PyTorch: ${torch.imagesPerSecond.toFixed(3)} images/s; ratio ${(result.ratioToTorch as number).toFixed(2)}`);
+      else if (torch) {
+        lines.push(
+          `  PyTorch: ${torch.imagesPerSecond.toFixed(3)} images/s (${torch.medianStepCpuSeconds.toFixed(2)} CPU-s per step); ratio ${(result.ratioToTorch as number).toFixed(2)} (in CPU time ${(result.cpuRatioToTorch as number).toFixed(2)})`,
+        );
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
