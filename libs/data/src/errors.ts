@@ -6,13 +6,3 @@ export class DataError extends Error {
   }
 }
 
-/** One image could not be read; the reason is short enough to list in a report. */
-export class UnreadableImageError extends DataError {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path}: ${reason}`);
-    this.name = 'UnreadableImageError';
-  }
-}

@@ -21,4 +21,4 @@ export { previewGrid, writeAugmented, encodePng } from './preview';
 export type { PreviewOptions, WriteAugmentedOptions } from './preview';
 export { benchDataPipeline, syntheticXray } from './bench';
 export type { DataBenchOptions, DataBenchResult } from './bench';
-export { DataError, UnreadableImageError } from './errors';
+export { DataError } from './errors';
