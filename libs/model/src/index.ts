@@ -15,6 +15,10 @@ export type { ModelSummary } from './summary';
 export { initBackend, onBackendReady, missingTrainingKernels, BACKEND_CHOICES, TRAINING_KERNELS } from './backend';
 export type { BackendChoice, BackendResult, BackendAttempt, InitBackendOptions } from './backend';
 export { registerCpuTrainingKernels } from './cpu-kernels';
+export { gradCam } from './gradcam';
+export type { GradCamResult } from './gradcam';
+export { heatmapOverlayPng } from './overlay';
+export type { RawImage } from './overlay';
 export { ModelError, BackendError } from './errors';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---

@@ -14,9 +14,10 @@ export function randomImages(n: number, size: number, channels: number, seed = 1
 
 /**
  * Images with one bright Gaussian blob on a dim noisy background: label 0
- * has it in the left third, label 1 in the right third (vertical position random).
+ * has it in the left third, label 1 in the right third (vertical position
+ * random); with `classes` 3, label 2 has no blob.
  */
-export function blobImages(n: number, size: number, seed = 7): { x: tf.Tensor4D; labels: number[]; centers: [number, number][] } {
+export function blobImages(n: number, size: number, seed = 7, classes: 2 | 3 = 2): { x: tf.Tensor4D; labels: number[]; centers: [number, number][] } {
   let s = seed >>> 0;
   const rand = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -30,7 +31,7 @@ export function blobImages(n: number, size: number, seed = 7): { x: tf.Tensor4D;
   const centers: [number, number][] = [];
   const sigma = size / 10;
   for (let i = 0; i < n; i++) {
-    const label = i % 2;
+    const label = i % classes;
     const cx = label === 0 ? size * (0.15 + 0.15 * rand()) : size * (0.7 + 0.15 * rand());
     const cy = size * (0.25 + 0.5 * rand());
     labels.push(label);
@@ -38,7 +39,8 @@ export function blobImages(n: number, size: number, seed = 7): { x: tf.Tensor4D;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const d2 = (x - cx) ** 2 + (y - cy) ** 2;
-        data[(i * size + y) * size + x] = 0.1 + 0.1 * rand() + 0.8 * Math.exp(-d2 / (2 * sigma * sigma));
+        const blob = label === 2 ? 0 : 0.8 * Math.exp(-d2 / (2 * sigma * sigma));
+        data[(i * size + y) * size + x] = 0.1 + 0.1 * rand() + blob;
       }
     }
   }

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { ModelError } from './errors';
+import { BACKBONE_OUTPUT_LAYER, HEAD_LAYERS } from './spec';
+import type { ModelSpec } from './spec';
+
+export interface GradCamResult {
+  /** Class activation map at the input's resolution, row-major, scaled to [0, 1]. */
+  heatmap: Float32Array;
+  width: number;
+  height: number;
+  /** The class explained. */
+  classIndex: number;
+  /** The model's class probabilities for the image. */
+  probs: Float32Array;
+}
+
+const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+function featureModel(model: tf.LayersModel): tf.LayersModel {
+  let f = featureModels.get(model);
+  if (!f) {
+    let out: tf.SymbolicTensor;
+    try {
+      out = model.getLayer(BACKBONE_OUTPUT_LAYER).output as tf.SymbolicTensor;
+    } catch {
+      throw new ModelError(`Grad-CAM needs the backbone's last layer '${BACKBONE_OUTPUT_LAYER}', which this model lacks`);
+    }
+    f = tf.model({ inputs: model.inputs, outputs: out });
+    featureModels.set(model, f);
+  }
+  return f;
+}
+
+/**
+ * Grad-CAM (Selvaraju et al. 2017) on the backbone's last feature map: the
+ * class score's gradient, averaged over space, weights the feature channels;
+ * their ReLU'd sum, upsampled to the input size and scaled to [0, 1], marks
+ * where the evidence for the class lies. The class score is the output
+ * layer's pre-activation (logit), for softmax and sigmoid outputs alike.
+ */
+export function gradCam(model: tf.LayersModel, spec: ModelSpec, x: tf.Tensor4D, classIndex?: number): GradCamResult {
+  if (x.rank !== 4 || x.shape[0] !== 1) throw new ModelError(`Expected one image of shape [1, h, w, c], but got [${x.shape.join(', ')}]`);
+  const C = spec.classes.length;
+  if (classIndex !== undefined && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < C)) {
+    throw new ModelError(`Expected classIndex in [0, ${C - 1}], but got ${classIndex}`);
+  }
+  const features = featureModel(model);
+  const head = [HEAD_LAYERS.pool, HEAD_LAYERS.hidden, HEAD_LAYERS.norm, HEAD_LAYERS.dropout].map((n) => model.getLayer(n));
+  const out = model.getLayer(HEAD_LAYERS.out);
+  const [kernel, bias] = out.getWeights();
+  const [height, width] = [x.shape[1], x.shape[2]];
+  const logitsOf = (a: tf.Tensor): tf.Tensor2D => {
+    let h = a;
+    for (const layer of head) h = layer.apply(h, { training: false }) as tf.Tensor;
+    return tf.add(tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D), bias) as tf.Tensor2D;
+  };
+  const probsT = tf.tidy(() => model.predict(x) as tf.Tensor);
+  const probs = Float32Array.from(probsT.dataSync() as Float32Array);
+  probsT.dispose();
+  let cls = classIndex ?? 0;
+  if (classIndex === undefined) for (let i = 1; i < C; i++) if (probs[i] > probs[cls]) cls = i;
+  const cam = tf.tidy(() => {
+    const a = features.predict(x) as tf.Tensor4D;
+    const grads = tf.grad((t: tf.Tensor) => tf.sum(tf.slice(logitsOf(t), [0, cls], [1, 1])))(a);
+    const alpha = tf.mean(grads, [1, 2], true);
+    const map = tf.relu(tf.sum(tf.mul(a, alpha), 3, true)) as tf.Tensor4D;
+    const up = tf.image.resizeBilinear(map, [height, width], true);
+    const max = tf.max(up);
+    return tf.reshape(tf.div(up, tf.maximum(max, 1e-12)), [height * width]);
+  });
+  const heatmap = Float32Array.from(cam.dataSync() as Float32Array);
+  cam.dispose();
+  return { heatmap, width, height, classIndex: cls, probs };
+}
