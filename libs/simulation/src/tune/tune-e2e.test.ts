@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Tuner } from './tuner';
+
+/** Seeded PRNG for the test images. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Three classes, each a bright blob in its own place on a noisy background, as grey PNGs. */
+async function makeBlobs(dir: string, perClass: number, size: number): Promise<void> {
+  const random = rng(3);
+  const centers: Record<string, [number, number]> = { left: [0.25, 0.5], right: [0.75, 0.5], top: [0.5, 0.2] };
+  const writes: Promise<unknown>[] = [];
+  for (const [cls, [cx, cy]] of Object.entries(centers)) {
+    mkdirSync(join(dir, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const px = new Uint8Array(size * size);
+      const r = size * 0.15;
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const d = Math.hypot(x - cx * size, y - cy * size);
+          px[y * size + x] = Math.min(255, 40 + random() * 40 + (d < r ? 150 : 0));
+        }
+      }
+      writes.push(sharp(Buffer.from(px), { raw: { width: size, height: size, channels: 1 } }).png().toFile(join(dir, cls, `${cls}-${i}.png`)));
+    }
+  }
+  await Promise.all(writes);
+}
+
+test('a real tune: the first two L9 trials as federated runs of a tiny DenseNet', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'fedxray-tune-e2e-'));
+  const data = join(root, 'data');
+  await makeBlobs(data, 12, 16);
+  const out = join(root, 'tune');
+  const tuner = new Tuner({
+    out,
+    limit: 2,
+    simulation: { data, hospitals: 2, partition: 'iid', rounds: 1, batchSize: 8, model: { arch: 'densenet-tiny', imageSize: 16, head: { units: 16 } }, backend: 'cpu', workers: false, seed: 5 },
+  });
+  const sims: number[] = [];
+  tuner.on('simulation', ({ plan }) => sims.push(plan.trial));
+  const result = await tuner.run();
+  assert.deepEqual(sims, [1, 2]);
+  assert.equal(result.trials.length, 2);
+  for (const t of result.trials) {
+    assert.equal(t.status, 'complete', t.error);
+    assert.ok(t.testAccuracy! >= 0 && t.testAccuracy! <= 1, `test accuracy ${t.testAccuracy}`);
+    assert.ok(t.trainAccuracy! >= 0 && t.trainAccuracy! <= 1, `train accuracy ${t.trainAccuracy}`);
+    assert.ok(existsSync(join(out, t.runDir, 'summary.json')));
+  }
+  // trial 2 is row [0, 1, 1, 1]: adam, 0.0001, dropout 0.4, tanh; the run's model says so
+  const summary = JSON.parse(readFileSync(join(out, 'trial-2', 'summary.json'), 'utf8'));
+  assert.equal(summary.model.optimizer.name, 'adam');
+  assert.equal(summary.model.optimizer.learningRate, 0.0001);
+  assert.equal(summary.model.head.dropout, 0.4);
+  assert.equal(summary.model.head.activation, 'tanh');
+  assert.equal(summary.model.head.units, 16);
+  assert.equal(summary.final.accuracy, result.trials[1].testAccuracy);
+  assert.equal(summary.hospitals.length, 2);
+  const onDisk = JSON.parse(readFileSync(join(out, 'tune.json'), 'utf8'));
+  assert.deepEqual(onDisk.trials.map((t: { trial: number }) => t.trial), [1, 2]);
+});
