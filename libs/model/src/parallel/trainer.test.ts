@@ -41,7 +41,12 @@ test('auto picks wasm with the training kernels; workers train densenet-tiny on 
     assert.deepEqual(trainer.workerBackends, ['wasm', 'wasm']);
     const { x, y } = blobs(16, 32, 12);
     const losses: number[] = [];
-    for (let i = 0; i < 8; i++) losses.push((await trainer.trainBatch(x, y)).loss);
+    let tensors = 0;
+    for (let i = 0; i < 8; i++) {
+      losses.push((await trainer.trainBatch(x, y)).loss);
+      if (i === 1) tensors = tf.memory().numTensors;
+    }
+    assert.equal(tf.memory().numTensors, tensors, 'tensors leaked per step');
     x.dispose();
     assert.ok(losses.every(Number.isFinite));
     assert.ok(losses[7] < 0.7 * losses[0], `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
