@@ -106,6 +106,27 @@ test('Relu gradient matches the cpu backend, zero at zero', async () => {
   assert.equal(relErr(await g('cpu'), await g('wasm')), 0);
 });
 
+test('Identity shares memory: a clone outlives its source and the memory is freed with the last one', async () => {
+  await tf.setBackend('wasm');
+  const backendIds = () => (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
+  const bytes0 = tf.memory().numBytes;
+  const ids0 = backendIds();
+  const x = tf.tensor2d([1, -2, 3, 4.5], [2, 2]);
+  const y = tf.clone(x);
+  const z = tf.clone(y);
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, -2, 3, 4.5]);
+  y.dispose();
+  assert.deepEqual(Array.from(z.dataSync()), [1, -2, 3, 4.5]);
+  assert.equal(backendIds(), ids0 + 1, 'one buffer for three tensors');
+  z.dispose();
+  assert.equal(tf.memory().numBytes, bytes0);
+  assert.equal(backendIds(), ids0);
+  // Strings keep the stock (copying) kernel.
+  const s = tf.tensor1d(['a', 'b'], 'string');
+  assert.deepEqual(tf.clone(s).arraySync(), ['a', 'b']);
+});
+
 test('the kernels are registered on wasm and used there', async () => {
   await tf.setBackend('wasm');
   assert.ok(wasmTrainingKernelsRegistered());
