@@ -100,6 +100,8 @@ async function start(choice: Exclude<BackendChoice, 'auto'>): Promise<string> {
   }
   if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise the ${name} backend`);
   await tf.ready();
+  // The cpu backend's first use prints advice to install tfjs-node; the choice was deliberate here.
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   for (const s of setups) if (s.backend === '*' || s.backend === name) await s.fn(name);
   return name;
 }

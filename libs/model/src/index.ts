@@ -15,6 +15,8 @@ export type { ModelSummary } from './summary';
 export { initBackend, onBackendReady, missingTrainingKernels, BACKEND_CHOICES, TRAINING_KERNELS } from './backend';
 export type { BackendChoice, BackendResult, BackendAttempt, InitBackendOptions } from './backend';
 export { registerCpuTrainingKernels } from './cpu-kernels';
+export { importKerasWeights, readKerasWeights } from './keras-import';
+export type { KerasImportReport } from './keras-import';
 export { gradCam } from './gradcam';
 export type { GradCamResult } from './gradcam';
 export { heatmapOverlayPng } from './overlay';
