@@ -104,14 +104,17 @@ export function planEpoch(items: readonly DataItem[], options: Pick<BatchOptions
   return options.maxExamples !== undefined ? plan.slice(0, Math.max(0, options.maxExamples)) : plan;
 }
 
-/**
- * Streams batches of decoded, augmented, normalised examples. Decoding runs ahead by `prefetch`
- * batches with `concurrency` images in flight, so memory is bounded by (prefetch + 1) batches
- * whatever the data set's size. Unreadable files are skipped and recorded in `stats`; a batch
- * may then hold fewer than `batchSize` examples. Every random choice is fixed by
- * (seed, epoch, position), so a stream is reproducible whatever the timing.
- */
-export function batches(items: DataItem[], options: BatchOptions): BatchStream {
+/** The pieces of a stream: its plan, and a function that decodes batch b of it. */
+export interface BatchMaker {
+  plan: PlannedExample[];
+  total: number;
+  prefetch: number;
+  stats: BatchStats;
+  makeBatch(b: number): Promise<Batch>;
+}
+
+/** Validates options and prepares the epoch; `batches()` and the worker shards share it. */
+export function createBatchMaker(items: DataItem[], options: BatchOptions): BatchMaker {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new DataError(`Expected batchSize to be a positive integer, but got ${options.batchSize}`);
   const imageSize = options.imageSize;
   parseDecodeOptions(options);
@@ -167,7 +170,18 @@ export function batches(items: DataItem[], options: BatchOptions): BatchStream {
     return { x: cx, labels: cl, n, imageSize, channels };
   };
 
-  const total = Math.ceil(plan.length / options.batchSize);
+  return { plan, total: Math.ceil(plan.length / options.batchSize), prefetch, stats, makeBatch };
+}
+
+/**
+ * Streams batches of decoded, augmented, normalised examples. Decoding runs ahead by `prefetch`
+ * batches with `concurrency` images in flight, so memory is bounded by (prefetch + 1) batches
+ * whatever the data set's size. Unreadable files are skipped and recorded in `stats`; a batch
+ * may then hold fewer than `batchSize` examples. Every random choice is fixed by
+ * (seed, epoch, position), so a stream is reproducible whatever the timing.
+ */
+export function batches(items: DataItem[], options: BatchOptions): BatchStream {
+  const { plan, total, prefetch, stats, makeBatch } = createBatchMaker(items, options);
   return {
     stats,
     plan,

@@ -3,6 +3,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { augmentImage, defaultAugmentConfig } from './augment';
 import { batches } from './batches';
+import { BatchWorkerPool } from './parallel';
 import { decodeResized } from './decode';
 import { mulberry32 } from './rng';
 import type { DataItem } from './scan';
@@ -19,6 +20,8 @@ export interface DataBenchOptions {
   concurrency?: number;
   /** Passes over the images (default 2; the first also warms sharp up). */
   epochs?: number;
+  /** Worker threads for decode + augmentation (default 1: `batches()` in this thread). */
+  workers?: number;
   /** Augment every image (default true), as balancing copies are. */
   augment?: boolean;
   /** Called with progress lines (human output). */
@@ -33,6 +36,7 @@ export interface DataBenchResult {
   imageSize: number;
   batchSize: number;
   concurrency: number;
+  workers: number;
   cores: number;
   libuvThreadpool: number;
   sharpThreadsPerImage: number;
@@ -83,6 +87,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
   const cores = availableParallelism();
   const concurrency = options.concurrency ?? 2 * cores;
   const epochs = Math.max(1, options.epochs ?? 2);
+  const workers = Math.max(1, options.workers ?? 1);
   const log = options.log ?? (() => undefined);
   const { default: sharp } = await import('sharp');
   const dir = await mkdtemp(join(tmpdir(), 'fedxray-bench-data-'));
@@ -130,13 +135,16 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
     log(`augmentation: ${augmentMs.toFixed(2)} ms CPU/image on the main thread`);
 
     // The whole pipeline.
+    // Workers start once (about a second each) and serve every epoch, as in training.
+    const pool = workers > 1 ? new BatchWorkerPool(workers) : null;
     let images = 0;
     let seconds = 0;
     let cpuMicros = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
       const t = performance.now();
       const c = process.cpuUsage();
-      const stream = batches(items, { batchSize, imageSize, channels: 3, augment: options.augment === false ? false : {}, seed: 1, epoch, concurrency, prefetch: 2 });
+      const o = { batchSize, imageSize, channels: 3 as const, augment: options.augment === false ? (false as const) : {}, seed: 1, epoch, concurrency, prefetch: 2 };
+      const stream = pool ? pool.batches(items, o) : batches(items, o);
       let count = 0;
       for await (const b of stream) count += b.n;
       const s = (performance.now() - t) / 1000;
@@ -148,6 +156,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
         cpuMicros += cpu.user + cpu.system;
       }
     }
+    await pool?.close();
     return {
       imagesPerSecond: Math.round((images / seconds) * 10) / 10,
       images,
@@ -156,6 +165,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
       imageSize,
       batchSize,
       concurrency,
+      workers,
       cores,
       libuvThreadpool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       sharpThreadsPerImage: sharp.concurrency(),

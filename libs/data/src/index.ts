@@ -11,6 +11,8 @@ export { sniffFormat } from './sniff';
 export type { ImageFormat } from './sniff';
 export { batches, planEpoch, balanceTarget } from './batches';
 export type { Batch, BatchOptions, BatchStats, BatchStream, PlannedExample } from './batches';
+export { parallelBatches, BatchWorkerPool } from './parallel';
+export type { ParallelBatchOptions } from './parallel';
 export { partition, parsePartitionSpec, labelCounts, PARTITION_FORMS } from './partition';
 export type { PartitionSpec } from './partition';
 export { AugmentConfigSchema, defaultAugmentConfig, augmentImage } from './augment';

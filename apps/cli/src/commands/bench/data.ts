@@ -10,10 +10,11 @@ export function benchDataCommand(): Command {
     .option('--image-size <px>', 'model input side', parseIntOption('--image-size', 16), 224)
     .option('--batch-size <n>', 'batch size', parseIntOption('--batch-size', 1), 32)
     .option('--concurrency <n>', 'images decoded at once (default: 2 × cores)', parseIntOption('--concurrency', 1))
+    .option('--workers <n>', 'worker threads decoding and augmenting (1: all in the main thread, sharp on its own threads)', parseIntOption('--workers', 1), 1)
     .option('--epochs <n>', 'passes; the first warms up and is not counted unless it is the only one', parseIntOption('--epochs', 1), 3)
     .option('--no-augment', 'measure without augmentation')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { images: number; sourceSize: number; imageSize: number; batchSize: number; concurrency?: number; epochs: number; augment: boolean; json?: boolean }) => {
+    .action(async (opts: { images: number; sourceSize: number; imageSize: number; batchSize: number; concurrency?: number; workers: number; epochs: number; augment: boolean; json?: boolean }) => {
       const { benchDataPipeline } = await import('@fedxray/data');
       const r = await benchDataPipeline({
         images: opts.images,
@@ -21,6 +22,7 @@ export function benchDataCommand(): Command {
         imageSize: opts.imageSize,
         batchSize: opts.batchSize,
         concurrency: opts.concurrency,
+        workers: opts.workers,
         epochs: opts.epochs,
         augment: opts.augment,
         log: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -31,7 +33,7 @@ export function benchDataCommand(): Command {
       }
       process.stdout.write(
         [
-          `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² PNG → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.cores} cores)`,
+          `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² PNG → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.workers} worker thread(s), ${r.cores} cores)`,
           `decode + resize alone: ${r.decodeOnlyImagesPerSecond} images/s, ${r.decodeCpuMsPerImage} ms CPU per image; augmentation ${r.augmentMsPerImage} ms CPU per image`,
           `CPU per image, all threads: ${r.cpuMsPerImage} ms → ≈ ${r.coresFor800ImagesPerSecond} cores to feed 800 images/s`,
           r.loadAverage > r.cores ? `note: load average ${r.loadAverage} on ${r.cores} cores: other work shared the CPU, so images/s is understated` : '',
