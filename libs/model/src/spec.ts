@@ -32,7 +32,7 @@ export interface ArchConfig {
  * keras.applications builds them). The two small ones use the same blocks with
  * fewer layers, a smaller growth rate and a narrower stem:
  * - `densenet-tiny`: three dense blocks of two layers, growth 8, stem 16 filters
- *   (≈ 15 k parameters with the head at 64 units) — for tests and the demo federation.
+ *   (backbone ≈ 21 k parameters for one channel) — for tests and the demo federation.
  * - `densenet-small`: four blocks [2, 4, 6, 4], growth 16, stem 32 filters.
  * The small ones train for few steps, so their BatchNorm moving statistics use
  * momentum 0.9 (Keras' 0.99 would leave them mostly at their initial values,

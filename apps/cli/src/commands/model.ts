@@ -125,7 +125,7 @@ function infoCommand(): Command {
       const manifest = weightManifest(model);
       const params = manifest.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
       const trainable = manifest.filter((w) => w.trainable).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-      const extra = Object.fromEntries(Object.entries(meta).filter(([k]) => k !== 'spec'));
+      const extra = Object.fromEntries(Object.entries(meta).filter(([k]) => !['spec', 'format', 'version'].includes(k)));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ spec, meta: extra, params, trainableParams: trainable, weightTensors: manifest.length, ...(opts.manifest ? { manifest } : {}) }, null, 2)}\n`);
         return;
