@@ -53,7 +53,7 @@ function table(rows: (string | number)[][]): string {
 const datasetOptions = (cmd: Command) =>
   cmd
     .option('--classes <list>', 'fix the class order (comma-separated); other folders are reported as skipped', parseClasses)
-    .option('--ratios <t:v:t>', 'train:val:test ratios when the folder is not pre-split', parseRatios, [8, 1, 1] as [number, number, number])
+    .addOption(new Option('--ratios <t:v:t>', 'train:val:test ratios when the folder is not pre-split').argParser(parseRatios).default([8, 1, 1], '8:1:1'))
     .option('--seed <n>', 'split seed (the same seed always gives the same split)', parseIntOption('--seed'), 0);
 
 function inspectCommand(): Command {
