@@ -114,12 +114,13 @@ test('train/val/test folders are kept; classes can be fixed; foreign folders rep
     await writeClassFolders(dir, { normal: 3, covid: 2 }, { split: 'train', seed: 1 });
     await writeClassFolders(dir, { normal: 1, covid: 1 }, { split: 'val', seed: 100 });
     await writeClassFolders(dir, { normal: 1, covid: 1, other: 2 }, { split: 'test', seed: 200 });
+    await put(join(dir, 'extra', 'x.png'), await grayPng(blocks(8, 300), 8));
     const ds = await scanDataset(dir, { classes: ['normal', 'covid', 'tuberculosis'] });
     assert.equal(ds.presplit, true);
     assert.deepEqual(ds.classes, ['normal', 'covid', 'tuberculosis']);
     assert.deepEqual(
       ds.skipped.map((s) => s.path.slice(dir.length + 1)),
-      ['test/other'],
+      ['extra', 'test/other'],
     );
     const s = splitDataset(ds);
     assert.deepEqual([s.train.length, s.val.length, s.test.length], [5, 2, 2]);

@@ -114,7 +114,10 @@ export async function scanDataset(dir: string, options: ScanOptions = {}): Promi
     reason: 'not inside a class folder',
   }));
   const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.toLowerCase()] !== undefined);
-  const presplit = splitDirs.length > 0 && splitDirs.length === top.dirs.length && splitDirs.some((d) => SPLIT_FOLDERS[d.toLowerCase()] === 'train');
+  const presplit = splitDirs.some((d) => SPLIT_FOLDERS[d.toLowerCase()] === 'train');
+  if (presplit) {
+    for (const d of top.dirs) if (!splitDirs.includes(d)) skipped.push({ path: join(dir, d), reason: 'a folder beside train/val/test that is not one of them' });
+  }
   const candidates: Candidate[] = [];
   const folderClasses = new Set<string>();
   const addClassFolder = async (classDir: string, className: string, split?: SplitName) => {
