@@ -625,8 +625,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       conn.socket.emit('fit', { runId: this.runId, round, config: fitConfig, weights: payload });
     });
 
-    const ok = [...results].filter(([, r]) => r.ok);
-    const failures = [...results].filter(([, r]) => !r.ok).map(([name, r]) => ({ name, error: r.error ?? 'failed' }));
+    const ordered = [...results].sort(([a], [b]) => a.localeCompare(b));
+    const ok = ordered.filter(([, r]) => r.ok);
+    const failures = ordered.filter(([, r]) => !r.ok).map(([name, r]) => ({ name, error: r.error ?? 'failed' }));
     const fit = {
       loss: meanBy(ok.map(([, r]) => ({ examples: r.examples!, value: r.metrics!.loss }))),
       accuracy: meanBy(ok.map(([, r]) => ({ examples: r.examples!, value: r.metrics!.accuracy }))),

@@ -77,8 +77,8 @@ export function coordinatorCommand(): Command {
         model: {
           ...(fileConfig.model ?? {}),
           classes,
-          ...(given('arch') ? { arch: flags.arch } : {}),
-          ...(given('imageSize') ? { imageSize: flags.imageSize } : {}),
+          ...(command.getOptionValueSource('arch') === 'cli' || fileConfig.model?.arch === undefined ? { arch: flags.arch } : {}),
+          ...(command.getOptionValueSource('imageSize') === 'cli' || fileConfig.model?.imageSize === undefined ? { imageSize: flags.imageSize } : {}),
         },
         dashboardDir: dashboardDir(),
       };
