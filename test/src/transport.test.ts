@@ -38,7 +38,7 @@ test('a 30 MB weights message crosses the real transport intact, both ways', { t
   const client = connect(server.url, { transports: ['websocket'] });
   try {
     const back = (await client.timeout(30_000).emitWithAck('echo', payload)) as WeightsPayload;
-    const decoded = decodeWeights(back); // checks byte count and CRC-32C
+    const decoded = decodeWeights(back); // checks byte count and CRC-32
     assert.equal(decoded.length, 612);
     for (const t of [0, 300, 611]) assert.deepEqual(decoded[t].values, weights[t].values);
   } finally {

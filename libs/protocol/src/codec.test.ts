@@ -34,6 +34,11 @@ test('decoding from an unaligned Buffer (as a socket delivers it) works', () => 
   big.set(p.data, 1);
   const back = decodeWeights({ ...p, data: big.subarray(1) });
   assert.equal(back[1].values[1], -2.5);
+  // …and at an aligned non-zero offset, viewed in place.
+  const big4 = Buffer.alloc(p.data.length + 8);
+  big4.set(p.data, 8);
+  const back4 = decodeWeights({ ...p, data: big4.subarray(8) });
+  assert.deepEqual(Array.from(back4[0].values), Array.from(sample()[0].values));
 });
 
 test('float16 halves the bytes and stays within half precision', () => {
@@ -81,4 +86,13 @@ test('a payload shorter than its manifest is refused', () => {
 
 test('encoding refuses values that do not fill the shape', () => {
   assert.throws(() => encodeWeights([{ name: 'x', shape: [2, 2], values: new Float32Array(3) }]), /holds 4 values, but got 3/);
+});
+
+test('CRC-32: native and portable agree, and match the standard check value', async () => {
+  const { crc32, crc32Js } = await import('./checksum');
+  const check = new TextEncoder().encode('123456789');
+  assert.equal(crc32Js(check), 0xcbf43926);
+  assert.equal(crc32(check), 0xcbf43926);
+  const big = Uint8Array.from({ length: 100_003 }, (_, i) => (i * 31 + 7) & 0xff);
+  assert.equal(crc32(big), crc32Js(big));
 });

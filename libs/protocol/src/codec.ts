@@ -1,4 +1,4 @@
-import { crc32c } from './checksum';
+import { crc32 } from './checksum';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { ProtocolError } from './errors';
 import { sizeOf, type NamedWeights, type TensorSpec, type WireDtype } from './weights';
@@ -6,7 +6,7 @@ import { sizeOf, type NamedWeights, type TensorSpec, type WireDtype } from './we
 /**
  * Weights on the wire: every tensor packed back to back in one little-endian
  * binary buffer, described by a manifest of names, shapes and dtypes, guarded
- * by a CRC-32C. socket.io sends `data` as one binary attachment.
+ * by a CRC-32. socket.io sends `data` as one binary attachment.
  */
 export interface WeightsPayload {
   manifest: TensorSpec[];
@@ -51,13 +51,13 @@ export function encodeWeights(weights: NamedWeights, options: EncodeOptions = {}
     offset += w.values.length * BYTES[dtype];
   }
   const data = new Uint8Array(buffer);
-  return { manifest, byteLength, checksum: crc32c(data), data };
+  return { manifest, byteLength, checksum: crc32(data), data };
 }
 
 /**
  * Unpacks a payload into named float32 tensors. Refuses a payload whose byte
- * count disagrees with its manifest or whose checksum does not match. Values
- * are copied out, so the result never aliases a socket buffer.
+ * count disagrees with its manifest or whose checksum does not match. The
+ * tensors may view the payload's memory: do not reuse `data` afterwards.
  */
 export function decodeWeights(payload: WeightsPayload): NamedWeights {
   const expected = payloadBytes(payload.manifest);
@@ -67,23 +67,28 @@ export function decodeWeights(payload: WeightsPayload): NamedWeights {
       `Expected ${expected} bytes for the manifest's ${payload.manifest.length} tensors, but got ${payload.data.byteLength} (declared ${payload.byteLength})`,
     );
   }
-  const sum = crc32c(payload.data);
+  const sum = crc32(payload.data);
   if (sum !== payload.checksum) {
     throw new ProtocolError('checksum_mismatch', `Weights checksum mismatch: declared ${payload.checksum}, computed ${sum}`);
   }
-  // Copy once into an aligned buffer: a Buffer from the socket may start at any offset.
-  const bytes = new Uint8Array(expected);
-  bytes.set(payload.data);
+  // Tensors are viewed in place when the buffer is 4-byte aligned (a socket's
+  // message buffer usually is); otherwise copied once into an aligned one.
+  let bytes = payload.data;
+  if (bytes.byteOffset % 4 !== 0) {
+    bytes = new Uint8Array(expected);
+    bytes.set(payload.data);
+  }
   const out: NamedWeights = [];
   let offset = 0;
   for (const t of payload.manifest) {
     const n = sizeOf(t.shape);
     let values: Float32Array;
     if (t.dtype === 'float32') {
-      values = offset % 4 === 0 ? new Float32Array(bytes.buffer, offset, n) : new Float32Array(bytes.buffer.slice(offset, offset + n * 4));
+      values = offset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset + offset, n) : new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4));
     } else {
       values = new Float32Array(n);
-      const halves = offset % 2 === 0 ? new Uint16Array(bytes.buffer, offset, n) : new Uint16Array(bytes.buffer.slice(offset, offset + n * 2));
+      const at = bytes.byteOffset + offset;
+      const halves = at % 2 === 0 ? new Uint16Array(bytes.buffer, at, n) : new Uint16Array(bytes.buffer.slice(at, at + n * 2));
       decodeFloat16(halves, values);
     }
     out.push({ name: t.name, shape: [...t.shape], values });

@@ -47,5 +47,5 @@ export { validateWeights } from './validate';
 export type { ExpectedTensor, ValidateOptions } from './validate';
 export { sizeOf, countValues } from './weights';
 export type { NamedTensor, NamedWeights, TensorSpec, WireDtype } from './weights';
-export { crc32c } from './checksum';
+export { crc32, crc32Js } from './checksum';
 export { toFloat16Bits, fromFloat16Bits } from './float16';

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { benchAggregateCommand } from './bench/aggregate';
 import { benchDataCommand } from './bench/data';
 import { benchTrainCommand } from './bench/train';
+import { benchTransportCommand } from './bench/transport';
 
 /** `fedxray bench …`: measurements anyone can rerun on their own machine. */
 export function benchCommand(): Command {
@@ -9,5 +10,6 @@ export function benchCommand(): Command {
   bench.addCommand(benchTrainCommand());
   bench.addCommand(benchAggregateCommand());
   bench.addCommand(benchDataCommand());
+  bench.addCommand(benchTransportCommand());
   return bench;
 }
