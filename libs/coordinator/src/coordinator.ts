@@ -242,6 +242,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (this.runConfig.keepBatchNormLocal) this.keepLocal = new Set(this.manifest.filter((t) => BN_TENSOR.test(t.name)).map((t) => t.name));
     const keep = this.keepLocal;
     this.strategy = createStrategy(strategyParsed.data, { keepLocal: (n: string) => keep.has(n) });
+    if (run.checkpoint && run.completedRounds > 0) this.loadStrategyState(run.checkpoint);
     this.history = this.loadHistory();
     const r0 = this.store.rounds(this.runId).find((r) => r.round === 0 && r.status === 'complete');
     if (r0?.metrics?.metrics) this.initial = { metrics: r0.metrics.metrics as Record<string, number>, sites: (r0.metrics.sites ?? {}) as Record<string, SiteRoundMetrics> };
@@ -655,10 +656,28 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const ckpt = join(this.runDir, 'checkpoints', `round-${String(round).padStart(4, '0')}`);
     rmSync(ckpt, { recursive: true, force: true });
     await saveModel(this.model, ckpt, { spec: this.spec, runId: this.runId, round });
+    this.saveStrategyState(ckpt);
     this.store.commitRound(this.runId, round, ckpt, fit);
     this.pruneCheckpoints(round);
     await this.evaluateRound(round, fit, startedAt, attempt);
     return true;
+  }
+
+  /** Server optimizer state (FedAdam moments, FedAvgM momentum) beside the checkpoint, so a resumed run continues it. */
+  private saveStrategyState(dir: string): void {
+    const state = this.strategy.exportState();
+    if (state.length === 0) return;
+    const p = encodeWeights(state);
+    writeFileSync(join(dir, 'strategy-state.bin'), p.data);
+    writeFileSync(join(dir, 'strategy-state.json'), JSON.stringify({ manifest: p.manifest, byteLength: p.byteLength, checksum: p.checksum }));
+  }
+
+  private loadStrategyState(dir: string): void {
+    const head = join(dir, 'strategy-state.json');
+    if (!existsSync(head)) return;
+    const meta = JSON.parse(readFileSync(head, 'utf8'));
+    this.strategy.importState(decodeWeights({ ...meta, data: new Uint8Array(readFileSync(join(dir, 'strategy-state.bin'))) }));
+    this.logger.log('info', 'strategy state restored', { checkpoint: dir });
   }
 
   private pruneCheckpoints(round: number): void {
