@@ -12,7 +12,7 @@ import { hashString } from './random';
 import { MAX_SIZE, MIN_SIZE, renderXray } from './render';
 
 /** Bumped whenever the rendered pixels change, so a cached set is regenerated. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 /** The marker file at the root of a finished data set. */
 export const MARKER_FILE = '.fedxray-demo.json';
 /** Folder name ensureDemoData uses under its cache directory. */

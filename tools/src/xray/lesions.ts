@@ -10,8 +10,8 @@ import type { XrayClass } from './classes';
 import type { Rng } from './random';
 
 /** Severity in [lo, 1], skewed so that a share of cases is subtle. */
-function severity(rng: Rng, lo = 0.15): number {
-  return lo + (1 - lo) * rng.next() ** 0.8;
+function severity(rng: Rng, lo = 0.3): number {
+  return lo + (1 - lo) * rng.next() ** 0.7;
 }
 
 function sideOf(rng: Rng, rightBias: number): number {
@@ -75,8 +75,8 @@ function covid19(rng: Rng, chest: Chest, out: Float32Array): void {
   const sev = severity(rng);
   const bilateral = rng.chance(0.85);
   const first = sideOf(rng, 0.5);
-  groundGlass(rng, chest, out, first, sev * rng.range(0.2, 0.38));
-  if (bilateral) groundGlass(rng, chest, out, -first, sev * rng.range(0.15, 0.38));
+  groundGlass(rng, chest, out, first, sev * rng.range(0.26, 0.45));
+  if (bilateral) groundGlass(rng, chest, out, -first, sev * rng.range(0.2, 0.45));
   // Crazy-paving-like texture: modulate the haze by fine noise.
   const n = chest.canvas.n;
   const tex = valueNoise(rng, n, 20);
@@ -99,7 +99,7 @@ function tuberculosis(rng: Rng, chest: Chest, out: Float32Array): void {
     const nodules = rng.int(3, 12);
     for (let k = 0; k < nodules; k++) {
       const r = rng.range(0.014, 0.035);
-      canvas.blob(out, cx + rng.normal(0, 0.1), cy + rng.normal(0, 0.07), r, r * rng.range(0.8, 1.2), sev * rng.range(0.5, 1.1));
+      canvas.blob(out, cx + rng.normal(0, 0.1), cy + rng.normal(0, 0.07), r, r * rng.range(0.8, 1.2), sev * rng.range(0.6, 1.2));
     }
     // Cavity: a thick-walled ring with air inside.
     if (rng.chance(0.35)) {
