@@ -139,7 +139,20 @@ export function buildModel(specIn: ModelSpec | ModelSpecInput, options: BuildOpt
   );
   const model = tf.model({ inputs: input, outputs: output, name: spec.arch });
   if (spec.freezeBackbone) setBackboneTrainable(model, false);
+  specs.set(model, spec);
   return model;
+}
+
+const specs = new WeakMap<tf.LayersModel, ModelSpec>();
+
+/** The spec a model was built or loaded with, if it came from `buildModel` or `loadModel`. */
+export function specOf(model: tf.LayersModel): ModelSpec | undefined {
+  return specs.get(model);
+}
+
+/** Records the spec of a model (for models made another way, e.g. loaded). */
+export function rememberSpec(model: tf.LayersModel, spec: ModelSpec): void {
+  specs.set(model, spec);
 }
 
 const HEAD_NAMES: ReadonlySet<string> = new Set(Object.values(HEAD_LAYERS));

@@ -2,7 +2,7 @@
 // weights as named arrays, the training loop, save/load, backends, Grad-CAM.
 export { ARCHS, ARCH_CONFIGS, HEAD_ACTIVATIONS, OUTPUTS, OPTIMIZERS, ModelSpecSchema, HEAD_LAYERS, BACKBONE_OUTPUT_LAYER } from './spec';
 export type { Arch, ArchConfig, ModelSpec, ModelSpecInput } from './spec';
-export { buildModel, setBackboneTrainable, isBackboneFrozen, isBackboneLayer, featureSize } from './densenet';
+export { buildModel, setBackboneTrainable, isBackboneFrozen, isBackboneLayer, featureSize, specOf } from './densenet';
 export type { BuildOptions } from './densenet';
 export { getNamedWeights, setNamedWeights, weightManifest } from './weights';
 export type { WeightEntry } from './weights';

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -42,6 +44,11 @@ test('save → load → predict gives identical outputs, spec and metadata inclu
     assert.equal((await loadModel(join(dir, 'm'))).meta.round, 4);
     assert.deepEqual((await readdir(dir)).sort(), ['m']);
 
+    // Without meta the spec the model was loaded with is used.
+    await saveModel(loaded, join(dir, 'again'));
+    assert.deepEqual((await loadModel(join(dir, 'again'))).spec, spec);
+    await rm(join(dir, 'again'), { recursive: true });
+
     // model.json is the plain tfjs layers format.
     const json = JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8'));
     assert.equal(json.format, 'layers-model');
@@ -50,6 +57,34 @@ test('save → load → predict gives identical outputs, spec and metadata inclu
     t2.dispose();
     x.dispose();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tf.loadLayersModel itself reads a saved directory (served over HTTP, as a browser would)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fedxray-model-'));
+  const server = createServer((req, res) => {
+    readFile(join(dir, 'm', decodeURIComponent(new URL(req.url!, 'http://x').pathname).slice(1))).then(
+      (b) => res.end(b),
+      () => res.writeHead(404).end(),
+    );
+  });
+  try {
+    const spec = tinySpec();
+    const model = buildModel(spec, { seed: 4 });
+    await saveModel(model, join(dir, 'm'), { spec });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const plain = await tf.loadLayersModel(`http://127.0.0.1:${port}/model.json`);
+    const x = randomImages(2, 32, 1);
+    const a = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    const b = tf.tidy(() => (plain.predict(x) as tf.Tensor).dataSync());
+    assert.deepEqual(b, a);
+    x.dispose();
+    plain.dispose();
+    model.dispose();
+  } finally {
+    server.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
 import { ModelSpecSchema } from './spec';
+import { rememberSpec, specOf } from './densenet';
 import type { ModelSpec } from './spec';
 
 /** File the spec and caller's metadata are kept in, beside tfjs' `model.json`. */
@@ -21,12 +22,15 @@ function shardName(i: number, n: number): string {
 
 /**
  * Saves in the tfjs LayersModel format (`model.json` + 4 MiB binary shards, what
- * `tf.loadLayersModel` reads) plus `fedxray.json` holding the spec and `meta`.
+ * `tf.loadLayersModel` reads) plus `fedxray.json` holding the spec and `meta`
+ * (the spec defaults to the one the model was built or loaded with).
  * Atomic: everything is written to a sibling temporary directory that then
  * replaces `dir`, so a reader never sees half a model.
  */
-export async function saveModel(model: tf.LayersModel, dir: string, meta: SavedMeta): Promise<void> {
-  const spec = ModelSpecSchema.parse(meta.spec);
+export async function saveModel(model: tf.LayersModel, dir: string, meta?: SavedMeta): Promise<void> {
+  const known = meta?.spec ?? specOf(model);
+  if (!known) throw new ModelError('saveModel needs meta.spec for a model that was not made by buildModel or loadModel');
+  const spec = ModelSpecSchema.parse(known);
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -115,5 +119,6 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; s
     model.dispose();
     throw new ModelError(`Model in ${dir} has ${units} outputs but its spec names ${meta.spec.classes.length} classes`);
   }
+  rememberSpec(model, meta.spec);
   return { model, spec: meta.spec, meta };
 }
