@@ -72,4 +72,13 @@ test('a real tune: the first two L9 trials as federated runs of a tiny DenseNet'
   assert.equal(summary.hospitals.length, 2);
   const onDisk = JSON.parse(readFileSync(join(out, 'tune.json'), 'utf8'));
   assert.deepEqual(onDisk.trials.map((t: { trial: number }) => t.trial), [1, 2]);
+  assert.equal(onDisk.dataFingerprint.images, 36);
+
+  // the data set changes under the tune: resuming is refused before anything runs
+  await sharp(Buffer.alloc(16 * 16, 200), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(data, 'left', 'left-0.png'));
+  const again = new Tuner({ out, simulation: tuner.options.simulation });
+  let ran = 0;
+  again.on('trialStart', () => ran++);
+  await assert.rejects(again.run(), /The data set changed since the finished trials/);
+  assert.equal(ran, 0);
 });

@@ -21,6 +21,10 @@ function fakeRunner(calls: number[], opts: { fail?: number[]; seen?: { trial: nu
   };
 }
 
+/** Stands in for hashing the images; tests change it to play a regenerated data set. */
+let dataHash = 'a'.repeat(64);
+const fingerprintData = async () => ({ images: 100, sha256: dataHash });
+
 const base = { data: '/data/demo', hospitals: 3, partition: 'dirichlet:1', rounds: 2, model: { arch: 'densenet-tiny', imageSize: 16 }, backend: 'cpu' as const, seed: 7 };
 
 function tempOut(): string {
@@ -34,7 +38,7 @@ function readTune(out: string): TuneFile {
 test('a stopped tune resumes: finished trials are skipped, the rest run, the analysis appears at the end', async () => {
   const out = tempOut();
   const first: number[] = [];
-  const r1 = await new Tuner({ out, simulation: base, runTrial: fakeRunner(first), limit: 4 }).run();
+  const r1 = await new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner(first), limit: 4 }).run();
   assert.deepEqual(first, [1, 2, 3, 4]);
   assert.equal(r1.complete, false);
   assert.equal(r1.analysis, null);
@@ -47,7 +51,7 @@ test('a stopped tune resumes: finished trials are skipped, the rest run, the ana
   writeFileSync(join(out, 'trial-5', 'partial.txt'), 'half a run');
   const second: number[] = [];
   const seen: { trial: number; files: string[]; model: Record<string, unknown> }[] = [];
-  const tuner = new Tuner({ out, simulation: { ...base, workers: false, port: 1234 }, runTrial: fakeRunner(second, { seen }) });
+  const tuner = new Tuner({ fingerprintData, out, simulation: { ...base, workers: false, port: 1234 }, runTrial: fakeRunner(second, { seen }) });
   const starts: number[] = [];
   tuner.on('trialStart', ({ plan }) => starts.push(plan.trial));
   const r2 = await tuner.run();
@@ -71,7 +75,7 @@ test('a stopped tune resumes: finished trials are skipped, the rest run, the ana
 
   // a third run has nothing left to do
   const third: number[] = [];
-  const r3 = await new Tuner({ out, simulation: base, runTrial: fakeRunner(third) }).run();
+  const r3 = await new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner(third) }).run();
   assert.deepEqual(third, []);
   assert.deepEqual(r3.skipped, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
@@ -79,7 +83,7 @@ test('a stopped tune resumes: finished trials are skipped, the rest run, the ana
 test('a failed trial is recorded as failed, the others go on, and a rerun retries only it', async () => {
   const out = tempOut();
   const first: number[] = [];
-  const r1 = await new Tuner({ out, simulation: base, runTrial: fakeRunner(first, { fail: [3] }) }).run();
+  const r1 = await new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner(first, { fail: [3] }) }).run();
   assert.equal(first.length, 9);
   assert.equal(r1.complete, false);
   assert.equal(r1.analysis, null);
@@ -87,7 +91,7 @@ test('a failed trial is recorded as failed, the others go on, and a rerun retrie
   assert.equal(t3.status, 'failed');
   assert.match(t3.error!, /trial 3 broke/);
   const second: number[] = [];
-  const r2 = await new Tuner({ out, simulation: base, runTrial: fakeRunner(second) }).run();
+  const r2 = await new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner(second) }).run();
   assert.deepEqual(second, [3]);
   assert.equal(r2.complete, true);
   assert.ok(r2.analysis);
@@ -95,27 +99,35 @@ test('a failed trial is recorded as failed, the others go on, and a rerun retrie
 
 test('a tune refuses to resume a different experiment, naming what differs', async () => {
   const out = tempOut();
-  await new Tuner({ out, simulation: base, runTrial: fakeRunner([]), limit: 1 }).run();
+  await new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner([]), limit: 1 }).run();
   const calls: number[] = [];
   await assert.rejects(
-    new Tuner({ out, simulation: base, design: { factors: { dropout: [0.2, 0.4, 0.5] } }, runTrial: fakeRunner(calls) }).run(),
+    new Tuner({ fingerprintData, out, simulation: base, design: { factors: { dropout: [0.2, 0.4, 0.5] } }, runTrial: fakeRunner(calls) }).run(),
     (err: Error) => err instanceof TuneResumeError && /factors was .*"dropout":\[0\.3,0\.4,0\.5\].*now .*"dropout":\[0\.2,0\.4,0\.5\]/.test(err.message),
   );
-  await assert.rejects(new Tuner({ out, simulation: { ...base, rounds: 3 }, runTrial: fakeRunner(calls) }).run(), /rounds was 2, now 3/);
-  await assert.rejects(new Tuner({ out, simulation: base, centralized: true, runTrial: fakeRunner(calls) }).run(), /centralized was false, now true; hospitals was 3, now 1; partition was "dirichlet:1", now "iid"/);
+  await assert.rejects(new Tuner({ fingerprintData, out, simulation: { ...base, rounds: 3 }, runTrial: fakeRunner(calls) }).run(), /rounds was 2, now 3/);
+  await assert.rejects(new Tuner({ fingerprintData, out, simulation: base, centralized: true, runTrial: fakeRunner(calls) }).run(), /centralized was false, now true; hospitals was 3, now 1; partition was "dirichlet:1", now "iid"/);
   assert.deepEqual(calls, [], 'nothing ran');
   assert.equal(readTune(out).trials.length, 1, 'the record is left as it was');
 
+  dataHash = 'b'.repeat(64);
+  try {
+    await assert.rejects(new Tuner({ fingerprintData, out, simulation: base, runTrial: fakeRunner(calls) }).run(), /The data set changed since the finished trials .* \(100 images, sha256 aaaaaaaaaaaa…; now 100 images, sha256 bbbbbbbbbbbb…/);
+  } finally {
+    dataHash = 'a'.repeat(64);
+  }
+  assert.deepEqual(calls, [], 'nothing ran');
+
   const junk = tempOut();
   writeFileSync(join(junk, 'tune.json'), '{"hello": 1}');
-  await assert.rejects(new Tuner({ out: junk, simulation: base, runTrial: fakeRunner(calls) }).run(), /is not a tune record/);
+  await assert.rejects(new Tuner({ fingerprintData, out: junk, simulation: base, runTrial: fakeRunner(calls) }).run(), /is not a tune record/);
 });
 
 test('centralized runs one hospital holding all the data; the learning rate cannot also be fixed', () => {
-  const t = new Tuner({ out: tempOut(), simulation: base, centralized: true });
+  const t = new Tuner({ fingerprintData, out: tempOut(), simulation: base, centralized: true });
   assert.equal(t.base.hospitals, 1);
   assert.equal(t.base.partition, 'iid');
-  assert.throws(() => new Tuner({ out: tempOut(), simulation: { ...base, learningRate: 0.01 } }), TuneConfigError);
-  assert.throws(() => new Tuner({ out: tempOut(), simulation: { hospitalData: ['a', 'b'] }, centralized: true }), /one data set/);
-  assert.throws(() => new Tuner({ out: tempOut(), simulation: base, limit: 0 }), /limit/);
+  assert.throws(() => new Tuner({ fingerprintData, out: tempOut(), simulation: { ...base, learningRate: 0.01 } }), TuneConfigError);
+  assert.throws(() => new Tuner({ fingerprintData, out: tempOut(), simulation: { hospitalData: ['a', 'b'] }, centralized: true }), /one data set/);
+  assert.throws(() => new Tuner({ fingerprintData, out: tempOut(), simulation: base, limit: 0 }), /limit/);
 });

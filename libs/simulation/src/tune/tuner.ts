@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { relativePath, scanDataset } from '@fedxray/data';
 import { Simulation } from '../simulate';
 import type { SimulationOptions, SimulationOptionsInput } from '../options';
 import { mainEffects, snLargerIsBetter, type FactorEffect } from './analysis';
@@ -64,6 +66,26 @@ export interface TuneOptions {
   runTrial?: TrialRunner;
   /** Run only the first n trials (for tests); the analysis needs every trial. */
   limit?: number;
+  /** Identifies the images the trials train on; default: a hash of every file's class, path and content. */
+  fingerprintData?: (options: SimulationOptions) => Promise<DataFingerprint>;
+}
+
+export interface DataFingerprint {
+  images: number;
+  /** sha256 over the sorted class/path/content-hash lines, hex. */
+  sha256: string;
+}
+
+/** The images of the data set(s) a simulation trains on, as one hash: a regenerated or edited data set gets another. */
+export async function fingerprintData(o: Pick<SimulationOptions, 'data' | 'hospitalData'>): Promise<DataFingerprint> {
+  const dirs = o.hospitalData ?? (o.data ? [o.data] : []);
+  const lines: string[] = [];
+  for (const [i, dir] of dirs.entries()) {
+    const ds = await scanDataset(resolve(dir));
+    for (const it of ds.items) lines.push(`${i}\t${it.className}\t${relativePath(ds, it.path)}\t${it.hash}`);
+  }
+  lines.sort();
+  return { images: lines.length, sha256: createHash('sha256').update(lines.join('\n')).digest('hex') };
 }
 
 export interface TuneAnalysis {
@@ -85,6 +107,8 @@ export interface TuneFile {
   design: TuneDesign['design'];
   factors: TuneDesign['factors'];
   centralized: boolean;
+  /** The images every trial trains on; a resume must find the same. */
+  dataFingerprint: DataFingerprint;
   /** The settings every trial shares; a resume must match them exactly. */
   settings: Record<string, unknown>;
   trials: TrialRecord[];
@@ -215,7 +239,7 @@ export class Tuner extends EventEmitter<TuneEvents> {
   }
 
   /** Trials recorded as finished by an earlier run with the same out, after checking it ran the same experiment. */
-  private resume(): TrialRecord[] {
+  private resume(data: DataFingerprint): TrialRecord[] {
     if (!existsSync(this.file)) return [];
     let prev: TuneFile;
     try {
@@ -235,10 +259,17 @@ export class Tuner extends EventEmitter<TuneEvents> {
           'Rerun with the same settings to resume, or use another out directory.',
       );
     }
-    return prev.trials.filter((t) => t.status === 'complete');
+    const finished = prev.trials.filter((t) => t.status === 'complete');
+    if (finished.length && prev.dataFingerprint?.sha256 !== data.sha256) {
+      throw new TuneResumeError(
+        `The data set changed since the finished trials in ${this.file} ran (${prev.dataFingerprint?.images ?? '?'} images, sha256 ${String(prev.dataFingerprint?.sha256).slice(0, 12)}…; now ${data.images} images, sha256 ${data.sha256.slice(0, 12)}…), ` +
+          'so their results cannot be compared with new trials. Use another out directory, or delete the file to start over.',
+      );
+    }
+    return finished;
   }
 
-  private write(trials: TrialRecord[], total: number): TuneFile {
+  private write(trials: TrialRecord[], total: number, data: DataFingerprint): TuneFile {
     const sorted = [...trials].sort((a, b) => a.trial - b.trial);
     const complete = sorted.length === total && sorted.every((t) => t.status === 'complete');
     const file: TuneFile = {
@@ -246,6 +277,7 @@ export class Tuner extends EventEmitter<TuneEvents> {
       design: this.design.design,
       factors: this.design.factors,
       centralized: this.centralized,
+      dataFingerprint: data,
       settings: this.settings(),
       trials: sorted,
       complete,
@@ -260,13 +292,14 @@ export class Tuner extends EventEmitter<TuneEvents> {
   async run(): Promise<TuneResult> {
     mkdirSync(this.out, { recursive: true });
     const all = planTrials(this.design);
-    const finished = this.resume();
+    const data = await (this.options.fingerprintData ?? fingerprintData)(this.base);
+    const finished = this.resume(data);
     const done = new Map(finished.filter((t) => t.trial <= all.length).map((t) => [t.trial, t]));
     const skipped = [...done.keys()].sort((a, b) => a - b);
     const todo = all.filter((p) => !done.has(p.trial)).slice(0, this.options.limit ?? all.length);
     this.emit('plan', { trials: all, skipped, settings: this.settings() });
     const records = new Map(done);
-    let file = this.write([...records.values()], all.length);
+    let file = this.write([...records.values()], all.length, data);
     for (const plan of todo) {
       const dir = join(this.out, `trial-${plan.trial}`);
       rmSync(dir, { recursive: true, force: true }); // a trial killed half-way starts again from nothing
@@ -284,7 +317,7 @@ export class Tuner extends EventEmitter<TuneEvents> {
       }
       const record: TrialRecord = { ...plan, ...outcome, runDir: `trial-${plan.trial}`, durationMs: Date.now() - started, finishedAt: new Date().toISOString() };
       records.set(plan.trial, record);
-      file = this.write([...records.values()], all.length);
+      file = this.write([...records.values()], all.length, data);
       this.emit('trialEnd', record);
     }
     return { ...file, out: this.out, skipped };
