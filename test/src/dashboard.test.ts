@@ -28,7 +28,7 @@ function readPage(): Seen {
     round,
     phase: document.querySelector('#phases li.now')?.getAttribute('data-phase') ?? null,
     status: document.getElementById('run-status')?.textContent ?? '',
-    rows: [...document.querySelectorAll<HTMLTableRowElement>('#hospital-rows tr[data-hospital]')].map((tr) => ({
+    rows: Array.from(document.querySelectorAll<HTMLTableRowElement>('#hospital-rows tr[data-hospital]')).map((tr) => ({
       name: tr.dataset.hospital ?? '',
       rounds: Number(tr.dataset.rounds ?? -1),
       text: tr.textContent ?? '',
@@ -51,7 +51,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
   }
   // Prepare: the built page, a tiny data set, a browser.
   ensureBuilt();
-  const { dir } = await makeBlobDataset({ perClass: 24, size: 16, seed: 11 });
+  const { dir } = await makeBlobDataset({ perClass: 36, size: 16, seed: 11 });
   const { context, close } = await launchBrowser();
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
@@ -75,7 +75,11 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
       seed: 3,
     }),
   );
-  const listening = new Promise<string>((resolve) => sim.once('listening', ({ url }) => resolve(url)));
+  // The coordinator's URL: from `listening`, or from `plan` once the hospitals are up.
+  const listening = new Promise<string>((resolve) => {
+    sim.once('listening', ({ url }) => resolve(url));
+    sim.once('plan', ({ url }) => resolve(url));
+  });
   let settled = false;
   const run = sim.run().finally(() => (settled = true));
   run.catch(() => undefined);
@@ -84,14 +88,16 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
   const seen: Seen[] = [];
   let shot = false;
   try {
-    const url = new URL('/', await listening).href;
+    const url = new URL('/', await Promise.race([listening, run.then(() => Promise.reject(new Error('the run ended before the page could open')))])).href;
     await page.goto(url, { waitUntil: 'load' });
     while (!settled) {
       const s = await page.evaluate(readPage).catch(() => null);
       if (s) seen.push(s);
       // The README's picture: the last round training, with curves for the earlier ones.
       if (SCREENSHOT && !shot && s && s.round === 3 && s.phase === 'fit' && s.jobs === 2) {
-        await page.waitForTimeout(600);
+        await page
+          .waitForFunction(() => Array.from(document.querySelectorAll<HTMLElement>('#jobs .fill')).some((f) => parseFloat(f.style.width) > 20), undefined, { timeout: 4000 })
+          .catch(() => undefined);
         mkdirSync(dirname(SCREENSHOT), { recursive: true });
         await page.screenshot({ path: SCREENSHOT, fullPage: true });
         shot = true;

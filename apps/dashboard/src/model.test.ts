@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { currentRound, flattenConfig, formatAgo, formatDuration, metricSeries, storedView, type StoredRun, type StoredSite } from './model';
+
+const record = (round: number, accuracy: number, loss: number, sites: Record<string, { accuracy: number; loss: number }>) => ({
+  round,
+  attempt: 1,
+  startedAt: 1000 * round,
+  durationMs: 900,
+  fit: { loss: loss + 0.1, accuracy: accuracy - 0.1, examples: 40, hospitals: Object.keys(sites), failures: round === 2 ? [{ name: 'hospital-2', error: 'timeout' }] : [] },
+  metrics: { accuracy, loss },
+  sites: Object.fromEntries(Object.entries(sites).map(([n, m]) => [n, { examples: 10, ...m }])),
+  fitSites: {},
+});
+
+const stored: StoredRun = {
+  run: { id: 'run-a', createdAt: 500, updatedAt: 9000, status: 'complete', completedRounds: 2, error: null, summary: null, config: { rounds: 2, model: { arch: 'densenet-tiny' }, staticTokens: 'never shown', dataDir: '/x' } },
+  rounds: [
+    { round: 0, attempt: 1, status: 'complete', startedAt: 500, finishedAt: 600, fit: null, metrics: { initial: true, metrics: { accuracy: 0.3, loss: 1.2 }, sites: {} } },
+    { round: 1, attempt: 1, status: 'complete', startedAt: 1000, finishedAt: 1900, fit: null, metrics: record(1, 0.6, 0.9, { 'hospital-1': { accuracy: 0.55, loss: 0.95 }, 'hospital-2': { accuracy: 0.65, loss: 0.85 } }) },
+    { round: 2, attempt: 1, status: 'complete', startedAt: 2000, finishedAt: 2900, fit: null, metrics: record(2, 0.8, 0.5, { 'hospital-1': { accuracy: 0.75, loss: 0.6 } }) },
+    { round: 3, attempt: 1, status: 'fitting', startedAt: 3000, finishedAt: null, fit: null, metrics: null },
+  ],
+};
+
+const sites: StoredSite[] = [
+  { round: 1, hospital: 'hospital-2', phase: 'fit', examples: 30, metrics: { loss: 0.7, accuracy: 0.7 } },
+  { round: 1, hospital: 'hospital-1', phase: 'fit', examples: 25, metrics: { loss: 0.9, accuracy: 0.6 } },
+  { round: 2, hospital: 'hospital-1', phase: 'fit', examples: 25, metrics: { loss: 0.4, accuracy: 0.85 } },
+  { round: 2, hospital: 'hospital-1', phase: 'evaluate', examples: 10, metrics: { loss: 0.6, accuracy: 0.75 } },
+];
+
+test('a stored run becomes a view: completed rounds only, the initial model, a hospitals table from site rows', () => {
+  const v = storedView(stored, sites);
+  assert.equal(v.source, 'stored');
+  assert.deepEqual(
+    v.history.map((h) => h.round),
+    [1, 2],
+  );
+  assert.deepEqual(v.initial, { accuracy: 0.3, loss: 1.2 });
+  assert.equal(v.run.rounds, 2);
+  assert.deepEqual(Object.keys(v.run.config).sort(), ['model', 'rounds'], 'only run settings are shown, never tokens or paths');
+  assert.equal(currentRound(v), 2);
+  const [h1, h2] = v.hospitals;
+  assert.equal(h1.name, 'hospital-1');
+  assert.deepEqual(h1.examples, { train: 25, val: null, test: 10 });
+  assert.equal(h1.roundsContributed, 2);
+  assert.equal(h1.lastLoss, 0.4, 'the last fit loss, from the latest round');
+  assert.equal(h2.roundsContributed, 1);
+  assert.equal(h2.failures, 1);
+});
+
+test('metric series put the initial model at round 0 and leave gaps where a site did not evaluate', () => {
+  const v = storedView(stored, sites);
+  const acc = metricSeries(v, 'accuracy');
+  assert.deepEqual(acc.rounds, [0, 1, 2]);
+  assert.deepEqual(acc.global, [0.3, 0.6, 0.8]);
+  assert.deepEqual(acc.sites, { 'hospital-1': [null, 0.55, 0.75], 'hospital-2': [null, 0.65, null] });
+  const loss = metricSeries({ history: v.history, initial: null }, 'loss');
+  assert.deepEqual(loss.rounds, [1, 2]);
+  assert.deepEqual(loss.global, [0.9, 0.5]);
+});
+
+test('formatting: durations, relative times, nested config', () => {
+  assert.equal(formatDuration(450), '450 ms');
+  assert.equal(formatDuration(12_340), '12.3 s');
+  assert.equal(formatDuration(125_000), '2 min 5 s');
+  assert.equal(formatDuration(-1), '—');
+  assert.equal(formatAgo(null, 0), '—');
+  assert.equal(formatAgo(9_000, 10_000), 'just now');
+  assert.equal(formatAgo(0, 12_000), '12 s ago');
+  assert.deepEqual(flattenConfig({ model: { arch: 'densenet-tiny', classes: ['a', 'b'] }, rounds: 3 }), [
+    ['model.arch', 'densenet-tiny'],
+    ['model.classes', 'a, b'],
+    ['rounds', '3'],
+  ]);
+});

@@ -1,0 +1,172 @@
+import type { HospitalState, RoundRecord, RunState, SiteRoundMetrics } from '@fedxray/coordinator';
+
+/** A hospital as the page shows it: the live state, or what a finished run's store remembers. */
+export interface HospitalView extends Omit<HospitalState, 'examples'> {
+  examples: { train: number | null; val: number | null; test: number | null } | null;
+}
+
+/** Everything the page renders: a live run's state, or a finished run read back from the store. */
+export interface View extends Omit<RunState, 'hospitals'> {
+  hospitals: HospitalView[];
+  /** `live` while watching the coordinator's own run; `stored` for a run read from `/api/runs/:id`. */
+  source: 'live' | 'stored';
+}
+
+/** One run as `/api/runs` lists it. */
+export interface RunListItem {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  status: string;
+  completedRounds: number;
+  error: string | null;
+}
+
+/** `/api/runs/:id`: the run row and its round rows. */
+export interface StoredRun {
+  run: RunListItem & { config: Record<string, unknown>; summary: Record<string, unknown> | null };
+  rounds: { round: number; attempt: number; status: string; startedAt: number; finishedAt: number | null; fit: Record<string, unknown> | null; metrics: Record<string, unknown> | null }[];
+}
+
+/** `/api/runs/:id/sites`: per-hospital metrics of every round (phase `fit` or `evaluate`). */
+export interface StoredSite {
+  round: number;
+  hospital: string;
+  phase: string;
+  examples: number;
+  metrics: Record<string, unknown>;
+}
+
+export function liveView(state: RunState): View {
+  return { ...state, source: 'live' };
+}
+
+const CONFIG_KEYS = ['model', 'strategy', 'fit', 'rounds', 'minAvailable', 'minFit', 'fractionFit', 'keepBatchNormLocal', 'evaluateEvery', 'seed'];
+
+/** Rebuilds a finished run's view from the store: rounds, per-site metrics and a hospitals table. */
+export function storedView(stored: StoredRun, sites: StoredSite[]): View {
+  const { run, rounds } = stored;
+  const history: RoundRecord[] = [];
+  let initial: Record<string, number> | null = null;
+  for (const r of rounds) {
+    const m = r.metrics;
+    if (!m) continue;
+    if (r.round === 0) {
+      if (m.metrics && typeof m.metrics === 'object') initial = m.metrics as Record<string, number>;
+      continue;
+    }
+    if (r.status !== 'complete') continue;
+    const rec = m as unknown as Partial<RoundRecord>;
+    history.push({
+      round: r.round,
+      attempt: r.attempt,
+      startedAt: r.startedAt,
+      durationMs: rec.durationMs ?? (r.finishedAt ? r.finishedAt - r.startedAt : 0),
+      fit: rec.fit ?? { loss: NaN, accuracy: NaN, examples: 0, hospitals: [], failures: [] },
+      metrics: rec.metrics ?? null,
+      sites: rec.sites ?? {},
+      fitSites: rec.fitSites ?? {},
+    });
+  }
+  const config = Object.fromEntries(CONFIG_KEYS.filter((k) => k in run.config).map((k) => [k, run.config[k]]));
+  return {
+    source: 'stored',
+    run: {
+      id: run.id,
+      status: (['running', 'complete', 'failed', 'stopped'].includes(run.status) ? run.status : 'stopped') as View['run']['status'],
+      rounds: typeof run.config.rounds === 'number' ? run.config.rounds : history.length,
+      completedRounds: run.completedRounds,
+      startedAt: run.createdAt,
+      config,
+      error: run.error,
+    },
+    current: null,
+    hospitals: hospitalsFromSites(sites, history),
+    history,
+    initial,
+    confusion: null,
+  };
+}
+
+/** A finished run's hospitals: train examples from fit rows, test examples from evaluate rows, the last fit loss and accuracy. */
+export function hospitalsFromSites(sites: StoredSite[], history: RoundRecord[]): HospitalView[] {
+  const byName = new Map<string, HospitalView>();
+  const get = (name: string): HospitalView => {
+    let h = byName.get(name);
+    if (!h) {
+      h = { name, connected: false, lastSeen: null, backend: null, software: null, examples: { train: null, val: null, test: null }, lastLoss: null, lastAccuracy: null, failures: 0, roundsContributed: 0 };
+      byName.set(name, h);
+    }
+    return h;
+  };
+  for (const s of [...sites].sort((a, b) => a.round - b.round)) {
+    const h = get(s.hospital);
+    if (s.phase === 'fit') {
+      h.examples!.train = s.examples;
+      h.roundsContributed++;
+      if (typeof s.metrics.loss === 'number') h.lastLoss = s.metrics.loss;
+      if (typeof s.metrics.accuracy === 'number') h.lastAccuracy = s.metrics.accuracy;
+    } else if (s.phase === 'evaluate') {
+      h.examples!.test = s.examples;
+    }
+  }
+  for (const r of history) for (const f of r.fit.failures) get(f.name).failures++;
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Curves per round for one metric: the pooled global model and each site, with round 0 for the initial model. */
+export function metricSeries(view: Pick<View, 'history' | 'initial'>, metric: 'accuracy' | 'loss'): { rounds: number[]; global: (number | null)[]; sites: Record<string, (number | null)[]> } {
+  const records = [...view.history].sort((a, b) => a.round - b.round);
+  const rounds = [...(view.initial ? [0] : []), ...records.map((r) => r.round)];
+  const names = [...new Set(records.flatMap((r) => Object.keys(r.sites)))].sort();
+  const value = (x: number | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  const global = [...(view.initial ? [value(view.initial[metric])] : []), ...records.map((r) => value(r.metrics?.[metric]))];
+  const sites: Record<string, (number | null)[]> = {};
+  for (const n of names) {
+    sites[n] = [...(view.initial ? [null] : []), ...records.map((r) => value((r.sites[n] as SiteRoundMetrics | undefined)?.[metric]))];
+  }
+  return { rounds, global, sites };
+}
+
+/** The round number to show as "current": the round in progress, else the last completed one. */
+export function currentRound(view: Pick<View, 'current' | 'history'>): number {
+  if (view.current) return view.current.round;
+  return view.history.reduce((m, r) => Math.max(m, r.round), 0);
+}
+
+/** A nested config as `a.b.c = value` lines, in a stable order. */
+export function flattenConfig(config: Record<string, unknown>, prefix = ''): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(config)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...flattenConfig(v as Record<string, unknown>, key));
+    else if (v !== undefined) out.push([key, Array.isArray(v) ? v.join(', ') : String(v)]);
+  }
+  return out;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "just now", "12 s ago", "3 min ago" relative to `now`. */
+export function formatAgo(ts: number | null, now: number): string {
+  if (ts === null) return '—';
+  const d = Math.max(0, now - ts);
+  if (d < 2000) return 'just now';
+  return `${formatDuration(d).replace(/\.\d s$/, ' s')} ago`;
+}
+
+export function formatPercent(x: number | null | undefined): string {
+  return typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—';
+}
+
+export function formatNumber(x: number | null | undefined, digits = 3): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—';
+}
