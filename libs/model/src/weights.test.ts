@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { buildModel } from './densenet';
 import { getNamedWeights, setNamedWeights, weightManifest } from './weights';
 import { ModelError } from './errors';
@@ -74,4 +75,21 @@ test('setting weights does not leak tensors', () => {
   for (let i = 0; i < 3; i++) setNamedWeights(m, w);
   assert.equal(tf.memory().numTensors, n);
   m.dispose();
+});
+
+test('the wasm backend gives the same manifest and, for the same seed, the same initial weights', async () => {
+  const onCpu = getNamedWeights(buildModel(tinySpec(), { seed: 21 }));
+  await tf.setBackend('wasm');
+  try {
+    const m = buildModel(tinySpec(), { seed: 21 });
+    const onWasm = getNamedWeights(m);
+    assert.deepEqual(
+      onWasm.map((w) => [w.name, w.shape]),
+      onCpu.map((w) => [w.name, w.shape]),
+    );
+    for (let i = 0; i < onCpu.length; i++) assert.deepEqual(onWasm[i].values, onCpu[i].values, onCpu[i].name);
+    m.dispose();
+  } finally {
+    await tf.setBackend('cpu');
+  }
 });
