@@ -47,6 +47,12 @@ export interface DataBenchResult {
   cpuMsPerImage: number;
   /** CPU per image of decode + resize alone (mostly sharp's threads); the rest of cpuMsPerImage is main-thread work. */
   decodeCpuMsPerImage: number;
+  /**
+   * cores × 1000 / cpuMsPerImage: the rate this machine's cores allow at the measured CPU cost,
+   * i.e. imagesPerSecond when nothing else runs. A ceiling computed from the measurement, not a
+   * measurement itself; compare it with imagesPerSecond and loadAverage.
+   */
+  cpuBoundImagesPerSecond: number;
   /** Cores the pipeline would keep busy to feed `gpuImagesPerSecond` (cpuMsPerImage × rate). */
   coresFor800ImagesPerSecond: number;
   /** 1-minute load average at the end: above `cores`, other work shared the CPU and the wall figures are low. */
@@ -173,6 +179,7 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
       augmentMsPerImage: Math.round(augmentMs * 100) / 100,
       cpuMsPerImage: Math.round((cpuMicros / 1000 / images) * 100) / 100,
       decodeCpuMsPerImage: Math.round((decodeCpuMicros / 1000 / n) * 100) / 100,
+      cpuBoundImagesPerSecond: Math.round(((cores * 1000 * images) / (cpuMicros / 1000)) * 10) / 10,
       coresFor800ImagesPerSecond: Math.round(((800 * cpuMicros) / 1e6 / images) * 10) / 10,
       loadAverage: Math.round(loadavg()[0] * 100) / 100,
     };

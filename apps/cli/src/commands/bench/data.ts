@@ -35,7 +35,7 @@ export function benchDataCommand(): Command {
         [
           `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² PNG → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.workers} worker thread(s), ${r.cores} cores)`,
           `decode + resize alone: ${r.decodeOnlyImagesPerSecond} images/s, ${r.decodeCpuMsPerImage} ms CPU per image; augmentation ${r.augmentMsPerImage} ms CPU per image`,
-          `CPU per image, all threads: ${r.cpuMsPerImage} ms → ≈ ${r.coresFor800ImagesPerSecond} cores to feed 800 images/s`,
+          `CPU per image, all threads: ${r.cpuMsPerImage} ms → the ${r.cores} cores allow ≈ ${r.cpuBoundImagesPerSecond} images/s when idle; ≈ ${r.coresFor800ImagesPerSecond} cores to feed 800 images/s`,
           r.loadAverage > r.cores ? `note: load average ${r.loadAverage} on ${r.cores} cores: other work shared the CPU, so images/s is understated` : '',
         ]
           .filter(Boolean)
