@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { type Group } from 'h5wasm/node';
 import { buildModel, isBackboneLayer } from './densenet';
 import { importKerasWeights } from './keras-import';
 import { getNamedWeights } from './weights';
@@ -14,9 +14,9 @@ import { tinySpec } from './test-util';
 await tf.setBackend('cpu');
 
 /** Creates `path` (slash-separated) group by group under `parent`, as h5py does for Keras layer names like `conv1/conv`. */
-function ensureGroup(parent: h5wasm.Group, path: string): h5wasm.Group {
+function ensureGroup(parent: Group, path: string): Group {
   let g = parent;
-  for (const part of path.split('/')) g = (g.get(part) as h5wasm.Group | null) ?? g.create_group(part);
+  for (const part of path.split('/')) g = (g.get(part) as Group | null) ?? g.create_group(part);
   return g;
 }
 
