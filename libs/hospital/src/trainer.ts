@@ -45,6 +45,28 @@ export interface LocalTrainer {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `fn` with Math.random replaced by a seeded generator (mulberry32), so
+ * what tfjs draws without a seed (dropout masks) repeats run to run. Each
+ * worker thread has its own Math.random, so hospitals do not disturb each other.
+ */
+async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  let a = (seed * 2654435761) >>> 0;
+  Math.random = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  try {
+    return await fn();
+  } finally {
+    Math.random = original;
+  }
+}
+
 class Aborted extends Error {
   constructor() {
     super('aborted by the coordinator');
@@ -132,7 +154,11 @@ export class InlineTrainer implements LocalTrainer {
     return out;
   }
 
-  async fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
+  fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
+    return withSeededRandom(config.seed * 31 + this.options.seed, () => this.fitSeeded(weights, config, onProgress));
+  }
+
+  private async fitSeeded(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
     if (!this.model || !this.spec) throw new Error('fit before setup: the coordinator must send the model first');
     if (this.splits.train.length === 0) throw new Error('This hospital has no training images');
     this.aborted = false;

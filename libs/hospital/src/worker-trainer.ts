@@ -112,3 +112,10 @@ export class WorkerTrainer implements LocalTrainer {
     await this.worker.terminate();
   }
 }
+
+/** Node arguments and entry file that run one hospital per process (see process-entry.ts). */
+export function hospitalProcessCommand(): { execPath: string; args: string[] } {
+  const entry = new URL('./process-entry.ts', import.meta.url);
+  const code = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
+  return { execPath: process.execPath, args: ['--input-type=module', '--eval', code] };
+}

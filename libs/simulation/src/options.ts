@@ -26,6 +26,8 @@ export const SimulationOptionsSchema = z
     out: z.string(),
     /** Train every hospital in its own worker thread (uses every core). @default true */
     workers: z.boolean().default(true),
+    /** Run every hospital in its own process instead (as real hospitals are). @default false */
+    processes: z.boolean().default(false),
     /** Also train the same model centrally on the pooled data for comparison. */
     baseline: z.boolean().default(false),
     crossSiteEvaluation: z.boolean().default(false),

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
-import { Hospital, InlineTrainer, WorkerTrainer, type DataSource, type LocalTrainer } from '@fedxray/hospital';
+import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
 import { computeMetrics } from '@fedxray/evaluation';
 import type { NamedWeights } from '@fedxray/protocol';
@@ -15,6 +16,8 @@ export interface SimulationResult {
   summary: Record<string, unknown>;
   hospitals: { name: string; examples: { train: number; val: number; test: number }; classCounts: Record<string, number> }[];
   baseline?: { accuracy: number; loss: number; epochs: number };
+  /** Peak resident memory of this process (coordinator and in-process hospitals), MB. */
+  peakRssMB: number;
 }
 
 export interface SimulationEvents extends CoordinatorEvents {
@@ -122,10 +125,11 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
     const hospitals: Hospital[] = [];
+    const children: ChildProcess[] = [];
     let result: RunResult;
     const plan: SimulationResult['hospitals'] = [];
     try {
-      for (const site of sites) {
+      for (const site of o.processes ? [] : sites) {
         const h = await Hospital.start({
           coordinator: coordinator.url,
           token: tokens[site.name],
@@ -138,9 +142,28 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         const counts = 'train' in site.source ? countBy(site.source.train, classes) : {};
         plan.push({ name: site.name, examples: f.examples, classCounts: counts });
       }
+      if (o.processes) {
+        const { execPath, args } = hospitalProcessCommand();
+        for (const site of sites) {
+          const config = {
+            coordinator: coordinator.url,
+            token: tokens[site.name],
+            worker: false,
+            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed },
+          };
+          const file = join(out, 'store', `${site.name}.json`);
+          writeFileSync(file, JSON.stringify(config));
+          children.push(spawn(execPath, args, { env: { ...process.env, FEDXRAY_HOSPITAL_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] }));
+          const train = 'train' in site.source ? site.source.train.length : 0;
+          const val = 'val' in site.source ? site.source.val.length : 0;
+          const test = 'test' in site.source ? site.source.test.length : 0;
+          plan.push({ name: site.name, examples: { train, val, test }, classCounts: 'train' in site.source ? countBy(site.source.train, classes) : {} });
+        }
+      }
       this.emit('plan', { hospitals: plan, classes, url: coordinator.url });
       result = await coordinator.done;
     } finally {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       await Promise.all(hospitals.map((h) => h.close().catch(() => undefined)));
       await coordinator.close();
     }
@@ -149,10 +172,11 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     const summaryPath = join(out, 'summary.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     summary.hospitals = plan;
+    summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
     if (baseline) summary.baseline = baseline;
     writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
-    return { runDir: out, result, summary, hospitals: plan, baseline };
+    return { runDir: out, result, summary, hospitals: plan, baseline, peakRssMB: summary.peakRssMB };
   }
 
   /** The same model trained centrally on the pooled training data for the same total epochs. */

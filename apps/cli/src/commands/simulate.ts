@@ -32,6 +32,7 @@ interface SimulateFlags {
   baseline?: boolean;
   crossSite?: boolean;
   workers: boolean;
+  processes?: boolean;
   augment: boolean;
   dashboard?: boolean;
   port: number;
@@ -67,6 +68,7 @@ export function simulateCommand(): Command {
     .option('--baseline', 'also train the same model centrally on the pooled data and report it beside the federation')
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--no-workers', 'train hospitals on the main thread instead of one worker thread each')
+    .option('--processes', 'run every hospital in its own process, as real hospitals are')
     .option('--no-augment', 'train without augmentation')
     .option('--dashboard', 'serve the dashboard and print its URL')
     .option('--port <n>', 'coordinator port (0 = any free port)', parseIntOption('--port', 0), 0)
@@ -133,6 +135,7 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     seed: flags.seed,
     out,
     workers: flags.workers,
+    processes: !!flags.processes,
     baseline: !!flags.baseline,
     crossSiteEvaluation: !!flags.crossSite,
     port: flags.port,
@@ -205,6 +208,6 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
   p.line('');
   p.line(`Final global model: test accuracy ${fmt(f?.accuracy)}, loss ${fmt(f?.loss)} over ${f?.examples ?? 0} images (pooled across every hospital's test split)`);
   if (result.baseline) p.line(`Centralized baseline: test accuracy ${fmt(result.baseline.accuracy)}, loss ${fmt(result.baseline.loss)} (${result.baseline.epochs} epochs)`);
-  p.line(`Took ${seconds(Date.now() - started)}. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
+  p.line(`Took ${seconds(Date.now() - started)}, peak memory ${result.peakRssMB} MB. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
   if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
 }
