@@ -134,6 +134,9 @@ function mergeConfig(cliFlags: TuneFlags, cmd: Command): { flags: TuneFlags; fac
 async function runTune(cliFlags: TuneFlags, cmd: Command): Promise<void> {
   const { flags, factors } = mergeConfig(cliFlags, cmd);
   if (!!flags.demo === !!flags.data) throw new UsageError('Give exactly one of --demo or --data <dir>');
+  if (flags.centralized && (cmd.getOptionValueSource('hospitals') === 'cli' || flags.partition !== undefined)) {
+    throw new UsageError('--centralized means one hospital holding all the data (iid); leave out --hospitals and --partition');
+  }
   const sim = await import('@fedxray/simulation');
   try {
     sim.parseTuneDesign({ design: flags.design, factors }); // refuse bad levels before generating any data
