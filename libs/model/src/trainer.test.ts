@@ -128,6 +128,24 @@ test('fit / evaluate / predict cycles leave tf.memory().numTensors unchanged', a
   model.dispose();
 });
 
+test('a new Trainer per round, disposed after, leaks nothing', async () => {
+  const spec = tinySpec();
+  const model = buildModel(spec, { seed: 1 });
+  const x = randomImages(4, 32, 1);
+  const round = async () => {
+    const t = new Trainer(model, spec, { proximalMu: 0.1 });
+    t.setReference(getNamedWeights(model));
+    await t.trainBatch(x, [0, 1, 0, 1]);
+    t.dispose();
+  };
+  await round();
+  const n = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) await round();
+  assert.equal(tf.memory().numTensors, n);
+  x.dispose();
+  model.dispose();
+});
+
 test('bad labels and shapes are refused with what was expected', async () => {
   const spec = tinySpec();
   const model = buildModel(spec, { seed: 1 });
