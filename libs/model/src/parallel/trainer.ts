@@ -26,11 +26,21 @@ export interface ParallelTrainerOptions {
   proximalMu?: number;
 }
 
-// Node (20) refuses a .ts file as a worker's entry point, and a worker does not
-// inherit the loader hooks tsx installs here: the entry registers tsx, then
-// imports the worker module.
-const WORKER_ENTRY = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
+/**
+ * Node (20) refuses a .ts file as a worker's entry point, and a worker does not
+ * inherit the loader hooks tsx installs here: the entry registers tsx, then
+ * imports the worker module.
+ */
+function workerEntry(): string {
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    throw new ModelError('Training workers need the tsx package (a dependency of fedxray) to load their TypeScript; it could not be found');
+  }
+  const worker = new URL('./worker.ts', import.meta.url).href;
+  return `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(worker)}); })`;
+}
 
 interface WorkerSlot {
   worker: Worker;
@@ -72,6 +82,7 @@ export class ParallelTrainer {
     const trainer = new Trainer(model, spec, { proximalMu: options.proximalMu });
     const { slots, floats } = layoutOf(model);
     if (n === 0) return new ParallelTrainer(trainer, microBatch, slots, null, [], []);
+    const entry = workerEntry();
     const weights = new SharedArrayBuffer(floats * 4);
     const workers: WorkerSlot[] = [];
     const backends: string[] = [];
@@ -79,7 +90,7 @@ export class ParallelTrainer {
       await Promise.all(
         Array.from({ length: n }, async () => {
           const region = new SharedArrayBuffer(floats * 4);
-          const worker = new Worker(WORKER_ENTRY, {
+          const worker = new Worker(entry, {
             eval: true,
             workerData: { spec, backend: options.backend ?? 'wasm', proximalMu: options.proximalMu ?? 0, slots, weights, region },
           });
