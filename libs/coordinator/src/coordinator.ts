@@ -712,7 +712,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
     });
     const timer = setTimeout(() => {
-      for (const conn of targets) if (conn.job?.round === round && conn.job.kind === kind) this.failJob(conn, `no result within ${this.runConfig.roundTimeoutMs} ms`);
+      for (const conn of targets) {
+        if (conn.job?.round === round && conn.job.kind === kind && !conn.job.done.settled) {
+          this.failJob(conn, `no result within ${this.runConfig.roundTimeoutMs} ms`);
+          // Tell the straggler to stop: its result would arrive for a round that has moved on.
+          if (conn.socket.connected) conn.socket.emit('abort', { round, reason: 'round deadline passed' });
+        }
+      }
     }, this.runConfig.roundTimeoutMs);
     try {
       await Promise.all(waits);

@@ -13,7 +13,7 @@ interface SimulateFlags {
   hospitals: number;
   partition?: string;
   rounds: number;
-  localEpochs: number;
+  localEpochs?: number;
   batchSize: number;
   maxExamples: number;
   strategy: string;
@@ -34,6 +34,7 @@ interface SimulateFlags {
   workers: boolean;
   processes?: boolean;
   augment: boolean;
+  balance: string;
   dashboard?: boolean;
   port: number;
   json?: boolean;
@@ -49,7 +50,7 @@ export function simulateCommand(): Command {
     .option('--hospitals <n>', 'number of hospitals', parseIntOption('--hospitals', 1), 3)
     .option('--partition <spec>', 'iid | dirichlet:<alpha> | pathological:<k> | quantity:<beta> (default: iid; demo: dirichlet:1)')
     .option('--rounds <n>', 'federated rounds', parseIntOption('--rounds', 1), 3)
-    .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
+    .option('--local-epochs <n>', 'epochs each hospital trains per round (default 1; demo 2)', parseIntOption('--local-epochs', 1))
     .option('--batch-size <n>', 'training batch size', parseIntOption('--batch-size', 1), 32)
     .option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)', parseIntOption('--max-examples', 0), 0)
     .option('--strategy <name>', 'aggregation strategy (fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedprox, fedmedian, fedtrimmedavg, krum, multikrum)', 'fedavg')
@@ -70,6 +71,7 @@ export function simulateCommand(): Command {
     .option('--no-workers', 'train hospitals on the main thread instead of one worker thread each')
     .option('--processes', 'run every hospital in its own process, as real hospitals are')
     .option('--no-augment', 'train without augmentation')
+    .option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class", 'max')
     .option('--dashboard', 'serve the dashboard and print its URL')
     .option('--port <n>', 'coordinator port (0 = any free port)', parseIntOption('--port', 0), 0)
     .option('--json', 'print summary.json to stdout at the end')
@@ -124,7 +126,7 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     hospitals: flags.hospitals,
     partition: flags.partition ?? (flags.demo ? 'dirichlet:1' : 'iid'),
     rounds: flags.rounds,
-    localEpochs: flags.localEpochs,
+    localEpochs: flags.localEpochs ?? (flags.demo ? 2 : 1),
     batchSize: flags.batchSize,
     maxExamplesPerEpoch: flags.maxExamples,
     strategy: { name: flags.strategy },
@@ -132,6 +134,7 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     model,
     backend: flags.backend as any,
     augment: flags.augment,
+    balance: flags.balance === 'max' || flags.balance === 'none' ? flags.balance : Number(flags.balance),
     seed: flags.seed,
     out,
     workers: flags.workers,
@@ -150,7 +153,7 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
   });
   sim.on('plan', ({ hospitals, classes }) => {
     p.line(
-      `Federation: ${hospitals.length} hospitals, ${options.rounds} rounds × ${options.localEpochs} local epoch(s), ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, partition ${
+      `Federation: ${hospitals.length} hospitals, ${options.rounds} rounds × ${options.localEpochs} local epoch${options.localEpochs === 1 ? '' : 's'}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, partition ${
         options.hospitalData ? 'per-hospital folders' : options.partition
       }`,
     );
