@@ -35,7 +35,8 @@ export function benchTransportCommand(): Command {
       const { DEFAULT_MAX_PAYLOAD_BYTES, encodeWeights, decodeWeights } = await import('@fedxray/protocol');
       let bufferutil = false;
       try {
-        await import('bufferutil');
+        const { createRequire } = await import('node:module');
+        createRequire(import.meta.url)('bufferutil');
         bufferutil = true;
       } catch {
         bufferutil = false;
