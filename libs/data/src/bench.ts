@@ -13,6 +13,8 @@ export interface DataBenchOptions {
   images?: number;
   /** Side of the generated PNGs (default 1024). */
   sourceSize?: number;
+  /** Format of the generated sources (default png; jpeg lets libjpeg shrink while decoding). */
+  format?: 'png' | 'jpeg';
   /** Model input side (default 224). */
   imageSize?: number;
   batchSize?: number;
@@ -33,6 +35,8 @@ export interface DataBenchResult {
   images: number;
   seconds: number;
   sourceSize: number;
+  format: 'png' | 'jpeg';
+  sourceKiB: number;
   imageSize: number;
   batchSize: number;
   concurrency: number;
@@ -88,6 +92,7 @@ export function syntheticXray(size: number, seed: number): Uint8Array {
 export async function benchDataPipeline(options: DataBenchOptions = {}): Promise<DataBenchResult> {
   const n = options.images ?? 96;
   const sourceSize = options.sourceSize ?? 1024;
+  const format = options.format ?? 'png';
   const imageSize = options.imageSize ?? 224;
   const batchSize = options.batchSize ?? 32;
   const cores = availableParallelism();
@@ -98,19 +103,21 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
   const { default: sharp } = await import('sharp');
   const dir = await mkdtemp(join(tmpdir(), 'fedxray-bench-data-'));
   try {
-    log(`generating ${n} ${sourceSize}×${sourceSize} PNGs in ${dir}`);
+    log(`generating ${n} ${sourceSize}×${sourceSize} ${format.toUpperCase()}s in ${dir}`);
     const items: DataItem[] = [];
     const distinct = Math.min(n, 16);
     const pngs: Buffer[] = [];
     for (let i = 0; i < distinct; i++) {
-      pngs.push(await sharp(syntheticXray(sourceSize, i + 1), { raw: { width: sourceSize, height: sourceSize, channels: 1 } }).toColourspace('b-w').png().toBuffer());
+      const img = sharp(syntheticXray(sourceSize, i + 1), { raw: { width: sourceSize, height: sourceSize, channels: 1 } }).toColourspace('b-w');
+      pngs.push(await (format === 'jpeg' ? img.jpeg({ quality: 90 }) : img.png()).toBuffer());
     }
     for (let i = 0; i < n; i++) {
-      const path = join(dir, `xray-${i}.png`);
+      const path = join(dir, `xray-${i}.${format === 'jpeg' ? 'jpg' : 'png'}`);
       await writeFile(path, pngs[i % distinct]);
       items.push({ path, label: i % 4, className: `c${i % 4}`, hash: String(i) });
     }
-    log(`PNG size ≈ ${Math.round(pngs[0].length / 1024)} KiB`);
+    const sourceKiB = Math.round(pngs.reduce((a, p) => a + p.length, 0) / pngs.length / 1024);
+    log(`${format.toUpperCase()} size ≈ ${sourceKiB} KiB`);
 
     // Decode + resize only, same concurrency.
     const t0 = performance.now();
@@ -168,6 +175,8 @@ export async function benchDataPipeline(options: DataBenchOptions = {}): Promise
       images,
       seconds: Math.round(seconds * 1000) / 1000,
       sourceSize,
+      format,
+      sourceKiB,
       imageSize,
       batchSize,
       concurrency,

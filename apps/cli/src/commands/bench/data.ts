@@ -1,12 +1,13 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseIntOption } from '../../usage';
 
 /** `fedxray bench data`: 1024×1024 PNG → decode + resize → augmentation → 224×224 tensors. */
 export function benchDataCommand(): Command {
   return new Command('data')
-    .description('Measure the input pipeline: generated 1024×1024 PNGs → sharp decode + resize → the study\'s augmentation → 224×224 Float32 batches')
+    .description('Measure the input pipeline: generated 1024×1024 PNGs (or JPEGs) → sharp decode + resize → the study\'s augmentation → 224×224 Float32 batches')
     .option('--images <n>', 'PNG files generated (in a temp folder, removed after)', parseIntOption('--images', 8), 96)
     .option('--source-size <px>', 'side of the generated PNGs', parseIntOption('--source-size', 64), 1024)
+    .addOption(new Option('--format <png|jpeg>', 'format of the generated sources').choices(['png', 'jpeg']).default('png'))
     .option('--image-size <px>', 'model input side', parseIntOption('--image-size', 16), 224)
     .option('--batch-size <n>', 'batch size', parseIntOption('--batch-size', 1), 32)
     .option('--concurrency <n>', 'images decoded at once (default: 2 × cores)', parseIntOption('--concurrency', 1))
@@ -14,11 +15,12 @@ export function benchDataCommand(): Command {
     .option('--epochs <n>', 'passes; the first warms up and is not counted unless it is the only one', parseIntOption('--epochs', 1), 3)
     .option('--no-augment', 'measure without augmentation')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { images: number; sourceSize: number; imageSize: number; batchSize: number; concurrency?: number; workers: number; epochs: number; augment: boolean; json?: boolean }) => {
+    .action(async (opts: { images: number; sourceSize: number; format: 'png' | 'jpeg'; imageSize: number; batchSize: number; concurrency?: number; workers: number; epochs: number; augment: boolean; json?: boolean }) => {
       const { benchDataPipeline } = await import('@fedxray/data');
       const r = await benchDataPipeline({
         images: opts.images,
         sourceSize: opts.sourceSize,
+        format: opts.format,
         imageSize: opts.imageSize,
         batchSize: opts.batchSize,
         concurrency: opts.concurrency,
@@ -33,7 +35,7 @@ export function benchDataCommand(): Command {
       }
       process.stdout.write(
         [
-          `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² PNG → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.workers} worker thread(s), ${r.cores} cores)`,
+          `${r.imagesPerSecond} images/s (${r.images} images in ${r.seconds} s, ${r.sourceSize}² ${r.format.toUpperCase()} (${r.sourceKiB} KiB) → ${r.imageSize}² tensors, concurrency ${r.concurrency}, ${r.workers} worker thread(s), ${r.cores} cores)`,
           `decode + resize alone: ${r.decodeOnlyImagesPerSecond} images/s, ${r.decodeCpuMsPerImage} ms CPU per image; augmentation ${r.augmentMsPerImage} ms CPU per image`,
           `CPU per image, all threads: ${r.cpuMsPerImage} ms → the ${r.cores} cores allow ≈ ${r.cpuBoundImagesPerSecond} images/s when idle; ≈ ${r.coresFor800ImagesPerSecond} cores to feed 800 images/s`,
           r.loadAverage > r.cores ? `note: load average ${r.loadAverage} on ${r.cores} cores: other work shared the CPU, so images/s is understated` : '',
