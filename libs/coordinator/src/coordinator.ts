@@ -21,7 +21,6 @@ import {
   encodeWeights,
   validateWeights,
   type Ack,
-  type EvaluationSummaryWire,
   type FitConfig,
   type Hello,
   type HospitalToServerEvents,

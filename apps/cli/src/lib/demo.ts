@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Generates (or reuses) the embedded demo X-rays by running the generator in
@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
  */
 export async function ensureDemoData(cacheDir: string, onLine: (line: string) => void): Promise<string> {
   const require = createRequire(import.meta.url);
-  const script = join(dirname(require.resolve('@fedxray/tools')), 'demo-data-cli.ts');
+  // A path, not an import: the generator runs as its own process.
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'tools', 'src', 'demo-data-cli.ts');
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   return new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', tsx, script, '--out', cacheDir], { stdio: ['ignore', 'pipe', 'inherit'] });
