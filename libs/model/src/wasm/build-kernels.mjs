@@ -17,6 +17,7 @@ const EXPORTS = [
   'bn_train_backward',
   'relu_grad',
   'flip_transpose_filter',
+  'max_pool_grad',
   '__stack_pointer',
 ];
 const out = join(here, 'kernels.wasm');

@@ -391,3 +391,39 @@ void flip_transpose_filter(const float* w, float* out, int KH, int KW, int CI, i
         for (int co = 0; co < CO; co++) dst[co * CI + ci] = src[ci * CO + co];
     }
 }
+
+// Gradient of max pooling: each output's dy goes to the first maximum of its
+// window (scan order kh, kw; strictly greater wins), as tfjs's kernels do.
+// scratch: 2*C floats.
+void max_pool_grad(const float* x, const float* dy, float* dx, float* scratch, int N, int H, int W,
+                   int C, int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL) {
+  float* best = scratch;
+  int* where = (int*)(scratch + C);
+  fill_zero(dx, N * H * W * C);
+  for (int n = 0; n < N; n++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        for (int c = 0; c < C; c++) {
+          best[c] = -__builtin_inff();
+          where[c] = -1;
+        }
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * SH + kh - PT;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * SW + kw - PL;
+            if (iw < 0 || iw >= W) continue;
+            int pos = (n * H + ih) * W + iw;
+            const float* r = x + pos * C;
+            for (int c = 0; c < C; c++) {
+              int better = r[c] > best[c];
+              best[c] = better ? r[c] : best[c];
+              where[c] = better ? pos : where[c];
+            }
+          }
+        }
+        const float* g = dy + ((n * OH + oh) * OW + ow) * C;
+        for (int c = 0; c < C; c++)
+          if (where[c] >= 0) dx[where[c] * C + c] += g[c];
+      }
+}

@@ -62,6 +62,31 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend (stride
   }
 });
 
+test('MaxPoolGrad matches the cpu backend (3×3/2 valid as in the stem, 2×2/2 same, 3×3/1 same, odd sizes)', async () => {
+  const cases: [number[], number, number, Pad][] = [
+    [[2, 11, 9, 5], 3, 2, 'valid'],
+    [[1, 7, 8, 3], 2, 2, 'same'],
+    [[2, 6, 7, 6], 3, 1, 'same'],
+    [[1, 9, 9, 17], 3, 2, 'same'],
+  ];
+  for (const [shape, k, s, pad] of cases) {
+    // Repeated values make ties: the first maximum in the window must win on both.
+    const xs = Array.from(rand(shape, 9), (v) => Math.round(v * 2) / 2);
+    const g = (backend: string) =>
+      onBackend(backend, () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, shape as [number, number, number, number]);
+          const y = tf.maxPool(x, k, s, pad);
+          const dy = tf.tensor(rand(y.shape, 10), y.shape);
+          return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, k, s, pad), dy)))(x).dataSync().slice();
+        }),
+      );
+    const cpu = await g('cpu');
+    const wasm = await g('wasm');
+    assert.ok(relErr(cpu, wasm) <= 1e-6, `${shape} k${k} s${s} ${pad}: ${relErr(cpu, wasm)}`);
+  }
+});
+
 test('fused training BatchNormalization matches tfjs-layers on the cpu backend: output, gradients, moving statistics', async () => {
   for (const shape of [
     [3, 5, 7, 6],

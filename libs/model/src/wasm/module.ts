@@ -22,6 +22,7 @@ export interface TrainingKernelsExports {
   bn_train_backward(...args: number[]): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
   flip_transpose_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  max_pool_grad(...args: number[]): void;
 }
 
 const STACK_BYTES = 64 * 1024;

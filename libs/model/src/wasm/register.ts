@@ -4,6 +4,7 @@ import { onBackendReady } from '../backend';
 import { bnTrainConfig, bnTrainGradConfig, bnTrainGradient, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
 import { identityConfig, setStockIdentity } from './identity';
+import { maxPoolGradConfig } from './pool';
 import { reluGradConfig, reluGradient } from './relu';
 
 const KERNELS: KernelConfig[] = [
@@ -13,6 +14,7 @@ const KERNELS: KernelConfig[] = [
   bnTrainGradConfig,
   reluGradConfig,
   identityConfig,
+  maxPoolGradConfig,
 ];
 const GRADIENTS: GradConfig[] = [bnTrainGradient, reluGradient];
 
@@ -24,8 +26,8 @@ let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | und
 /**
  * Registers the training kernels on tfjs's wasm backend: Conv2DBackpropFilter
  * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
- * BatchNormalization with its gradient, a one-pass Relu gradient, and an
- * Identity that shares memory instead of copying it; and routes
+ * BatchNormalization with its gradient, a one-pass Relu gradient, a one-pass
+ * MaxPoolGrad, and an Identity that shares memory instead of copying it; and routes
  * tfjs-layers' BatchNormalization through the fused kernel while training on a
  * backend that has it. Call it after `@tensorflow/tfjs-backend-wasm` is
  * imported (importing it registers the stock kernels over these); calling it
