@@ -132,7 +132,7 @@ export interface TuneEvents {
 }
 
 /** Settings that change how a run is watched or where it goes, not what it computes. */
-const NOT_COMPARED = new Set(['out', 'workers', 'port', 'dashboardDir', 'baseline', 'crossSiteEvaluation']);
+const NOT_COMPARED = new Set(['out', 'workers', 'processes', 'port', 'dashboardDir', 'baseline', 'crossSiteEvaluation']);
 
 export class TuneResumeError extends Error {
   constructor(message: string) {
