@@ -102,7 +102,7 @@ export class Charts {
           max: metric === 'accuracy' ? 1 : undefined,
           scale: metric === 'loss',
           splitLine: { lineStyle: { color: '#eef2f6' } },
-          axisLabel: { color: TEXT, formatter: metric === 'accuracy' ? (v: number) => `${Math.round(v * 100)}%` : (v: number) => v.toFixed(2) },
+          axisLabel: { color: TEXT, formatter: metric === 'accuracy' ? (v: number) => `${Math.round(v * 100)}%` : undefined },
         },
         series,
       },
