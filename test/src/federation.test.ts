@@ -25,6 +25,8 @@ test('a federation over real socket.io: global weights are the example-weighted 
     waitTimeoutMs: 60_000,
     fit: { localEpochs: 2, batchSize: 16 },
     model: { arch: 'densenet-tiny', imageSize: 16, classes: ds.classes, optimizer: { name: 'adam', learningRate: 0.01 } },
+    // Plain FedAvg of every tensor, so the global model can be checked against the mean.
+    batchNormCalibration: { enabled: false },
     staticTokens: tokens,
     seed: 5,
   });

@@ -68,9 +68,9 @@ test('every byte a hospital sends is weights, metrics and protocol: no pixels, n
   // The bytes are what weights and metrics explain: binary frames are the weight payloads
   // (exactly the bytes the coordinator counted), text frames are small JSON messages.
   const binary = frames.filter((f) => f.opcode === 2).reduce((s, f) => s + f.payload.length, 0);
-  assert.equal(binary, received, 'binary frames are exactly the weights the coordinator received');
+  assert.equal(binary, received, 'binary frames are exactly the weights and BatchNorm statistics the coordinator received');
   const textFrames = frames.filter((f) => f.opcode === 1);
-  const allowed = ['hello', 'heartbeat', 'progress', 'fitResult', 'evaluateResult', 'failure'];
+  const allowed = ['hello', 'heartbeat', 'progress', 'fitResult', 'calibrateResult', 'evaluateResult', 'failure'];
   for (const f of textFrames) {
     const s = f.payload.toString('utf8');
     if (/^[0-9]+$/.test(s) || s === '3' || s.startsWith('40')) continue; // engine.io pong / socket.io connect

@@ -56,6 +56,16 @@ export const CoordinatorConfigSchema = z.object({
   strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
   /** Keep BatchNorm tensors local to each hospital (FedBN). @default false */
   keepBatchNormLocal: z.boolean().default(false),
+  /**
+   * After aggregation, hospitals recompute the BatchNorm moving statistics of the
+   * new global model on their own training images and the coordinator pools them
+   * (skipped under FedBN). Averaged weights with averaged statistics evaluate
+   * badly under non-IID data; this fixes it at the cost of one forward pass over
+   * at most `maxExamples` images per hospital.
+   */
+  batchNormCalibration: z
+    .object({ enabled: z.boolean().default(true), maxExamples: z.number().int().positive().default(512) })
+    .default({ enabled: true, maxExamples: 512 }),
   /** Refuse updates whose L2 distance from the global model exceeds this. */
   maxUpdateNorm: z.number().positive().optional(),
   /** The model, as understood by @fedxray/model's ModelSpecSchema. */

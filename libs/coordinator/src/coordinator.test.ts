@@ -132,3 +132,45 @@ test('a malformed message is answered with an error, never thrown', { timeout: 6
     await c.stop();
   }
 });
+
+test('BatchNorm statistics are recalibrated: pooled mean and variance of what hospitals report', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
+  const reported: { name: string; examples: number; stats: Map<string, Float32Array> }[] = [];
+  const calibrating = (token: string, name: string, examples: number, shift: number) => {
+    const h = fakeHospital(c.url, token, honest);
+    h.socket.on('calibrate', (msg: any) => {
+      const w = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
+      const stats = new Map<string, Float32Array>();
+      for (const t of w) {
+        t.values = t.values.map((_, k) => (t.name.endsWith('mean') ? shift + k * 0.01 : 1 + shift + k * 0.02));
+        stats.set(t.name, t.values);
+      }
+      reported.push({ name, examples, stats });
+      h.socket.emit('calibrateResult', { runId: msg.runId, round: msg.round, examples, durationMs: 1, stats: encodeWeights(w) }, () => {});
+    });
+    return h;
+  };
+  const a = calibrating(TOKENS.good, 'good', 30, 0.5);
+  const b = calibrating(TOKENS.bad, 'bad', 10, -1);
+  const result = await c.done;
+  const global = c.globalWeights();
+  await c.close();
+  a.socket.disconnect();
+  b.socket.disconnect();
+  assert.equal(result.status, 'complete', result.error);
+  assert.deepEqual(result.rounds[0].fit.calibratedBy, ['bad', 'good']);
+  const meanName = global.find((t) => t.name.endsWith('/moving_mean'))!.name;
+  const varName = meanName.replace(/moving_mean$/, 'moving_variance');
+  const g = new Map(global.map((t) => [t.name, t.values]));
+  const [ra, rb] = [reported.find((r) => r.name === 'good')!, reported.find((r) => r.name === 'bad')!];
+  for (const k of [0, 1, 3]) {
+    const ma = ra.stats.get(meanName)![k];
+    const mb = rb.stats.get(meanName)![k];
+    const va = ra.stats.get(varName)![k];
+    const vb = rb.stats.get(varName)![k];
+    const mean = (30 * ma + 10 * mb) / 40;
+    const variance = (30 * (va + ma * ma) + 10 * (vb + mb * mb)) / 40 - mean * mean;
+    assert.ok(Math.abs(g.get(meanName)![k] - mean) < 1e-5, `mean[${k}]`);
+    assert.ok(Math.abs(g.get(varName)![k] - variance) < 1e-5, `variance[${k}]`);
+  }
+});

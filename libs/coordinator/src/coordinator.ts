@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Server as IoServer, type Namespace, type Socket } from 'socket.io';
 import {
   PROTOCOL_VERSION,
+  CalibrateResultSchema,
   EvaluateResultSchema,
   FailureSchema,
   FitResultSchema,
@@ -48,11 +49,14 @@ interface JobResult {
   examples?: number;
   metrics?: { loss: number; accuracy: number };
   summary?: EvaluationSummary;
+  stats?: NamedWeights;
   durationMs?: number;
 }
 
+type JobKind = 'fit' | 'calibrate' | 'evaluate';
+
 interface Job {
-  kind: 'fit' | 'evaluate';
+  kind: JobKind;
   round: number;
   status: HospitalJobStatus;
   progress: JobProgress | null;
@@ -338,6 +342,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     socket.on('hello', (msg, ack) => this.guard(ack, () => this.onHello(conn, msg)));
     socket.on('fitResult', (msg, ack) => this.guard(ack, () => this.onFitResult(conn, msg)));
     socket.on('evaluateResult', (msg, ack) => this.guard(ack, () => this.onEvaluateResult(conn, msg)));
+    socket.on('calibrateResult', (msg, ack) => this.guard(ack, () => this.onCalibrateResult(conn, msg)));
     socket.on('heartbeat', (msg) => {
       if (HeartbeatSchema.safeParse(msg).success) this.touch(conn);
     });
@@ -508,6 +513,87 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return { ok: true };
   }
 
+  private onCalibrateResult(conn: Connection, msg: unknown): Ack {
+    const parsed = CalibrateResultSchema.safeParse(msg);
+    const job = conn.job;
+    if (!parsed.success) return { ok: false, error: { code: 'bad_message', message: `Bad calibrateResult: ${describeZodError(parsed.error)}` } };
+    const r = parsed.data;
+    if (r.runId !== this.runId || !job || job.kind !== 'calibrate' || job.round !== r.round || job.done.settled) {
+      return { ok: false, error: { code: 'stale_round', message: `No calibration for round ${r.round} is pending for ${conn.name}` } };
+    }
+    this.counters.bytesReceived += r.stats.data.byteLength;
+    try {
+      const stats = decodeWeights(r.stats as WeightsPayload);
+      validateWeights(this.statManifest(), stats);
+      for (const t of stats) {
+        if (t.name.endsWith('/moving_variance') && t.values.some((v) => v < 0)) throw new ProtocolError('bad_weights', `${t.name} has a negative variance`);
+      }
+      this.touch(conn);
+      job.status = 'done';
+      job.done.resolve({ ok: true, stats, examples: r.examples, durationMs: r.durationMs });
+      return { ok: true };
+    } catch (err) {
+      const error = wireError(err, 'bad_weights');
+      this.store.addEvent(this.runId, 'warn', 'calibration_refused', { hospital: conn.name, round: r.round, ...error });
+      this.failJob(conn, `${error.code}: ${error.message}`, true);
+      return { ok: false, error };
+    }
+  }
+
+  /** The BatchNorm moving statistics of the model, in manifest order. */
+  private statManifest(): { name: string; shape: number[] }[] {
+    return this.manifest.filter((t) => /\/moving_(mean|variance)$/.test(t.name));
+  }
+
+  /**
+   * Pools each hospital's BatchNorm statistics of the new global model:
+   * mean = Σ nᵢmᵢ / N, variance = Σ nᵢ(vᵢ + mᵢ²) / N − mean². Exact for the
+   * pooled data when each hospital's statistics are exact for its own.
+   */
+  private async calibrate(round: number): Promise<string[]> {
+    const stats = this.statManifest();
+    const cfg = this.runConfig.batchNormCalibration;
+    if (!cfg.enabled || this.keepLocal.size > 0 || stats.length === 0) return [];
+    if (this.current) this.current = { ...this.current, phase: 'calibrate' };
+    this.emit('state');
+    const payload = encodeWeights(this.global);
+    const results = await this.dispatch(this.ready(), 'calibrate', round, (conn) =>
+      conn.socket.emit('calibrate', { runId: this.runId, round, maxExamples: cfg.maxExamples, weights: payload }),
+    );
+    const ok = [...results].filter(([, r]) => r.ok && r.stats).sort(([a], [b]) => a.localeCompare(b));
+    if (ok.length === 0) {
+      this.logger.log('warn', 'BatchNorm calibration: no hospital answered; keeping the averaged statistics', { round });
+      return [];
+    }
+    const total = ok.reduce((s, [, r]) => s + r.examples!, 0);
+    const byName = new Map(this.global.map((t) => [t.name, t]));
+    for (const spec of stats) {
+      if (!spec.name.endsWith('/moving_mean')) continue;
+      const varName = spec.name.replace(/moving_mean$/, 'moving_variance');
+      const mean = new Float64Array(byName.get(spec.name)!.values.length);
+      const sq = new Float64Array(mean.length);
+      for (const [, r] of ok) {
+        const w = r.examples! / total;
+        const m = r.stats!.find((t) => t.name === spec.name)!.values;
+        const v = r.stats!.find((t) => t.name === varName)!.values;
+        for (let k = 0; k < mean.length; k++) {
+          mean[k] += w * m[k];
+          sq[k] += w * (v[k] + m[k] * m[k]);
+        }
+      }
+      const mOut = new Float32Array(mean.length);
+      const vOut = new Float32Array(mean.length);
+      for (let k = 0; k < mean.length; k++) {
+        mOut[k] = mean[k];
+        vOut[k] = Math.max(0, sq[k] - mean[k] * mean[k]);
+      }
+      byName.get(spec.name)!.values = mOut;
+      if (byName.has(varName)) byName.get(varName)!.values = vOut;
+    }
+    this.logger.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: ok.map(([n]) => n), examples: total });
+    return ok.map(([n]) => n);
+  }
+
   private failJob(conn: Connection, error: string, refused = false): void {
     const job = conn.job;
     if (!job || job.done.settled) return;
@@ -651,6 +737,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('state');
     const { weights } = this.strategy.finish();
     this.global = weights;
+    (fit as any).calibratedBy = await this.calibrate(round);
     setNamedWeights(this.model, this.global);
     const ckpt = join(this.runDir, 'checkpoints', `round-${String(round).padStart(4, '0')}`);
     rmSync(ckpt, { recursive: true, force: true });
@@ -688,10 +775,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Sends one job to each hospital and waits for all of them (or the deadline). */
-  private async dispatch(targets: Connection[], kind: 'fit' | 'evaluate', round: number, send: (c: Connection) => void, tag?: string): Promise<Map<string, JobResult>> {
+  private async dispatch(targets: Connection[], kind: JobKind, round: number, send: (c: Connection) => void, tag?: string): Promise<Map<string, JobResult>> {
     const results = new Map<string, JobResult>();
     const waits = targets.map(async (conn) => {
-      const job: Job = { kind, round, status: kind === 'fit' ? 'training' : 'evaluating', progress: null, done: deferred<JobResult>(), tag };
+      const job: Job = { kind, round, status: kind === 'fit' ? 'training' : kind === 'calibrate' ? 'calibrating' : 'evaluating', progress: null, done: deferred<JobResult>(), tag };
       conn.job = job;
       conn.lastSeen = Date.now();
       try {
@@ -749,7 +836,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       attempt,
       startedAt,
       durationMs: Date.now() - startedAt,
-      fit: { loss: fit.loss, accuracy: fit.accuracy, examples: fit.examples, hospitals: fit.hospitals, failures: fit.failures },
+      fit: { loss: fit.loss, accuracy: fit.accuracy, examples: fit.examples, hospitals: fit.hospitals, failures: fit.failures, calibratedBy: (fit as any).calibratedBy },
       metrics,
       sites,
       fitSites: fit.fitSites ?? {},

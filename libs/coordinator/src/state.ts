@@ -1,5 +1,5 @@
 /** What the dashboard and the JSON API see of a run: plain JSON, no tensors. */
-export type HospitalJobStatus = 'pending' | 'training' | 'evaluating' | 'done' | 'failed';
+export type HospitalJobStatus = 'pending' | 'training' | 'calibrating' | 'evaluating' | 'done' | 'failed';
 
 export interface JobProgress {
   epoch: number;
@@ -25,7 +25,7 @@ export interface HospitalState {
 export interface RoundState {
   round: number;
   attempt: number;
-  phase: 'waiting' | 'fit' | 'aggregate' | 'evaluate' | 'done' | 'failed';
+  phase: 'waiting' | 'fit' | 'aggregate' | 'calibrate' | 'evaluate' | 'done' | 'failed';
   startedAt: number;
   jobs: { name: string; status: HospitalJobStatus; progress: JobProgress | null; error?: string }[];
 }
@@ -41,7 +41,7 @@ export interface RoundRecord {
   attempt: number;
   startedAt: number;
   durationMs: number;
-  fit: { loss: number; accuracy: number; examples: number; hospitals: string[]; failures: { name: string; error: string }[] };
+  fit: { loss: number; accuracy: number; examples: number; hospitals: string[]; failures: { name: string; error: string }[]; calibratedBy?: string[] };
   /** Pooled metrics of the global model over every site's evaluation split. */
   metrics: Record<string, number> | null;
   sites: Record<string, SiteRoundMetrics>;

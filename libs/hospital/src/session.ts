@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
+  CalibrateSchema,
   EvaluateSchema,
   FitSchema,
   WelcomeSchema,
@@ -53,7 +54,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   readonly done: Promise<{ reason: string; finished: boolean }>;
   private socket!: Socket<ServerToHospitalEvents, HospitalToServerEvents>;
   private welcome: Welcome | null = null;
-  private phase: 'idle' | 'fit' | 'evaluate' = 'idle';
+  private phase: 'idle' | 'fit' | 'calibrate' | 'evaluate' = 'idle';
   private round = 0;
   private heartbeat: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
@@ -152,6 +153,11 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       if (!e.success) return this.emit('error', new Error(`Bad evaluate: ${describeZodError(e.error)}`));
       this.busy = this.busy.then(() => this.doEvaluate(e.data));
     });
+    s.on('calibrate', (msg) => {
+      const c = CalibrateSchema.safeParse(msg);
+      if (!c.success) return this.emit('error', new Error(`Bad calibrate: ${describeZodError(c.error)}`));
+      this.busy = this.busy.then(() => this.doCalibrate(c.data));
+    });
     s.on('abort', (msg) => {
       if (AbortSchema.safeParse(msg).success) this.trainer.abort();
     });
@@ -233,7 +239,22 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     }
   }
 
-  private send(event: 'fitResult' | 'evaluateResult', msg: any): Promise<Ack> {
+  private async doCalibrate(msg: import('@fedxray/protocol').Calibrate): Promise<void> {
+    const started = Date.now();
+    this.phase = 'calibrate';
+    this.round = msg.round;
+    try {
+      const weights = decodeWeights(msg.weights as WeightsPayload);
+      const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples);
+      await this.send('calibrateResult', { runId: msg.runId, round: msg.round, examples, durationMs: Date.now() - started, stats: encodeWeights(stats) });
+    } catch (err) {
+      this.reportFailure(msg.runId, msg.round, 'calibrate', err);
+    } finally {
+      this.phase = 'idle';
+    }
+  }
+
+  private send(event: 'fitResult' | 'evaluateResult' | 'calibrateResult', msg: any): Promise<Ack> {
     return new Promise<Ack>((resolve) => {
       if (!this.socket.connected) return resolve({ ok: false, error: { code: 'internal', message: 'not connected' } });
       this.socket.timeout(10 * 60_000).emit(event as 'fitResult', msg, (err: Error | null, ack: Ack) =>
@@ -242,7 +263,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     });
   }
 
-  private reportFailure(runId: string, round: number, phase: 'fit' | 'evaluate', err: unknown): void {
+  private reportFailure(runId: string, round: number, phase: 'fit' | 'calibrate' | 'evaluate', err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     this.emit('error', new Error(`${phase} failed in round ${round}: ${message}`));
     if (this.socket.connected) this.socket.emit('failure', { runId, round, phase, error: { code: 'internal', message: redact(message) } });

@@ -9,6 +9,7 @@ import {
   getNamedWeights,
   initBackend,
   setNamedWeights,
+  weightManifest,
   type ModelSpec,
 } from '@fedxray/model';
 import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
@@ -41,6 +42,8 @@ export interface LocalTrainer {
   setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void>;
   fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome>;
   evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary>;
+  /** BatchNorm moving statistics of `weights` over this hospital's training images (see CalibrateSchema). */
+  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
 }
@@ -255,6 +258,36 @@ export class InlineTrainer implements LocalTrainer {
       onProgress?.({ epoch: 1, epochs: 1, done, total: items.length });
     }
     return summary;
+  }
+
+  async calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+    if (!this.model || !this.spec) throw new Error('calibrate before setup: the coordinator must send the model first');
+    const model = this.model;
+    const spec = this.spec;
+    this.load(weights, []);
+    const statNames = new Set(weightManifest(model).filter((w) => w.batchNormStat).map((w) => w.name));
+    let examples = 0;
+    // Forward passes in training mode move each BatchNorm layer's moving statistics
+    // towards what the new weights produce on local data; no gradient is taken.
+    for await (const batch of batches(this.splits.train, {
+      imageSize: spec.imageSize,
+      channels: spec.channels as 1 | 3,
+      resize: this.options.resize,
+      normalize: this.options.normalize,
+      batchSize: 32,
+      shuffle: true,
+      seed: this.options.seed + 7919,
+      augment: false,
+      balance: 'none',
+      maxExamples,
+    })) {
+      tf.tidy(() => {
+        model.apply(tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]), { training: true });
+      });
+      examples += batch.n;
+    }
+    if (examples === 0) throw new Error('No training image could be read');
+    return { stats: getNamedWeights(model).filter((w) => statNames.has(w.name)), examples };
   }
 
   async close(): Promise<void> {

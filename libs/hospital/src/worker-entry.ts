@@ -7,7 +7,7 @@ import { InlineTrainer } from './trainer';
 
 interface Call {
   id: number;
-  method: 'setup' | 'fit' | 'evaluate' | 'abort' | 'close';
+  method: 'setup' | 'fit' | 'evaluate' | 'calibrate' | 'abort' | 'close';
   args: unknown[];
 }
 
@@ -31,6 +31,7 @@ port.on('message', async (call: Call) => {
     if (call.method === 'setup') result = await trainer.setup(call.args[0] as any, call.args[1] as any);
     else if (call.method === 'fit') result = await trainer.fit(call.args[0] as any, call.args[1] as any, progress);
     else if (call.method === 'evaluate') result = await trainer.evaluate(call.args[0] as any, call.args[1] as any, progress);
+    else if (call.method === 'calibrate') result = await trainer.calibrate(call.args[0] as any, call.args[1] as any);
     else if (call.method === 'close') result = await trainer.close();
     const transfer = call.method === 'fit' ? (result as any).weights.map((w: any) => w.values.buffer) : [];
     port.postMessage({ type: 'result', id: call.id, result }, transfer);

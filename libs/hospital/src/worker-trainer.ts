@@ -101,6 +101,10 @@ export class WorkerTrainer implements LocalTrainer {
     return this.call('evaluate', [weights, split], onProgress);
   }
 
+  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+    return this.call('calibrate', [weights, maxExamples]);
+  }
+
   abort(): void {
     this.worker.postMessage({ id: 0, method: 'abort', args: [] });
   }

@@ -131,9 +131,34 @@ export const EvaluateResultSchema = z.object({
 });
 export type EvaluateResult = z.infer<typeof EvaluateResultSchema>;
 
+/**
+ * BatchNorm recalibration after aggregation: averaging weights leaves each
+ * BatchNorm layer's moving statistics describing none of the models that were
+ * averaged. Hospitals run the new global model forward (training-mode
+ * normalisation, no gradients) over their own training images and return the
+ * resulting moving mean and variance per layer; the coordinator pools them
+ * (weighted by examples, variance via E[x²]) into the global model.
+ */
+export const CalibrateSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  maxExamples: z.number().int().positive(),
+  weights: WeightsPayloadSchema,
+});
+export type Calibrate = z.infer<typeof CalibrateSchema>;
+
+export const CalibrateResultSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  examples: z.number().int().positive(),
+  durationMs: count,
+  stats: WeightsPayloadSchema,
+});
+export type CalibrateResult = z.infer<typeof CalibrateResultSchema>;
+
 export const HeartbeatSchema = z.object({
   round: z.number().int().nonnegative(),
-  phase: z.enum(['idle', 'fit', 'evaluate']),
+  phase: z.enum(['idle', 'fit', 'calibrate', 'evaluate']),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -151,7 +176,7 @@ export type Progress = z.infer<typeof ProgressSchema>;
 export const FailureSchema = z.object({
   runId: z.string(),
   round: z.number().int().nonnegative(),
-  phase: z.enum(['fit', 'evaluate']),
+  phase: z.enum(['fit', 'calibrate', 'evaluate']),
   error: ErrorSchema,
 });
 export type Failure = z.infer<typeof FailureSchema>;
@@ -170,6 +195,7 @@ export interface ServerToHospitalEvents {
   welcome: (msg: Welcome) => void;
   fit: (msg: Fit) => void;
   evaluate: (msg: Evaluate) => void;
+  calibrate: (msg: Calibrate) => void;
   abort: (msg: Abort) => void;
   bye: (msg: Bye) => void;
 }
@@ -179,6 +205,7 @@ export interface HospitalToServerEvents {
   hello: (msg: Hello, ack: (a: Ack) => void) => void;
   fitResult: (msg: FitResult, ack: (a: Ack) => void) => void;
   evaluateResult: (msg: EvaluateResult, ack: (a: Ack) => void) => void;
+  calibrateResult: (msg: CalibrateResult, ack: (a: Ack) => void) => void;
   failure: (msg: Failure) => void;
   heartbeat: (msg: Heartbeat) => void;
   progress: (msg: Progress) => void;
