@@ -26,6 +26,15 @@ export const TrainerOptionsSchema = z.object({
   normalize: z.enum(['rescale', 'imagenet']).default('rescale'),
   resize: z.enum(['fill', 'letterbox']).default('fill'),
   seed: z.number().int().default(0),
+  /**
+   * Extra training threads, each with its own backend (wasm trains on one core
+   * per thread); micro-batches run in parallel and gradients are summed.
+   * 'auto': one per core on the wasm backend (whose threads do not start in
+   * Node), none on the native ones (which use every core already). @default 'auto'
+   */
+  threads: z.union([z.literal('auto'), z.number().int().min(0).max(256)]).default('auto'),
+  /** Images per forward/backward pass; larger batches accumulate gradients. @default by image size (4 at 224×224) */
+  microBatch: z.number().int().positive().optional(),
 });
 export type TrainerOptions = z.infer<typeof TrainerOptionsSchema>;
 export type TrainerOptionsInput = z.input<typeof TrainerOptionsSchema>;

@@ -1,9 +1,10 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { type FitConfig, type NamedWeights } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import {
   ModelSpecSchema,
-  Trainer,
+  ParallelTrainer,
   buildModel,
   evaluateBatch,
   getNamedWeights,
@@ -167,7 +168,14 @@ export class InlineTrainer implements LocalTrainer {
     this.aborted = false;
     this.load(weights, config.keepLocal);
     const spec: ModelSpec = config.learningRate ? { ...this.spec, optimizer: { ...this.spec.optimizer, learningRate: config.learningRate } } : this.spec;
-    const trainer = new Trainer(this.model, spec, { proximalMu: config.proximalMu });
+    // Gradient accumulation over micro-batches keeps any batch size within the
+    // wasm heap; extra threads (if any) train micro-batches in parallel.
+    const trainer = await ParallelTrainer.create(this.model, spec, {
+      proximalMu: config.proximalMu,
+      workers: this.options.threads === 'auto' ? (this.backendName === 'wasm' ? availableParallelism() : 0) : this.options.threads,
+      microBatch: this.options.microBatch,
+      backend: this.options.backend,
+    });
     if (config.proximalMu > 0) trainer.setReference(weights ?? getNamedWeights(this.model));
     const perEpoch = this.epochSize(config);
     let lossSum = 0;
@@ -191,7 +199,7 @@ export class InlineTrainer implements LocalTrainer {
         })) {
           if (this.aborted) throw new Aborted();
           const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
-          const y = tf.tensor1d(this.mapLabels(batch.labels), 'int32');
+          const y = this.mapLabels(batch.labels);
           try {
             const r = await trainer.trainBatch(x, y);
             lossSum += r.loss * r.count;
@@ -200,13 +208,12 @@ export class InlineTrainer implements LocalTrainer {
             done += r.count;
           } finally {
             x.dispose();
-            y.dispose();
           }
           onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, done, total: perEpoch, loss: lossSum / count });
         }
       }
     } finally {
-      trainer.dispose();
+      await trainer.close();
     }
     if (count === 0) throw new Error('No training image could be read');
     const all = getNamedWeights(this.model);

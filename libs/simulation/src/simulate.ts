@@ -134,7 +134,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           coordinator: coordinator.url,
           token: tokens[site.name],
           worker: o.workers,
-          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed },
+          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
         });
         h.on('error', () => undefined);
         hospitals.push(h);
@@ -149,7 +149,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
             coordinator: coordinator.url,
             token: tokens[site.name],
             worker: false,
-            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed },
+            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
           };
           const file = join(out, 'store', `${site.name}.json`);
           writeFileSync(file, JSON.stringify(config));
@@ -183,7 +183,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
   private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<SimulationResult['baseline']> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed };
+    const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 };
     const trainer: LocalTrainer = o.workers ? await WorkerTrainer.create(opts) : await InlineTrainer.create(opts);
     const epochs = o.rounds * o.localEpochs;
     this.emit('baseline', { phase: 'start', epochs });

@@ -15,6 +15,8 @@ export function hospitalCommand(): Command {
     .option('--ca <pem>', "trust this CA certificate for the coordinator's TLS")
     .option('--seed <n>', 'seed for the local split and shuffling', parseIntOption('--seed', 0), 0)
     .option('--no-worker', 'train on the main thread (heartbeats pause while a batch runs)')
+    .option('--threads <n>', "extra training threads: 'auto' (one per core on wasm, none on native backends) or a number", 'auto')
+    .option('--micro-batch <n>', 'images per forward/backward pass; larger batches accumulate gradients (default: 4 at 224×224)', parseIntOption('--micro-batch', 1))
     .action(async (flags) => {
       const token = flags.token ?? process.env.FEDXRAY_TOKEN;
       if (!token) throw new UsageError('Give the hospital token with --token or the FEDXRAY_TOKEN environment variable');
@@ -29,7 +31,15 @@ export function hospitalCommand(): Command {
         token,
         worker: flags.worker,
         ca: flags.ca,
-        trainer: { data: { dir: resolve(flags.data), splitSeed: flags.seed }, backend: flags.backend, augment: flags.augment, balance, seed: flags.seed },
+        trainer: {
+          data: { dir: resolve(flags.data), splitSeed: flags.seed },
+          backend: flags.backend,
+          augment: flags.augment,
+          balance,
+          seed: flags.seed,
+          threads: flags.threads === 'auto' ? 'auto' : parseIntOption('--threads', 0)(flags.threads),
+          microBatch: flags.microBatch,
+        },
       });
       const f = h.trainer.facts();
       p.line(`Hospital data: ${f.classes.length} classes, train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}`);
