@@ -80,6 +80,8 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
     sim.once('listening', ({ url }) => resolve(url));
     sim.once('plan', ({ url }) => resolve(url));
   });
+  const problems: string[] = [];
+  sim.on('roundFailed', (f) => problems.push(JSON.stringify(f)));
   let settled = false;
   const run = sim.run().finally(() => (settled = true));
   run.catch(() => undefined);
@@ -105,7 +107,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
       await new Promise((r) => setTimeout(r, 100));
     }
     const result = await run;
-    assert.equal(result.result.status, 'complete', result.result.error ?? undefined);
+    assert.equal(result.result.status, 'complete', `${result.result.error ?? ''} ${problems.join('; ')}`);
     // The page keeps the last state it was sent after the coordinator closes.
     await page.waitForFunction(() => document.getElementById('run-status')?.textContent === 'Complete', undefined, { timeout: 10_000 });
     seen.push(await page.evaluate(readPage));
