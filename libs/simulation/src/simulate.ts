@@ -124,6 +124,8 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
+    // The coordinator was already listening before these listeners were attached.
+    this.emit('listening', { url: coordinator.url });
     const hospitals: Hospital[] = [];
     const children: ChildProcess[] = [];
     let result: RunResult;
