@@ -20,8 +20,8 @@ function setText(e: Element, text: string): void {
   if (e.textContent !== text) e.textContent = text;
 }
 
-const PHASES: RoundState['phase'][] = ['waiting', 'fit', 'aggregate', 'evaluate', 'done'];
-const JOB_LABEL: Record<string, string> = { pending: 'Waiting', training: 'Training', evaluating: 'Evaluating', done: 'Done', failed: 'Failed' };
+const PHASES: RoundState['phase'][] = ['waiting', 'fit', 'aggregate', 'calibrate', 'evaluate', 'done'];
+const JOB_LABEL: Record<string, string> = { pending: 'Waiting', training: 'Training', calibrating: 'Calibrating', evaluating: 'Evaluating', done: 'Done', failed: 'Failed' };
 
 /** Fraction of a job's work done, from its progress report (0 when unknown). */
 export function jobFraction(status: string, p: JobProgress | null): number {
@@ -133,17 +133,17 @@ export class Page {
       row.dataset.status = j.status;
       const f = jobFraction(j.status, j.progress);
       (row.querySelector('.fill') as HTMLElement).style.width = `${(f * 100).toFixed(1)}%`;
-      row.classList.toggle('waiting', f === 0 && (j.status === 'training' || j.status === 'evaluating'));
+      row.classList.toggle('waiting', f === 0 && (j.status === 'training' || j.status === 'calibrating' || j.status === 'evaluating'));
       setText(row.querySelector('.job-status')!, JOB_LABEL[j.status] ?? j.status);
       const p = j.progress;
       const detail =
         j.status === 'failed'
           ? (j.error ?? 'failed')
-          : p && (j.status === 'training' || j.status === 'evaluating')
+          : p && (j.status === 'training' || j.status === 'calibrating' || j.status === 'evaluating')
             ? `${p.epochs > 1 ? `epoch ${p.epoch}/${p.epochs} · ` : ''}${p.done}/${p.total}${typeof p.loss === 'number' ? ` · loss ${p.loss.toFixed(3)}` : ''}`
             : j.status === 'done'
               ? 'update received'
-              : j.status === 'training' || j.status === 'evaluating'
+              : j.status === 'training' || j.status === 'calibrating' || j.status === 'evaluating'
                 ? 'starting…'
                 : '';
       setText(row.querySelector('.job-detail')!, detail);
@@ -176,7 +176,7 @@ export class Page {
     const cell = (col: string) => row.querySelector(`td[data-col="${col}"]`)!;
     setText(cell('name'), h.name);
     const job = view.current?.jobs.find((j) => j.name === h.name);
-    const status = view.source === 'stored' ? 'finished' : !h.connected ? 'offline' : job && (job.status === 'training' || job.status === 'evaluating') ? job.status : 'connected';
+    const status = view.source === 'stored' ? 'finished' : !h.connected ? 'offline' : job && (job.status === 'training' || job.status === 'calibrating' || job.status === 'evaluating') ? job.status : 'connected';
     row.dataset.state = status;
     const badge = cell('status');
     if (badge.getAttribute('data-status') !== status) {
