@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, parseIntOption } from '../usage';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
-import { ensureDemoData } from '../lib/demo';
+import { demoDataWithProgress } from '../lib/demo';
 
 interface TuneFlags {
   design: string;
@@ -146,16 +146,7 @@ async function runTune(cliFlags: TuneFlags, cmd: Command): Promise<void> {
   const p = new Progress();
   let data = flags.data;
   if (flags.demo) {
-    p.line(`Demo data: synthetic chest X-rays in ${flags.cacheDir}`);
-    data = await ensureDemoData(resolve(flags.cacheDir), (line) => {
-      try {
-        const msg = JSON.parse(line);
-        if (msg.progress) p.update(`  generating ${bar(msg.progress.done, msg.progress.total)} ${msg.progress.done}/${msg.progress.total}`);
-        else if (msg.out) p.line(`  ${msg.reused ? 'reused' : 'generated'} ${Object.values(msg.counts as Record<string, number>).reduce((a, b) => a + b, 0)} images in ${relative(process.cwd(), msg.out) || '.'}`);
-      } catch {
-        p.line(line);
-      }
-    });
+    data = await demoDataWithProgress(flags.cacheDir, p);
   }
   const imageSize = flags.imageSize ?? (flags.demo ? 64 : 224);
   const out = resolve(flags.out ?? join('runs', `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`));

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { bar, type Progress } from './progress';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
@@ -31,5 +32,19 @@ export async function ensureDemoData(cacheDir: string, onLine: (line: string) =>
         reject(new Error(`demo data generator did not report where it wrote: ${last}`));
       }
     });
+  });
+}
+
+/** Generates or reuses the demo data, showing progress; resolves to its folder. */
+export async function demoDataWithProgress(cacheDir: string, p: Progress): Promise<string> {
+  p.line(`Demo data: synthetic chest X-rays in ${cacheDir}`);
+  return ensureDemoData(resolve(cacheDir), (line) => {
+    try {
+      const msg = JSON.parse(line);
+      if (msg.progress) p.update(`  generating ${bar(msg.progress.done, msg.progress.total)} ${msg.progress.done}/${msg.progress.total}`);
+      else if (msg.out) p.line(`  ${msg.reused ? 'reused' : 'generated'} ${Object.values(msg.counts as Record<string, number>).reduce((a, b) => a + b, 0)} images in ${relative(process.cwd(), msg.out) || '.'}`);
+    } catch {
+      p.line(line);
+    }
   });
 }
