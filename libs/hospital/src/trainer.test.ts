@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel, getNamedWeights, ModelSpecSchema } from '@fedxray/model';
+import { InlineTrainer } from './trainer';
+import { redact } from './session';
+
+const CLASSES = ['left', 'right'];
+
+async function blobs(perClass: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'fedxray-hospital-'));
+  for (const [c, cx] of [
+    ['left', 4],
+    ['right', 12],
+  ] as const) {
+    mkdirSync(join(dir, c));
+    for (let i = 0; i < perClass; i++) {
+      const px = Buffer.alloc(16 * 16);
+      for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) px[y * 16 + x] = 30 + ((x * 7 + y * 13 + i * 17) % 40) + (Math.hypot(x - cx, y - 8) < 3 ? 160 : 0);
+      await sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(dir, c, `${c}-${i}.png`));
+    }
+  }
+  return dir;
+}
+
+const fitConfig = { localEpochs: 1, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1 };
+
+test('fit returns every weight and aggregate metrics; evaluate a summary in the run’s class order; calibrate only BatchNorm statistics', { timeout: 120_000 }, async () => {
+  const dir = await blobs(12);
+  const trainer = await InlineTrainer.create({ data: { dir }, backend: 'cpu', augment: false, threads: 0 });
+  const facts = trainer.facts();
+  assert.deepEqual(facts.classes, CLASSES);
+  assert.equal(facts.examples.train + facts.examples.val + facts.examples.test, 24);
+  // The run lists the classes in the other order: labels must be mapped by name.
+  const runClasses = ['right', 'left'];
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, classes: runClasses });
+  await trainer.setup(spec as unknown as Record<string, unknown>, runClasses);
+  const model = buildModel(spec, { seed: 3 });
+  const global = getNamedWeights(model);
+  model.dispose();
+  const before = tf.memory().numTensors;
+  const out = await trainer.fit(global, fitConfig);
+  assert.deepEqual(
+    out.weights.map((w) => w.name),
+    global.map((w) => w.name),
+  );
+  assert.equal(out.examples, facts.examples.train);
+  assert.ok(Number.isFinite(out.metrics.loss) && out.metrics.accuracy >= 0 && out.metrics.accuracy <= 1);
+  const summary = await trainer.evaluate(out.weights, 'test');
+  assert.deepEqual(summary.classes, runClasses);
+  assert.equal(summary.count, facts.examples.test);
+  const cal = await trainer.calibrate(out.weights, 16);
+  assert.ok(cal.stats.length > 0 && cal.stats.every((t) => /\/moving_(mean|variance)$/.test(t.name)));
+  assert.ok(cal.examples > 0 && cal.examples <= 16);
+  assert.equal(tf.memory().numTensors, before, 'fit, evaluate and calibrate leak no tensors');
+  await trainer.close();
+});
+
+test('FedBN: tensors kept local are not sent, and keep this hospital’s values next round', { timeout: 120_000 }, async () => {
+  const dir = await blobs(8);
+  const trainer = await InlineTrainer.create({ data: { dir }, backend: 'cpu', augment: false, threads: 0 });
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, classes: CLASSES });
+  await trainer.setup(spec as unknown as Record<string, unknown>, CLASSES);
+  const model = buildModel(spec, { seed: 4 });
+  const global = getNamedWeights(model);
+  model.dispose();
+  // FedBN names BatchNorm tensors; the mechanism is the same for any names, and the
+  // output layer makes a visible probe: huge logits mean a huge loss.
+  const local = global.filter((w) => /bn\/(gamma|beta|moving_mean|moving_variance)$/.test(w.name) || w.name.startsWith('dense_1/')).map((w) => w.name);
+  const config = { ...fitConfig, keepLocal: local };
+  const r1 = await trainer.fit(global, config);
+  assert.ok(r1.weights.every((w) => !local.includes(w.name)), 'kept-local tensors are not sent');
+  assert.equal(r1.weights.length, global.length - local.length);
+  // Round 2 starts from a global model whose kept-local tensors are huge: had the
+  // hospital used them instead of its own, the logits and the loss would explode.
+  const kept = (trainer as unknown as { local: Map<string, Float32Array> }).local;
+  assert.deepEqual([...kept.keys()].sort(), [...local].sort());
+  const poisoned = global.map((w) => (local.includes(w.name) ? { ...w, values: Float32Array.from({ length: w.values.length }, (_, k) => (k % 3 === 0 ? 1e4 : -1e4)) } : w));
+  const r2 = await trainer.fit(poisoned, config);
+  assert.ok(Number.isFinite(r2.metrics.loss) && r2.metrics.loss < 5, `round 2 loss ${r2.metrics.loss}`);
+  await trainer.close();
+});
+
+test('error messages sent to the coordinator carry no file paths', () => {
+  assert.equal(redact("Input file is missing: /data/xrays/covid19/patient-0042.png (truncated)"), 'Input file is missing: <path> (truncated)');
+  assert.equal(redact('C:\\Users\\rad\\scan 1.dcm failed'), '<path> 1.dcm failed');
+  assert.ok(!redact('cannot open ./images/a.png').includes('a.png'));
+});
