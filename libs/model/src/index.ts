@@ -1,3 +1,4 @@
+import './quiet';
 // Public API of @fedxray/model: the DenseNet family with the study's head,
 // weights as named arrays, the training loop, save/load, backends, Grad-CAM.
 export { ARCHS, ARCH_CONFIGS, HEAD_ACTIVATIONS, OUTPUTS, OPTIMIZERS, ModelSpecSchema, HEAD_LAYERS, BACKBONE_OUTPUT_LAYER } from './spec';
