@@ -100,3 +100,35 @@ test('a federation over real socket.io: global weights are the example-weighted 
   assert.ok(last.loss < initial.loss, `loss ${initial.loss} → ${last.loss}`);
   assert.ok(last.accuracy > initial.accuracy, `accuracy ${initial.accuracy} → ${last.accuracy}`);
 });
+
+test('a federation trains on the wasm backend with the fedxray training kernels', { timeout: 240_000 }, async () => {
+  // Stock tfjs wasm has no Conv2DBackpropFilter: a round that trains on wasm at all
+  // is a round that ran on the custom kernels, not on the cpu fallback.
+  const { dir } = await makeBlobDataset({ perClass: 20, size: 16, seed: 8 });
+  const token = 'token-wasm-000000000000000000';
+  const coordinator = await Coordinator.start({
+    dataDir: tempDir(),
+    port: 0,
+    rounds: 1,
+    minAvailable: 1,
+    minFit: 1,
+    waitTimeoutMs: 60_000,
+    fit: { localEpochs: 2, batchSize: 8 },
+    model: { arch: 'densenet-tiny', imageSize: 16, classes: ['left', 'right', 'top'], optimizer: { name: 'adam', learningRate: 0.01 } },
+    staticTokens: { 'hospital-w': token },
+  });
+  let hospital: Hospital | null = null;
+  try {
+    hospital = await Hospital.start({ coordinator: coordinator.url, token, trainer: { data: { dir }, backend: 'wasm', augment: false, threads: 0 } });
+    assert.equal(hospital.trainer.backend(), 'wasm');
+    const result = await coordinator.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(result.rounds[0].fit.hospitals, ['hospital-w']);
+    assert.equal(coordinator.state().hospitals[0].backend, 'wasm');
+    const initial = coordinator.state().initial!;
+    assert.ok(result.rounds[0].metrics!.loss < initial.loss, `loss ${initial.loss} → ${result.rounds[0].metrics!.loss}`);
+  } finally {
+    await hospital?.close();
+    await coordinator.close();
+  }
+});

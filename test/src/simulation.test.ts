@@ -36,6 +36,9 @@ test('one process per hospital: the run completes and writes model, summary and 
   );
   assert.ok(Number.isFinite(summary.final.accuracy) && Number.isFinite(summary.final.loss));
   assert.ok(Number.isFinite(summary.baseline.accuracy), 'baseline reported beside the federation');
+  // The study's three numbers: train, validation and test accuracy.
+  for (const k of ['trainAccuracy', 'validationAccuracy', 'testAccuracy']) assert.ok(Number.isFinite(summary.study[k]), k);
+  assert.equal(summary.study.testAccuracy, summary.final.accuracy);
   for (const f of ['model/model.json', 'report.json', 'report.md', 'confusion.png', 'roc.png']) assert.ok(existsSync(join(out, f)), f);
 });
 

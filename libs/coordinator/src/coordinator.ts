@@ -167,6 +167,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private finish!: Deferred<RunResult>;
   private lastSummaries = new Map<string, EvaluationSummary>();
+  private validation: EvaluationSummary | null = null;
   private counters = { updatesAccepted: 0, updatesRefused: 0, bytesReceived: 0, bytesSent: 0 };
   private runConfig!: CoordinatorConfig;
 
@@ -670,6 +671,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const ok = await this.runRound(round);
         if (ok) completed = round;
       }
+      if (completed > 0) await this.evaluateValidation().catch((err) => this.logger.log('warn', 'validation evaluation failed', { error: String(err) }));
       if (cfg.crossSiteEvaluation) await this.crossSite().catch((err) => this.logger.log('warn', 'cross-site evaluation failed', { error: String(err) }));
       result = await this.finishRun('complete');
     } catch (err) {
@@ -886,6 +888,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
   }
 
+  /** The final global model on every site's validation split (the study reports train, validation and test accuracy). */
+  private async evaluateValidation(): Promise<void> {
+    const round = this.runConfig.rounds;
+    const payload = encodeWeights(this.global, { dtype: this.runConfig.fit.weightsDtype });
+    const results = await this.dispatch(this.ready(), 'evaluate', round, (conn) =>
+      conn.socket.emit('evaluate', { runId: this.runId, round, split: 'val', weights: payload }),
+    );
+    const summaries = [...results.values()].filter((r) => r.ok && r.summary && r.summary.count > 0).map((r) => r.summary!);
+    if (summaries.length === 0) return;
+    this.validation = mergeSummaries(summaries);
+    writeFileSync(join(this.runDir, 'validation-evaluation.json'), JSON.stringify({ round, summary: this.validation }));
+  }
+
   private keepLocalModel(name: string, payload: WeightsPayload): void {
     const dir = join(this.runDir, 'local');
     mkdirSync(dir, { recursive: true });
@@ -956,6 +971,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       classes: this.spec.classes,
       model: this.spec,
       initial: this.initial?.metrics ?? null,
+      // The study's three numbers: train (last round, on training batches), validation and test accuracy.
+      study: {
+        trainAccuracy: this.history.at(-1)?.fit.accuracy ?? null,
+        validationAccuracy: this.validation ? computeMetrics(this.validation).accuracy : null,
+        testAccuracy: final?.accuracy ?? null,
+      },
       rounds: this.history.map((h) => ({
         round: h.round,
         durationMs: h.durationMs,
@@ -982,7 +1003,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         global: h.metrics ? { loss: h.metrics.loss, accuracy: h.metrics.accuracy } : undefined,
         sites: Object.fromEntries(Object.entries(h.sites).map(([n, s]) => [n, { loss: s.loss, accuracy: s.accuracy }])),
       })),
-      final: { test: summary, train: last ? { accuracy: last.fit.accuracy, loss: last.fit.loss } : undefined },
+      final: {
+        test: summary,
+        val: this.validation ?? undefined,
+        train: last ? { accuracy: last.fit.accuracy, loss: last.fit.loss } : undefined,
+      },
       perSite: Object.fromEntries(this.lastSummaries),
       crossSite: cross ? { sites: cross.sites, accuracy: cross.accuracy } : undefined,
       config: { model: this.spec, strategy: this.runConfig.strategy, rounds: this.runConfig.rounds, fit: this.runConfig.fit },
