@@ -113,6 +113,18 @@ export function serverTransportOptions(maxPayloadBytes: number) {
   };
 }
 
+/** What a round's fit phase produced, as recorded in the store and the round record. */
+interface FitSummary {
+  loss: number;
+  accuracy: number;
+  examples: number;
+  hospitals: string[];
+  failures: { name: string; error: string }[];
+  fitSites?: Record<string, SiteRoundMetrics>;
+  /** Hospitals whose BatchNorm statistics were pooled into the global model. */
+  calibratedBy?: string[];
+}
+
 /** Regex for BatchNorm tensors (kept local under FedBN). */
 const BN_TENSOR = /\/(gamma|beta|moving_mean|moving_variance)$/;
 
@@ -568,15 +580,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     const total = ok.reduce((s, [, r]) => s + r.examples!, 0);
     const byName = new Map(this.global.map((t) => [t.name, t]));
+    const reported = ok.map(([, r]) => ({ weight: r.examples! / total, stats: new Map(r.stats!.map((t) => [t.name, t.values])) }));
     for (const spec of stats) {
       if (!spec.name.endsWith('/moving_mean')) continue;
       const varName = spec.name.replace(/moving_mean$/, 'moving_variance');
       const mean = new Float64Array(byName.get(spec.name)!.values.length);
       const sq = new Float64Array(mean.length);
-      for (const [, r] of ok) {
-        const w = r.examples! / total;
-        const m = r.stats!.find((t) => t.name === spec.name)!.values;
-        const v = r.stats!.find((t) => t.name === varName)!.values;
+      for (const { weight: w, stats: byStat } of reported) {
+        const m = byStat.get(spec.name)!;
+        const v = byStat.get(varName)!;
         for (let k = 0; k < mean.length; k++) {
           mean[k] += w * m[k];
           sq[k] += w * (v[k] + m[k] * m[k]);
@@ -653,7 +665,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const last = this.store.rounds(this.runId).find((r) => r.round === completed);
       if (completed > 0 && last && last.status === 'aggregated') {
         await this.waitForHospitals(1);
-        await this.evaluateRound(completed, last.fit as any, last.startedAt, last.attempt);
+        await this.evaluateRound(completed, last.fit as unknown as FitSummary, last.startedAt, last.attempt);
       }
       if (completed === 0 && cfg.evaluateInitial && !this.initial) {
         this.current = { round: 0, attempt: 1, phase: 'evaluate', startedAt: Date.now(), jobs: [] };
@@ -716,7 +728,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const ordered = [...results].sort(([a], [b]) => a.localeCompare(b));
     const ok = ordered.filter(([, r]) => r.ok);
     const failures = ordered.filter(([, r]) => !r.ok).map(([name, r]) => ({ name, error: r.error ?? 'failed' }));
-    const fit = {
+    const fit: FitSummary = {
       loss: meanBy(ok.map(([, r]) => ({ examples: r.examples!, value: r.metrics!.loss }))),
       accuracy: meanBy(ok.map(([, r]) => ({ examples: r.examples!, value: r.metrics!.accuracy }))),
       examples: ok.reduce((s, [, r]) => s + r.examples!, 0),
@@ -739,13 +751,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('state');
     const { weights } = this.strategy.finish();
     this.global = weights;
-    (fit as any).calibratedBy = await this.calibrate(round);
+    fit.calibratedBy = await this.calibrate(round);
     setNamedWeights(this.model, this.global);
     const ckpt = join(this.runDir, 'checkpoints', `round-${String(round).padStart(4, '0')}`);
     rmSync(ckpt, { recursive: true, force: true });
     await saveModel(this.model, ckpt, { spec: this.spec, runId: this.runId, round });
     this.saveStrategyState(ckpt);
-    this.store.commitRound(this.runId, round, ckpt, fit);
+    this.store.commitRound(this.runId, round, ckpt, { ...fit });
     this.pruneCheckpoints(round);
     await this.evaluateRound(round, fit, startedAt, attempt);
     return true;
@@ -818,7 +830,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private async evaluateRound(
     round: number,
-    fit: { loss: number; accuracy: number; examples: number; hospitals: string[]; failures: { name: string; error: string }[]; fitSites?: Record<string, SiteRoundMetrics> },
+    fit: FitSummary,
     startedAt: number,
     attempt: number,
   ): Promise<void> {
@@ -838,7 +850,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       attempt,
       startedAt,
       durationMs: Date.now() - startedAt,
-      fit: { loss: fit.loss, accuracy: fit.accuracy, examples: fit.examples, hospitals: fit.hospitals, failures: fit.failures, calibratedBy: (fit as any).calibratedBy },
+      fit: { loss: fit.loss, accuracy: fit.accuracy, examples: fit.examples, hospitals: fit.hospitals, failures: fit.failures, calibratedBy: fit.calibratedBy },
       metrics,
       sites,
       fitSites: fit.fitSites ?? {},

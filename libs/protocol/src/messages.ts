@@ -107,7 +107,9 @@ export type Evaluate = z.infer<typeof EvaluateSchema>;
  * A mergeable evaluation summary: sums only, so summaries from hospitals add
  * up to the pooled one without any single prediction leaving a hospital.
  * histograms[c][t][b]: examples whose true-class-is-c flag is t (0 or 1) and
- * whose score for class c falls in bin b of `bins` equal bins over [0, 1].
+ * whose score for class c falls in bin b of `bins` bins over [0, 1]; the bin
+ * edges are @fedxray/evaluation's binEdges(bins) (equal steps in a log-logit
+ * scale, so scores piled up near 0 and 1 still separate).
  * calibration[b]: examples whose top score falls in bin b: count, sum of top
  * scores, how many were right.
  */

@@ -138,7 +138,6 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
   const sim = new Simulation(options);
   const started = Date.now();
   const progress = new Map<string, string>();
-  let round = 0;
   sim.on('listening', ({ url }) => {
     if (flags.dashboard) p.line(`Dashboard: ${url}/`);
   });
@@ -156,7 +155,6 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     );
   });
   sim.on('roundStart', ({ round: r, attempt, hospitals }) => {
-    round = r;
     progress.clear();
     p.line(`Round ${r}/${options.rounds}${attempt > 1 ? ` (attempt ${attempt})` : ''}: training at ${hospitals.join(', ')}`);
   });
@@ -180,7 +178,6 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     if (b.phase === 'start') p.line(`Baseline: the same model trained centrally on the pooled data for ${b.epochs} epochs`);
     else if (b.phase === 'epoch') p.line(`  epoch ${b.epoch}/${b.epochs}: loss ${fmt(b.loss)}, accuracy ${fmt(b.accuracy)}`);
   });
-  void round;
   const result = await sim.run();
   p.done();
   const rows = result.result.rounds.map((r) => [
