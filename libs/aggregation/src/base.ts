@@ -32,6 +32,10 @@ export abstract class RoundStrategy implements Strategy {
     this.used = [];
   }
 
+  intake(): ReadonlyMap<string, Float32Array> | null {
+    return null;
+  }
+
   accumulate(update: ClientUpdate): void {
     const layout = this.requireRound();
     if (typeof update?.hospitalId !== 'string' || update.hospitalId === '') {

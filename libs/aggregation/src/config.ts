@@ -24,7 +24,7 @@ const common = {
 /** Streaming strategies: how many arriving updates are folded per pass (up to this many are held). */
 const streaming = {
   ...common,
-  /** @default 4 */
+  /** @default 16 */
   groupUpdates: z.number().int().min(1).max(64).default(DEFAULT_GROUP_UPDATES),
 };
 

@@ -80,7 +80,7 @@ for (const [name, rule] of Object.entries(rules)) {
 
 test('FedAdam defaults are the documented ones', () => {
   const c = parseStrategyConfig({ name: 'fedadam' });
-  assert.deepEqual(c, { name: 'fedadam', batchNorm: 'average', groupUpdates: 4, eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+  assert.deepEqual(c, { name: 'fedadam', batchNorm: 'average', groupUpdates: 16, eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
   const g = parseStrategyConfig({ name: 'fedadagrad' });
   assert.ok(g.name === 'fedadagrad' && g.beta1 === 0);
 });

@@ -39,6 +39,14 @@ export interface Strategy {
   localTensorNames(weights: NamedWeights): string[];
   /** Start a round from the current global weights. */
   begin(round: number, global: NamedWeights): void;
+  /**
+   * Where to decode the next update (optional, streaming strategies): arrays for
+   * the aggregated tensors, by name, in the strategy's own memory, so that
+   * `accumulate` of an update decoded into them copies nothing. Valid until that
+   * `accumulate` (or the next `intake`, if the update is refused instead). Null
+   * when the strategy has none: decode anywhere.
+   */
+  intake(): ReadonlyMap<string, Float32Array> | null;
   /** Fold one update in as it arrives. Throws AggregationError for a malformed update, leaving the round as it was. */
   accumulate(update: ClientUpdate): void;
   /** Finish the round: new global weights (fresh arrays). Throws AggregationError if no update arrived. */

@@ -1,5 +1,5 @@
 import { AggregationError } from './errors';
-import { createWasmKernels, type WasmKernels } from './kernels';
+import { createWasmKernels, MAX_WASM_BYTES, type WasmKernels } from './kernels';
 
 /** Values per input copied into the kernel's scratch at a time (128 KiB of float32; measured best among 2K–128K here). */
 const CHUNK = 32768;
@@ -36,6 +36,16 @@ export class WeightedSum {
   private wPtr = 0;
   private xPtr = 0;
   private outPtr = 0;
+  private memoryEnd = 0;
+  // input slots (wasm engine, from the first intake()): pending inputs live in
+  // slots 0..k-1 of the kernels' memory, added one at a time as needed (at most
+  // `group`), so the kernels read them where they were decoded
+  private slotMode: 'off' | 'on' | 'unavailable' = 'off';
+  private slotCount = 0;
+  private slotBase = 0;
+  private slotBytes = 0;
+  private readonly slotOffsets: number[] = [];
+  private pendingSlots = 0;
   // js engine
   private readonly acc: Float64Array | null = null;
 
@@ -56,7 +66,8 @@ export class WeightedSum {
       this.wPtr = bytes;
       this.xPtr = this.wPtr + ((group * 8 + 15) & ~15);
       this.outPtr = this.xPtr + group * CHUNK * 4;
-      this.kernels = createWasmKernels(this.outPtr + CHUNK * 4);
+      this.memoryEnd = this.outPtr + CHUNK * 4;
+      this.kernels = createWasmKernels(this.memoryEnd);
     }
     if (!this.kernels) this.acc = new Float64Array(this.total);
     this.backend = this.kernels ? 'wasm' : 'js';
@@ -86,11 +97,49 @@ export class WeightedSum {
     }
     // A full group is folded when the next input arrives, so that the last
     // group of a round is folded straight into the mean (one pass fewer).
-    if (this.pending.length >= this.group) this.fold(null);
-    this.pending.push(tensors as Float32Array[]);
+    if (this.held() >= this.group) this.fold(null);
+    if (this.slotMode === 'on') {
+      const views = this.slotViews(this.nextSlot());
+      if (!tensors.every((t, s) => t.buffer === views[s].buffer && t.byteOffset === views[s].byteOffset)) {
+        for (let s = 0; s < views.length; s++) views[s].set(tensors[s]);
+      }
+      this.pendingSlots++;
+    } else {
+      this.pending.push(tensors as Float32Array[]);
+    }
     this.pendingWeights.push(weight);
     this.weightSum += weight;
     this.inputs++;
+  }
+
+  /**
+   * Arrays (one per size, in the kernels' memory) to write the next input into,
+   * so that add() need not copy it: decode an input straight into them, then
+   * pass them to add(). Valid until that add(), or until the next intake() if
+   * the input is dropped instead. May fold a full group first. The slots are
+   * allocated as needed, up to `group` inputs (fewer if wasm memory runs out).
+   * Null with the js engine, or when not even one input fits in wasm memory.
+   */
+  intake(): Float32Array[] | null {
+    if (!this.kernels || this.slotMode === 'unavailable') return null;
+    if (this.slotMode === 'off') {
+      if (this.held() > 0) this.fold(null);
+      let bytes = 0;
+      for (const n of this.sizes) {
+        this.slotOffsets.push(bytes);
+        bytes += ((n + 7) & ~7) * 4;
+      }
+      this.slotBase = (this.memoryEnd + 15) & ~15;
+      this.slotBytes = bytes;
+      this.slotMode = 'on';
+    }
+    if (this.held() >= this.group) this.fold(null);
+    const slot = this.nextSlot();
+    if (slot < 0) {
+      this.slotMode = 'unavailable';
+      return null;
+    }
+    return this.slotViews(slot);
   }
 
   /** Σ wᵢ·xᵢ / Σ wᵢ as fresh Float32Arrays, then starts over. Throws if nothing was added. */
@@ -105,6 +154,7 @@ export class WeightedSum {
   /** Forgets every input (held ones included). */
   reset(): void {
     this.pending = [];
+    this.pendingSlots = 0;
     this.pendingWeights = [];
     this.folded = 0;
     this.weightSum = 0;
@@ -119,14 +169,74 @@ export class WeightedSum {
     return own + held;
   }
 
+  private held(): number {
+    return this.pending.length + this.pendingSlots;
+  }
+
+  /**
+   * The slot the next input goes to, allocated if new; when wasm memory cannot
+   * grow by one more, what is held is folded first and slot 0 reused (-1: no slot fits at all).
+   */
+  private nextSlot(): number {
+    const kx = this.kernels!;
+    if (this.pendingSlots < this.slotCount) return this.pendingSlots;
+    const end = this.slotBase + (this.slotCount + 1) * this.slotBytes;
+    const have = kx.memory.buffer.byteLength;
+    let grown = end <= have;
+    if (!grown && end <= MAX_WASM_BYTES) {
+      try {
+        kx.memory.grow(Math.ceil((end - have) / 65536));
+        grown = true;
+      } catch {
+        grown = false;
+      }
+    }
+    if (grown) return this.slotCount++;
+    if (this.slotCount === 0) return -1;
+    this.fold(null);
+    return 0;
+  }
+
+  private slotViews(slot: number): Float32Array[] {
+    const mem = this.kernels!.memory.buffer;
+    const at = this.slotBase + slot * this.slotBytes;
+    return this.sizes.map((n, s) => new Float32Array(mem, at + this.slotOffsets[s], n));
+  }
+
   /** Folds the pending inputs into the accumulator, or (with `out`) into the mean written to `out`. */
   private fold(out: Float32Array[] | null): void {
     const scale = 1 / this.weightSum;
-    if (this.kernels) this.foldWasm(this.kernels, out, scale);
+    if (this.kernels && this.slotMode === 'on') this.foldSlots(this.kernels, out, scale);
+    else if (this.kernels) this.foldWasm(this.kernels, out, scale);
     else this.foldJs(this.acc!, out, scale);
-    if (this.pending.length > 0) this.folded++;
+    if (this.held() > 0) this.folded++;
     this.pending = [];
+    this.pendingSlots = 0;
     this.pendingWeights = [];
+  }
+
+  /** The kernels straight on the pending slots 0..k-1 (equally spaced): no copy. */
+  private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
+    const k = this.pendingSlots;
+    const first = this.folded === 0;
+    const f32 = new Float32Array(kx.memory.buffer);
+    new Float64Array(kx.memory.buffer, this.wPtr, Math.max(k, 1)).set(this.pendingWeights);
+    const kernel = k === 0 ? null : out ? (first ? kx.foldSetOut : kx.foldAddOut) : first ? kx.foldSet : kx.foldAdd;
+    const o0 = this.outPtr >> 2;
+    for (let s = 0; s < this.sizes.length; s++) {
+      const size = this.sizes[s];
+      const accPtr = this.accOffsets[s];
+      const dst = out?.[s];
+      // without an output, one call per tensor; with one, a chunk at a time through the staging area
+      const step = dst ? CHUNK : size;
+      for (let o = 0; o < size; o += step) {
+        const n = Math.min(size, o + step) - o;
+        const n8 = (n + 7) & ~7;
+        if (kernel) kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, n8, this.wPtr, scale, this.outPtr);
+        else if (dst) kx.scaleOut(accPtr + o * 8, n8, scale, this.outPtr);
+        if (dst) dst.set(f32.subarray(o0, o0 + n), o);
+      }
+    }
   }
 
   private foldWasm(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {

@@ -466,7 +466,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.touch(conn);
     this.counters.bytesReceived += r.weights.data.byteLength;
     try {
-      const weights = decodeWeights(r.weights as WeightsPayload);
+      // Straight into the strategy's memory when it offers it (no copy at
+      // accumulate), unless 'update' listeners will keep the arrays.
+      const into = this.listenerCount('update') === 0 ? this.strategy.intake() : null;
+      const weights = decodeWeights(r.weights as WeightsPayload, into ? (name) => into.get(name) : undefined);
       validateWeights(this.manifest, weights, {
         optional: this.keepLocal,
         maxNorm: this.runConfig.maxUpdateNorm,

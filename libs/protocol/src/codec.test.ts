@@ -96,3 +96,22 @@ test('CRC-32: native and portable agree, and match the standard check value', as
   const big = Uint8Array.from({ length: 100_003 }, (_, i) => (i * 31 + 7) & 0xff);
   assert.equal(crc32(big), crc32Js(big));
 });
+
+test('decoding into given arrays writes them (float32 and float16) and refuses a wrong-sized target', () => {
+  const weights: NamedWeights = [
+    { name: 'a', shape: [2, 3], values: Float32Array.from([1, -2, 3.5, 0.25, -0.125, 7]) },
+    { name: 'b', shape: [3], values: Float32Array.from([9, 8, 7]) },
+  ];
+  for (const dtype of ['float32', 'float16'] as const) {
+    const target = new Float32Array(6);
+    const out = decodeWeights(encodeWeights(weights, { dtype }), (name, size) => (name === 'a' ? (assert.equal(size, 6), target) : undefined));
+    assert.equal(out[0].values, target, `${dtype}: tensor a is the given array`);
+    assert.deepEqual(Array.from(target), Array.from(weights[0].values));
+    assert.notEqual(out[1].values.buffer, target.buffer);
+    assert.deepEqual(Array.from(out[1].values), [9, 8, 7]);
+  }
+  assert.throws(
+    () => decodeWeights(encodeWeights(weights), () => new Float32Array(5)),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'shape_mismatch' && /holds 5 values/.test(e.message),
+  );
+});

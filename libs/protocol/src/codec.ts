@@ -55,11 +55,19 @@ export function encodeWeights(weights: NamedWeights, options: EncodeOptions = {}
 }
 
 /**
+ * Where `decodeWeights` writes a tensor: an array of exactly `size` values, or
+ * undefined to let it view or allocate one itself.
+ */
+export type DecodeTarget = (name: string, size: number) => Float32Array | undefined;
+
+/**
  * Unpacks a payload into named float32 tensors. Refuses a payload whose byte
  * count disagrees with its manifest or whose checksum does not match. The
  * tensors may view the payload's memory: do not reuse `data` afterwards.
+ * With `into`, a tensor is written to the array `into` gives for it (a copy,
+ * e.g. straight into an aggregator's memory) instead.
  */
-export function decodeWeights(payload: WeightsPayload): NamedWeights {
+export function decodeWeights(payload: WeightsPayload, into?: DecodeTarget): NamedWeights {
   const expected = payloadBytes(payload.manifest);
   if (payload.byteLength !== expected || payload.data.byteLength !== expected) {
     throw new ProtocolError(
@@ -83,7 +91,17 @@ export function decodeWeights(payload: WeightsPayload): NamedWeights {
   for (const t of payload.manifest) {
     const n = sizeOf(t.shape);
     let values: Float32Array;
-    if (t.dtype === 'float32') {
+    const target = into?.(t.name, n);
+    if (target && target.length !== n) {
+      throw new ProtocolError('shape_mismatch', `Decode target for ${t.name} holds ${target.length} values, but the tensor has ${n}`);
+    }
+    if (target && t.dtype === 'float32') {
+      target.set(new Float32Array(bytes.buffer, bytes.byteOffset + offset, n));
+      values = target;
+    } else if (target) {
+      decodeFloat16(new Uint16Array(bytes.buffer, bytes.byteOffset + offset, n), target);
+      values = target;
+    } else if (t.dtype === 'float32') {
       values = offset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset + offset, n) : new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4));
     } else {
       values = new Float32Array(n);

@@ -46,7 +46,7 @@ export type {
 export { ERROR_CODES, ProtocolError } from './errors';
 export type { ErrorCode } from './errors';
 export { encodeWeights, decodeWeights, payloadBytes } from './codec';
-export type { WeightsPayload, EncodeOptions } from './codec';
+export type { WeightsPayload, EncodeOptions, DecodeTarget } from './codec';
 export { validateWeights } from './validate';
 export type { ExpectedTensor, ValidateOptions } from './validate';
 export { sizeOf, countValues } from './weights';

@@ -97,9 +97,11 @@ function memoryBandwidth(repeats: number): { readGBps: number; copyGBps: number 
 }
 
 // Flower's `aggregate` (flwr/server/strategy/aggregate.py), unchanged, timed on
-// float32 arrays of the same shapes and example counts.
+// float32 arrays of the same shapes and example counts; and, apart, the same
+// arrays first decoded from bytes by Flower's `bytes_to_ndarray` (flwr/common/parameter.py).
 const NUMPY_SCRIPT = String.raw`
 import json, sys, time
+from io import BytesIO
 from functools import reduce
 import numpy as np
 
@@ -112,8 +114,18 @@ def aggregate(results):
 cfg = json.load(sys.stdin)
 rng = np.random.default_rng(0)
 results = [([(rng.random(s, dtype=np.float32) - 0.5) * 0.2 for s in cfg["sizes"]], e) for e in cfg["examples"]]
+
+def ndarray_to_bytes(a):
+    b = BytesIO()
+    np.save(b, a, allow_pickle=False)
+    return b.getvalue()
+
+def bytes_to_ndarray(t):
+    return np.load(BytesIO(t), allow_pickle=False)
+
+wire = [([ndarray_to_bytes(a) for a in w], e) for w, e in results]
 aggregate(results)
-times, cpu = [], []
+times, cpu, totals = [], [], []
 for _ in range(cfg["repeats"]):
     c = time.process_time()
     t = time.perf_counter()
@@ -121,12 +133,19 @@ for _ in range(cfg["repeats"]):
     times.append((time.perf_counter() - t) * 1000)
     cpu.append((time.process_time() - c) * 1000)
     del out
+    t = time.perf_counter()
+    decoded = [([bytes_to_ndarray(b) for b in w], e) for w, e in wire]
+    out = aggregate(decoded)
+    totals.append((time.perf_counter() - t) * 1000)
+    del out, decoded
 times.sort()
-print(json.dumps({"ms": times[0], "medianMs": times[len(times) // 2], "cpuMs": min(cpu), "numpy": np.__version__, "python": sys.version.split()[0], "dtype": str(results[0][0][0].dtype)}))
+print(json.dumps({"ms": times[0], "medianMs": times[len(times) // 2], "cpuMs": min(cpu), "totalMs": min(totals), "numpy": np.__version__, "python": sys.version.split()[0], "dtype": str(results[0][0][0].dtype)}))
 `;
 
 interface NumpyResult {
   ms: number;
+  /** bytes_to_ndarray of every tensor of every update, then aggregate(). */
+  totalMs: number;
   medianMs: number;
   cpuMs: number;
   numpy: string;
@@ -174,6 +193,7 @@ export function benchAggregateCommand(): Command {
       if (o.group !== undefined && o.group > 64) throw new UsageError(`Expected --group ≤ 64, but got ${o.group}`);
       if (o.group !== undefined && ROBUST.includes(o.strategy)) throw new UsageError(`--group applies to streaming strategies, not ${o.strategy}`);
       const { createStrategy, parseStrategyConfig, wasmKernelsAvailable } = await import('@fedxray/aggregation');
+      const { decodeWeights, encodeWeights } = await import('@fedxray/protocol');
       const manifest = densenet121HeadManifest();
       const sizes = manifest.map((t) => size(t.shape));
       const values = sizes.reduce((a, b) => a + b, 0);
@@ -185,28 +205,45 @@ export function benchAggregateCommand(): Command {
           return { name: t.name, shape: t.shape, values: v };
         });
       const global = makeWeights(0);
-      const updates = examples.map((e, h) => ({ hospitalId: `hospital-${h + 1}`, examples: e, weights: makeWeights(h + 1) }));
-
+      // Each update as a hospital sends it (one packed buffer with its manifest
+      // and checksum); the coordinator decodes it, then hands it to the strategy.
+      const payloads = examples.map((_, h) => encodeWeights(makeWeights(h + 1)));
       const bandwidth = memoryBandwidth(5);
       const config = parseStrategyConfig(o.group !== undefined ? { name: o.strategy, groupUpdates: o.group } : { name: o.strategy });
       const strategy = createStrategy(config);
       const ms: number[] = [];
       const cpuMs: number[] = [];
+      const decodeMs: number[] = [];
       let retained = 0;
       for (let r = 0; r <= o.repeats; r++) {
-        const cpu = process.cpuUsage();
-        const t = performance.now();
-        strategy.begin(r + 1, global);
-        for (const u of updates) {
-          strategy.accumulate(u);
+        let wall = 0;
+        let decode = 0;
+        let cpu = 0;
+        const timed = <T>(f: () => T): T => {
+          const c = process.cpuUsage();
+          const t = performance.now();
+          const out = f();
+          wall += performance.now() - t;
+          const used = process.cpuUsage(c);
+          cpu += (used.user + used.system) / 1000;
+          return out;
+        };
+        timed(() => strategy.begin(r + 1, global));
+        for (let h = 0; h < payloads.length; h++) {
+          // decoding, timed apart: straight into the strategy's memory when it
+          // offers it (intake() may fold a full group first: aggregation's time)
+          const into = timed(() => strategy.intake());
+          const t = performance.now();
+          const weights = decodeWeights(payloads[h], into ? (name) => into.get(name) : undefined);
+          decode += performance.now() - t;
+          timed(() => strategy.accumulate({ hospitalId: `hospital-${h + 1}`, examples: examples[h], weights }));
           retained = Math.max(retained, strategy.retainedBytes());
         }
-        strategy.finish();
-        const wall = performance.now() - t;
-        const used = process.cpuUsage(cpu);
+        timed(() => strategy.finish());
         if (r > 0) {
           ms.push(wall);
-          cpuMs.push((used.user + used.system) / 1000);
+          cpuMs.push(cpu);
+          decodeMs.push(decode);
         }
       }
       const ours = stats(ms);
@@ -222,6 +259,8 @@ export function benchAggregateCommand(): Command {
         values,
         ms: ours.best,
         medianMs: ours.median,
+        decodeMs: stats(decodeMs).best,
+        totalMs: stats(ms.map((m, i) => m + decodeMs[i])).best,
         cpuMs: stats(cpuMs).best,
         gbPerSecond,
         cpuGbPerSecond: updateBytes / 1e9 / (stats(cpuMs).best / 1e3),
@@ -238,6 +277,7 @@ export function benchAggregateCommand(): Command {
         result.numpy = numpy;
         if ('ms' in numpy) {
           result.speedupVsNumpy = numpy.ms / ours.best;
+          result.totalSpeedupVsNumpy = numpy.totalMs / (result.totalMs as number);
           result.cpuSpeedupVsNumpy = numpy.cpuMs / (result.cpuMs as number);
         }
       }
@@ -250,6 +290,7 @@ export function benchAggregateCommand(): Command {
           (result.groupUpdates ? `, ${result.groupUpdates} per pass` : ''),
         `  ${ours.best.toFixed(1)} ms best, ${ours.median.toFixed(1)} ms median of ${o.repeats}, ${(result.cpuMs as number).toFixed(1)} ms CPU: ${gbPerSecond.toFixed(2)} GB/s of updates`,
         `  memory read bandwidth ${bandwidth.readGBps.toFixed(1)} GB/s (copy ${bandwidth.copyGBps.toFixed(1)} GB/s read + write): ${(bandwidth.readGBps / gbPerSecond).toFixed(2)}× the rate updates were consumed`,
+        `  decoding the ${o.hospitals} updates (checksum, copy${strategy.streaming ? ' into the strategy\'s memory' : ''}): ${(result.decodeMs as number).toFixed(1)} ms best; decode + aggregate ${(result.totalMs as number).toFixed(1)} ms`,
         `  strategy held at most ${(retained / 1e6).toFixed(1)} MB (model ${((values * 4) / 1e6).toFixed(1)} MB)`,
       ];
       const numpy = result.numpy as NumpyResult | { error: string } | undefined;
@@ -257,6 +298,7 @@ export function benchAggregateCommand(): Command {
         lines.push(
           `  Flower aggregate() in numpy ${numpy.numpy}: ${numpy.ms.toFixed(1)} ms best, ${numpy.medianMs.toFixed(1)} ms median, ${numpy.cpuMs.toFixed(1)} ms CPU: ` +
             `${(numpy.ms / ours.best).toFixed(2)}× the time (CPU ${(numpy.cpuMs / (result.cpuMs as number)).toFixed(2)}×)`,
+          `  Flower bytes_to_ndarray() + aggregate(): ${numpy.totalMs.toFixed(1)} ms best: ${(numpy.totalMs / (result.totalMs as number)).toFixed(2)}× the time of decode + aggregate`,
         );
       } else if (numpy) {
         lines.push(`  numpy comparison unavailable: ${numpy.error}`);
