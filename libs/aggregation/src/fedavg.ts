@@ -26,6 +26,7 @@ export class FedAvg extends RoundStrategy {
 
   protected onBegin(layout: ModelLayout): void {
     if (!this.sum || !sameSizes(this.sum.sizes, layout.slotSizes)) {
+      this.sum?.dispose();
       this.sum = undefined; // let the old accumulator go before allocating the new one
       this.sum = new WeightedSum(layout.slotSizes, { group: this.options.groupUpdates ?? DEFAULT_GROUP_UPDATES, backend: this.options.backend });
     } else {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, parseStrategyConfig } from './config';
 import { wasmKernelsAvailable } from './kernels';
@@ -13,44 +14,48 @@ function input(k: number): Float32Array[] {
   return SIZES.map((n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + 1.7 * k + s) * (1 + s)));
 }
 
-test('inputs decoded into intake() slots give the js engine’s mean, whatever the group, count and refusals', wasm, () => {
-  for (const group of [1, 2, 3, 5]) {
-    for (const count of [1, 2, 4, 7]) {
-      const reference = new WeightedSum(SIZES, { group, backend: 'js' });
-      const sum = new WeightedSum(SIZES, { group });
-      for (let round = 0; round < 2; round++) {
-        for (let k = 0; k < count; k++) {
-          const x = input(k + 10 * round);
-          reference.add(x, 1 + k);
-          if (k % 3 === 1) {
-            sum.add(x, 1 + k); // an input from elsewhere is copied into a slot
-            continue;
+for (const helper of [false, true]) {
+  test(`inputs decoded into intake() slots give the js engine’s mean, whatever the group, count and refusals (${helper ? 'with' : 'without'} a helper thread)`, wasm, () => {
+    for (const group of [1, 2, 3, 5]) {
+      for (const count of [1, 2, 4, 7]) {
+        const reference = new WeightedSum(SIZES, { group, backend: 'js' });
+        const sum = new WeightedSum(SIZES, { group, helper });
+        for (let round = 0; round < 2; round++) {
+          for (let k = 0; k < count; k++) {
+            const x = input(k + 10 * round);
+            reference.add(x, 1 + k);
+            if (k % 3 === 1) {
+              sum.add(x, 1 + k); // an input from elsewhere is copied into a slot
+              continue;
+            }
+            let slots = sum.intake()!;
+            assert.equal(slots.length, SIZES.length);
+            if (k % 4 === 2) {
+              slots[0].fill(Number.NaN); // a refused input: decoded, never added
+              slots = sum.intake()!;
+            }
+            slots.forEach((t, s) => t.set(x[s]));
+            sum.add(slots, 1 + k);
+            assert.equal(sum.threads, helper && availableParallelism() >= 2 ? 2 : 1);
+            // slots are made as needed, never more than the group
+            const modelBytes = SIZES.reduce((a, b) => a + b, 0) * 4;
+            assert.ok(sum.retainedBytes() <= 2 * modelBytes + group * (modelBytes + 4 * 8 * SIZES.length) + 2 * 1024 * 1024 + (group + 1) * 32768 * 4);
           }
-          let slots = sum.intake()!;
-          assert.equal(slots.length, SIZES.length);
-          if (k % 4 === 2) {
-            slots[0].fill(Number.NaN); // a refused input: decoded, never added
-            slots = sum.intake()!;
-          }
-          slots.forEach((t, s) => t.set(x[s]));
-          sum.add(slots, 1 + k);
-          // slots are made as needed, never more than the group
-          const modelBytes = SIZES.reduce((a, b) => a + b, 0) * 4;
-          assert.ok(sum.retainedBytes() <= 2 * modelBytes + group * (modelBytes + 4 * 8 * SIZES.length) + 2 * 1024 * 1024 + (group + 1) * 32768 * 4);
-        }
-        const want = reference.mean();
-        const got = sum.mean();
-        for (let s = 0; s < SIZES.length; s++) {
-          for (let i = 0; i < SIZES[s]; i++) {
-            if (Math.abs(got[s][i] - want[s][i]) > 1e-6 * (1 + Math.abs(want[s][i]))) {
-              assert.fail(`group ${group}, count ${count}, round ${round}: tensor ${s}[${i}] ${got[s][i]} ≠ ${want[s][i]}`);
+          const want = reference.mean();
+          const got = sum.mean();
+          for (let s = 0; s < SIZES.length; s++) {
+            for (let i = 0; i < SIZES[s]; i++) {
+              if (Math.abs(got[s][i] - want[s][i]) > 1e-6 * (1 + Math.abs(want[s][i]))) {
+                assert.fail(`group ${group}, count ${count}, round ${round}: tensor ${s}[${i}] ${got[s][i]} ≠ ${want[s][i]}`);
+              }
             }
           }
         }
+        sum.dispose();
       }
     }
-  }
-});
+  });
+}
 
 test('FedAvg offers slots for the aggregated tensors only (FedBN), and their result matches the reference', wasm, () => {
   const global = model(30);

@@ -18,7 +18,7 @@ test('kernels-wasm.ts holds the bytes of kernels.wat', { skip: hasWat2wasm ? fal
   const dir = mkdtempSync(join(tmpdir(), 'fedxray-kernels-'));
   try {
     const out = join(dir, 'k.wasm');
-    const r = spawnSync('wat2wasm', [fileURLToPath(new URL('./kernels.wat', import.meta.url)), '-o', out]);
+    const r = spawnSync('wat2wasm', ['--enable-threads', fileURLToPath(new URL('./kernels.wat', import.meta.url)), '-o', out]);
     assert.equal(r.status, 0, String(r.stderr));
     assert.equal(readFileSync(out).toString('base64'), KERNELS_WASM_BASE64);
   } finally {

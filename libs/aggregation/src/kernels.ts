@@ -16,7 +16,8 @@ const PAGE = 65536;
 
 let compiled: WebAssembly.Module | null | undefined;
 
-function module(): WebAssembly.Module | null {
+/** The compiled kernels (null without wasm SIMD); a Module can be posted to a worker thread. */
+export function kernelsModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
       const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
@@ -30,14 +31,26 @@ function module(): WebAssembly.Module | null {
 
 /** True when this runtime runs the SIMD kernels (Node ≥ 16 does). */
 export function wasmKernelsAvailable(): boolean {
-  return module() !== null;
+  return kernelsModule() !== null;
 }
 
-/** Instantiates the kernels over a fresh memory of at least `bytes` bytes, or null if wasm is unavailable. */
+/** Pages (64 KiB) the kernels' memory may grow to: MAX_WASM_BYTES. */
+export const MAX_PAGES = MAX_WASM_BYTES / PAGE;
+
+/**
+ * Instantiates the kernels over a fresh memory of at least `bytes` bytes, or
+ * null if wasm is unavailable. The memory is shared (a SharedArrayBuffer), so
+ * that a worker thread can bind the same kernels to it (see FoldHelper).
+ */
 export function createWasmKernels(bytes: number): WasmKernels | null {
-  const mod = module();
+  const mod = kernelsModule();
   if (!mod || bytes > MAX_WASM_BYTES) return null;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)), maximum: MAX_PAGES, shared: true });
+  return bindKernels(mod, memory);
+}
+
+/** The kernels of `mod` bound to `memory`. */
+export function bindKernels(mod: WebAssembly.Module, memory: WebAssembly.Memory): WasmKernels {
   const instance = new WebAssembly.Instance(mod, { env: { memory } });
   const e = instance.exports as unknown as Omit<WasmKernels, 'memory'>;
   return {

@@ -1,4 +1,5 @@
 import { AggregationError } from './errors';
+import { FoldHelper } from './fold-helper';
 import { createWasmKernels, MAX_WASM_BYTES, type WasmKernels } from './kernels';
 
 /** Values per input copied into the kernel's scratch at a time (128 KiB of float32; measured best among 2K–128K here). */
@@ -12,7 +13,16 @@ export interface WeightedSumOptions {
    */
   group?: number;
   backend?: 'wasm' | 'js';
+  /**
+   * Fold inputs taken through intake() on two threads, each over half the
+   * values ('auto': when the machine has two or more cores and the inputs hold
+   * at least 2^20 values; wasm engine only).
+   */
+  helper?: boolean | 'auto';
 }
+
+/** Below this many values a second thread costs more than it saves. */
+const HELPER_MIN_VALUES = 1 << 20;
 
 /**
  * Streaming weighted sum of float32 tensor lists, kept in float64:
@@ -46,11 +56,18 @@ export class WeightedSum {
   private slotBytes = 0;
   private readonly slotOffsets: number[] = [];
   private pendingSlots = 0;
+  // the helper thread (slot mode): it folds tensors [split, n) and writes their
+  // mean to its own region, from which the main thread copies it out
+  private readonly helperOption: boolean | 'auto';
+  private helper: FoldHelper | null = null;
+  private split = 0;
+  private helperOut = 0;
   // js engine
   private readonly acc: Float64Array | null = null;
 
   constructor(sizes: readonly number[], options: WeightedSumOptions = {}) {
     const group = options.group ?? 1;
+    this.helperOption = options.helper ?? 'auto';
     if (!Number.isInteger(group) || group < 1 || group > 64) {
       throw new AggregationError('bad_config', `Expected group to be an integer in [1, 64], but got ${group}`);
     }
@@ -76,6 +93,11 @@ export class WeightedSum {
   /** Number of inputs added since the last reset. */
   get count(): number {
     return this.inputs;
+  }
+
+  /** Threads folding inputs taken through intake(): 2 once the helper thread runs, else 1. */
+  get threads(): 1 | 2 {
+    return this.helper ? 2 : 1;
   }
 
   get totalWeight(): number {
@@ -129,8 +151,22 @@ export class WeightedSum {
         this.slotOffsets.push(bytes);
         bytes += ((n + 7) & ~7) * 4;
       }
-      this.slotBase = (this.memoryEnd + 15) & ~15;
       this.slotBytes = bytes;
+      this.slotBase = (this.memoryEnd + 15) & ~15;
+      this.split = this.sizes.length;
+      const wanted = this.helperOption === 'auto' ? this.total >= HELPER_MIN_VALUES : this.helperOption;
+      if (wanted && this.sizes.length > 1) {
+        // the helper takes the tail of the tensors, about half of the values
+        let before = 0;
+        let split = 1;
+        while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total / 2) before += this.sizes[split++ - 1];
+        this.helper = FoldHelper.create(this.kernels.memory);
+        if (this.helper) {
+          this.split = split;
+          this.helperOut = this.slotBase;
+          this.slotBase += bytes - this.slotOffsets[split];
+        }
+      }
       this.slotMode = 'on';
     }
     if (this.held() >= this.group) this.fold(null);
@@ -215,28 +251,60 @@ export class WeightedSum {
     this.pendingWeights = [];
   }
 
-  /** The kernels straight on the pending slots 0..k-1 (equally spaced): no copy. */
+  /**
+   * The kernels straight on the pending slots 0..k-1 (equally spaced): no copy.
+   * With a helper thread, it takes tensors [split, n) at the same time.
+   */
   private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
     const k = this.pendingSlots;
     const first = this.folded === 0;
-    const f32 = new Float32Array(kx.memory.buffer);
+    if (k === 0 && !out) return;
     new Float64Array(kx.memory.buffer, this.wPtr, Math.max(k, 1)).set(this.pendingWeights);
-    const kernel = k === 0 ? null : out ? (first ? kx.foldSetOut : kx.foldAddOut) : first ? kx.foldSet : kx.foldAdd;
+    const name = k === 0 ? 'scaleOut' : out ? (first ? 'foldSetOut' : 'foldAddOut') : first ? 'foldSet' : 'foldAdd';
+    const kernel = kx[name];
+    const n = this.sizes.length;
+    let seq = 0;
+    if (this.helper && this.split < n) {
+      const calls = new Int32Array(4 * (n - this.split));
+      for (let s = this.split, c = 0; s < n; s++, c += 4) {
+        calls[c] = this.accOffsets[s];
+        calls[c + 1] = this.slotBase + this.slotOffsets[s];
+        calls[c + 2] = (this.sizes[s] + 7) & ~7;
+        calls[c + 3] = out ? this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split] : this.outPtr;
+      }
+      seq = this.helper.start({ kernel: name, calls, stride: this.slotBytes, k, pw: this.wPtr, scale });
+    }
+    const f32 = new Float32Array(kx.memory.buffer);
     const o0 = this.outPtr >> 2;
-    for (let s = 0; s < this.sizes.length; s++) {
+    for (let s = 0; s < (seq ? this.split : n); s++) {
       const size = this.sizes[s];
       const accPtr = this.accOffsets[s];
       const dst = out?.[s];
       // without an output, one call per tensor; with one, a chunk at a time through the staging area
       const step = dst ? CHUNK : size;
       for (let o = 0; o < size; o += step) {
-        const n = Math.min(size, o + step) - o;
-        const n8 = (n + 7) & ~7;
-        if (kernel) kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, n8, this.wPtr, scale, this.outPtr);
-        else if (dst) kx.scaleOut(accPtr + o * 8, n8, scale, this.outPtr);
-        if (dst) dst.set(f32.subarray(o0, o0 + n), o);
+        const m = Math.min(size, o + step) - o;
+        const m8 = (m + 7) & ~7;
+        if (k === 0) kx.scaleOut(accPtr + o * 8, m8, scale, this.outPtr);
+        else kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m8, this.wPtr, scale, this.outPtr);
+        if (dst) dst.set(f32.subarray(o0, o0 + m), o);
       }
     }
+    if (seq) {
+      this.helper!.wait(seq);
+      if (out) {
+        for (let s = this.split; s < n; s++) {
+          const at = (this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split]) >> 2;
+          out[s].set(f32.subarray(at, at + this.sizes[s]));
+        }
+      }
+    }
+  }
+
+  /** Stops the helper thread, if one was started (it never keeps the process alive either way). */
+  dispose(): void {
+    this.helper?.dispose();
+    this.helper = null;
   }
 
   private foldWasm(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {

@@ -174,3 +174,26 @@ test('BatchNorm statistics are recalibrated: pooled mean and variance of what ho
     assert.ok(Math.abs(g.get(varName)![k] - variance) < 1e-5, `variance[${k}]`);
   }
 });
+
+test('updates decoded straight into the strategy’s memory aggregate to the example-weighted mean', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config());
+  const seen = new Map<number, Float32Array[]>();
+  const shifted = (delta: number): Behaviour => (round, fit) => {
+    const w = decodeWeights(fit.weights as WeightsPayload);
+    if (!seen.has(round)) seen.set(round, w.map((t) => Float32Array.from(t.values)));
+    for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += delta;
+    return encodeWeights(w);
+  };
+  const a = fakeHospital(c.url, TOKENS.good, shifted(0.002));
+  const b = fakeHospital(c.url, TOKENS.bad, shifted(-0.004));
+  const result = await c.done;
+  await c.close();
+  a.socket.disconnect();
+  b.socket.disconnect();
+  assert.equal(result.status, 'complete', result.error);
+  // both trained on 10 examples: round 1's global moves by the mean shift, -0.001
+  const [before, after] = [seen.get(1)!, seen.get(2)!];
+  let worst = 0;
+  for (let t = 0; t < before.length; t++) for (let k = 0; k < before[t].length; k++) worst = Math.max(worst, Math.abs(after[t][k] - (before[t][k] - 0.001)));
+  assert.ok(worst < 1e-6 * 8, `largest difference from the mean ${worst}`);
+});
