@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connect } from 'socket.io-client';
 import { serverTransportOptions } from '@fedxray/coordinator';
+import { hospitalSocketOptions } from '@fedxray/hospital';
+import { parseClientStream, recordingProxy } from './support/wire';
 import { DEFAULT_MAX_PAYLOAD_BYTES, decodeWeights, encodeWeights, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
 
 function bigWeights(totalValues: number): NamedWeights {
@@ -58,6 +60,29 @@ test("socket.io's default 1 MB limit drops the same message (why the limit is se
     assert.match(await disconnected, /transport close|transport error/);
   } finally {
     client.disconnect();
+    await server.close();
+  }
+});
+
+test("a hospital's frames carry a zero mask key by default, random keys with maskFrames, and arrive intact", { timeout: 60_000 }, async () => {
+  const payload = encodeWeights(bigWeights(300_000));
+  const server = await echoServer(serverTransportOptions(DEFAULT_MAX_PAYLOAD_BYTES));
+  try {
+    for (const maskFrames of [false, true]) {
+      const proxy = await recordingProxy(new URL(server.url));
+      const client = connect(proxy.url, hospitalSocketOptions(maskFrames) as Parameters<typeof connect>[1]);
+      const back = (await client.timeout(30_000).emitWithAck('echo', payload)) as WeightsPayload;
+      client.disconnect();
+      const { frames } = parseClientStream(proxy.sent());
+      await proxy.close();
+      assert.equal(Buffer.compare(Buffer.from(back.data), Buffer.from(payload.data)), 0, 'the payload came back intact');
+      const binary = frames.filter((f) => f.opcode === 2);
+      assert.equal(binary.reduce((n, f) => n + f.payload.length, 0), payload.byteLength, 'the weights were sent as binary frames');
+      const zero = frames.filter((f) => f.maskKey.readUInt32BE(0) === 0).length;
+      if (maskFrames) assert.ok(zero <= 1, `${zero} of ${frames.length} frames had a zero key with maskFrames`);
+      else assert.equal(zero, frames.length, 'every frame has the zero key');
+    }
+  } finally {
     await server.close();
   }
 });

@@ -52,6 +52,11 @@ export const HospitalConfigSchema = z.object({
   maxReconnectAttempts: z.number().int().nonnegative().default(0),
   reconnectDelayMs: z.number().int().positive().default(1000),
   reconnectDelayMaxMs: z.number().int().positive().default(30_000),
+  /**
+   * Mask websocket frames with random keys, as browsers do. Off by default: a
+   * zero key lets uploads skip a copy of every update (see transport.ts). @default false
+   */
+  maskFrames: z.boolean().default(false),
 });
 export type HospitalConfig = z.infer<typeof HospitalConfigSchema>;
 export type HospitalConfigInput = z.input<typeof HospitalConfigSchema>;

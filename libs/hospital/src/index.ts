@@ -5,3 +5,4 @@ export type { HospitalConfig, HospitalConfigInput, TrainerOptions, TrainerOption
 export { InlineTrainer } from './trainer';
 export type { LocalTrainer, DatasetFacts, FitOutcome, FitProgress } from './trainer';
 export { WorkerTrainer, startTsWorker, hospitalProcessCommand } from './worker-trainer';
+export { UnmaskedWebSocket, hospitalSocketOptions } from './transport';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
+import { hospitalSocketOptions } from './transport';
 import {
   PROTOCOL_VERSION,
   CalibrateSchema,
@@ -89,7 +90,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private connect(): void {
     const cfg = this.config;
     this.socket = io(cfg.coordinator, {
-      transports: ['websocket'],
+      ...hospitalSocketOptions(cfg.maskFrames),
       auth: { protocolVersion: PROTOCOL_VERSION, token: cfg.token },
       reconnection: true,
       reconnectionDelay: cfg.reconnectDelayMs,
@@ -97,7 +98,6 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       reconnectionAttempts: cfg.maxReconnectAttempts || Infinity,
       randomizationFactor: 0.5,
       ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
-      perMessageDeflate: false,
     } as any);
     const s = this.socket;
     s.on('connect', () => {

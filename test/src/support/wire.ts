@@ -42,6 +42,8 @@ export async function recordingProxy(target: URL): Promise<{ url: string; sent: 
 export interface WsFrame {
   opcode: number;
   payload: Buffer;
+  /** The frame's 4-byte masking key. */
+  maskKey: Buffer;
 }
 
 /**
@@ -80,7 +82,7 @@ export function parseClientStream(bytes: Buffer): { http: string[]; frames: WsFr
     if (p + len > bytes.length) break; // connection cut mid-frame
     const payload = Buffer.allocUnsafe(len);
     for (let k = 0; k < len; k++) payload[k] = bytes[p + k] ^ mask[k & 3];
-    frames.push({ opcode: b0 & 0x0f, payload });
+    frames.push({ opcode: b0 & 0x0f, payload, maskKey: Buffer.from(mask) });
     framingBytes += p - i;
     i = p + len;
   }

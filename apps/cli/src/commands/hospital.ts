@@ -15,6 +15,7 @@ export function hospitalCommand(): Command {
     .option('--ca <pem>', "trust this CA certificate for the coordinator's TLS")
     .option('--seed <n>', 'seed for the local split and shuffling', parseIntOption('--seed', 0), 0)
     .option('--no-worker', 'train on the main thread (heartbeats pause while a batch runs)')
+    .option('--mask-frames', 'mask websocket frames with random keys, as browsers do (default: a zero key, so uploads skip a copy)')
     .option('--threads <n>', "extra training threads: 'auto' (one per core on wasm, none on native backends) or a number", 'auto')
     .option('--micro-batch <n>', 'images per forward/backward pass; larger batches accumulate gradients (default: 4 at 224×224)', parseIntOption('--micro-batch', 1))
     .action(async (flags) => {
@@ -31,6 +32,7 @@ export function hospitalCommand(): Command {
         token,
         worker: flags.worker,
         ca: flags.ca,
+        maskFrames: flags.maskFrames === true,
         trainer: {
           data: { dir: resolve(flags.data), splitSeed: flags.seed },
           backend: flags.backend,

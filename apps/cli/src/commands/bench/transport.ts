@@ -7,6 +7,7 @@ interface TransportFlags {
   json?: boolean;
   float16?: boolean;
   decode?: boolean;
+  maskFrames?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -17,7 +18,7 @@ function median(xs: number[]): number {
 /**
  * `fedxray bench transport`: weights down to a hospital and back up over a
  * loopback websocket, with the coordinator's and hospital's real transport
- * settings (binary attachment, no per-message deflate, bufferutil if installed).
+ * settings (binary attachment, no per-message deflate, the hospital's frame masking, bufferutil if installed).
  */
 export function benchTransportCommand(): Command {
   return new Command('transport')
@@ -26,6 +27,7 @@ export function benchTransportCommand(): Command {
     .option('--repeats <n>', 'transfers each way; the median is reported', parseIntOption('--repeats', 1), 7)
     .option('--float16', 'encode the weights as float16 (half the bytes)')
     .option('--decode', 'also decode on arrival (CRC-32 check and tensor views), as the coordinator and hospital do')
+    .option('--mask-frames', "mask the hospital's frames with random keys, as browsers do (the hospital's maskFrames: true)")
     .option('--json', 'print JSON')
     .action(async (flags: TransportFlags) => {
       const { createServer } = await import('node:http');
@@ -56,7 +58,8 @@ export function benchTransportCommand(): Command {
       await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
       const port = (http.address() as import('node:net').AddressInfo).port;
       const connected = new Promise<import('socket.io').Socket>((r) => server.once('connection', r));
-      const client = io(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
+      const { hospitalSocketOptions } = await import('@fedxray/hospital');
+      const client = io(`http://127.0.0.1:${port}`, hospitalSocketOptions(flags.maskFrames) as any);
       const peer = await connected;
       // Receivers check the byte count (transport alone) or fully decode (CRC-32 + views) when asked.
       const receive = (p: any) => (flags.decode ? decodeWeights(p).length === n : p.data.byteLength === payload.byteLength);
@@ -90,6 +93,7 @@ export function benchTransportCommand(): Command {
         upMBps: Math.round(median(up)),
         bufferutil,
         decode: !!flags.decode,
+        maskFrames: !!flags.maskFrames,
         note: flags.decode ? 'each transfer includes decoding on arrival (CRC-32 and tensor views); median after one warm-up' : 'transport only (byte count checked on arrival); median after one warm-up',
       };
       if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
