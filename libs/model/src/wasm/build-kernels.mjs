@@ -18,6 +18,7 @@ const EXPORTS = [
   'relu_grad',
   'flip_transpose_filter',
   'max_pool_grad',
+  'copy_rows',
   '__stack_pointer',
 ];
 const out = join(here, 'kernels.wasm');

@@ -427,3 +427,10 @@ void max_pool_grad(const float* x, const float* dy, float* dx, float* scratch, i
           if (where[c] >= 0) dx[where[c] * C + c] += g[c];
       }
 }
+
+// Copies `rows` runs of `len` floats, run r from src + r * src_stride to
+// dst + r * dst_stride: slicing along and concatenating on the last axes
+// without leaving the heap (tfjs's wasm Slice copies the whole input out of it).
+void copy_rows(const float* src, int src_stride, float* dst, int dst_stride, int rows, int len) {
+  for (int r = 0; r < rows; r++) __builtin_memcpy(dst + (long)r * dst_stride, src + (long)r * src_stride, (unsigned long)len * 4);
+}

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmTrainingKernelsRegistered } from './register';
+import { concatConfig, sliceConfig, splitVConfig } from './slice';
 
 // Every custom wasm kernel against the cpu backend's kernels on random inputs.
 registerWasmTrainingKernels();
@@ -129,6 +130,54 @@ test('Relu gradient matches the cpu backend, zero at zero', async () => {
     onBackend(backend, () => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dys, [3, 7, 5]))))(tf.tensor(xs, [3, 7, 5])).dataSync().slice()));
   // Same values (the cpu backend yields -0 where dy < 0 and x ≤ 0).
   assert.equal(relErr(await g('cpu'), await g('wasm')), 0);
+});
+
+test('Slice, SplitV and Concat match the cpu backend: every axis, ranks 1–4, int32, and the cases left to the stock kernels', async () => {
+  const x4 = rand([3, 5, 6, 7], 21);
+  const x2 = rand([9, 11], 22);
+  const run = (backend: string) =>
+    onBackend(backend, () =>
+      tf.tidy(() => {
+        const a = tf.tensor4d(x4, [3, 5, 6, 7]);
+        const m = tf.tensor2d(x2, [9, 11]);
+        const out: tf.Tensor[] = [
+          tf.slice(a, [0, 0, 0, 2], [3, 5, 6, 4]), // last axis only (a concat's gradient)
+          tf.slice(a, [1, 0, 0, 0], [2, 5, 6, 7]), // continuous
+          tf.slice(a, [1, 2, 1, 3], [2, 2, 4, 3]), // every axis
+          tf.slice(a, [0, 1, 0, 0], [3, 3, 6, 7]), // a middle axis
+          tf.slice(m, [2, 3], [5, 6]),
+          tf.slice(tf.tensor1d(x2.subarray(0, 13)), [4], [6]),
+          tf.slice(tf.tensor3d(x4.subarray(0, 60), [3, 4, 5]), [1, 1, 2], [2, 3, 2]),
+          tf.slice(tf.cast(a, 'int32'), [0, 0, 0, 1], [3, 5, 6, 5]),
+          tf.slice(tf.reshape(a, [3, 5, 2, 3, 7]), [0, 1, 0, 1, 2], [2, 3, 2, 2, 4]), // rank 5: stock
+          tf.slice(tf.cast(tf.greater(a, 0), 'bool'), [0, 0, 0, 1], [3, 5, 6, 5]), // bool: stock
+          ...tf.split(a, [2, 4, 1], 3),
+          ...tf.split(a, [1, 4], 1),
+          ...tf.split(m, 3, 0),
+          tf.concat([a, tf.slice(a, [0, 0, 0, 0], [3, 5, 6, 3])], 3),
+          tf.concat([a, a, tf.slice(a, [0, 0, 1, 0], [3, 5, 2, 7])], 2),
+          tf.concat([tf.slice(a, [0, 0, 0, 0], [1, 5, 6, 7]), a], 0),
+          tf.concat([tf.cast(a, 'int32'), tf.cast(a, 'int32')], 1),
+          tf.concat([m, tf.zeros([9, 0]), m], 1), // an empty part
+          tf.concat([m], 1),
+        ];
+        return out.map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync() as ArrayLike<number>, Number) }));
+      }),
+    );
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  assert.equal(wasm.length, cpu.length);
+  cpu.forEach((c, i) => {
+    assert.deepEqual(wasm[i].shape, c.shape, `case ${i}: shape`);
+    assert.equal(wasm[i].dtype, c.dtype, `case ${i}: dtype`);
+    assert.deepEqual(wasm[i].values, c.values, `case ${i}: values`);
+  });
+  // and they are the ones that ran
+  await tf.setBackend('wasm');
+  const prof = await tf.profile(() => tf.tidy(() => tf.concat(tf.split(tf.ones([2, 3, 3, 4]), [1, 3], 3), 3)));
+  assert.ok(prof.kernelNames.includes('SplitV') && prof.kernelNames.includes('Concat'), prof.kernelNames.join());
+  for (const c of [sliceConfig, splitVConfig, concatConfig]) assert.equal(tf.getKernel(c.kernelName, 'wasm')?.kernelFunc, c.kernelFunc, c.kernelName);
+  (prof.result as tf.Tensor).dispose();
 });
 
 test('Identity shares memory: a clone outlives its source and the memory is freed with the last one', async () => {

@@ -23,6 +23,7 @@ export interface TrainingKernelsExports {
   relu_grad(dy: number, x: number, dx: number, n: number): void;
   flip_transpose_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   max_pool_grad(...args: number[]): void;
+  copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, len: number): void;
 }
 
 const STACK_BYTES = 64 * 1024;

@@ -6,6 +6,7 @@ import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
 import { identityConfig, setStockIdentity } from './identity';
 import { maxPoolGradConfig } from './pool';
 import { reluGradConfig, reluGradient } from './relu';
+import { concatConfig, setStockKernel, sliceConfig, splitVConfig } from './slice';
 
 const KERNELS: KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -15,7 +16,12 @@ const KERNELS: KernelConfig[] = [
   reluGradConfig,
   identityConfig,
   maxPoolGradConfig,
+  sliceConfig,
+  splitVConfig,
+  concatConfig,
 ];
+/** Kernels that hand some inputs (other dtypes, higher ranks) to the stock kernel they replace. */
+const WITH_STOCK = new Set<KernelConfig>([sliceConfig, splitVConfig, concatConfig]);
 const GRADIENTS: GradConfig[] = [bnTrainGradient, reluGradient];
 
 /** Names of the kernels `registerWasmTrainingKernels` adds to (or replaces on) the wasm backend. */
@@ -27,7 +33,8 @@ let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | und
  * Registers the training kernels on tfjs's wasm backend: Conv2DBackpropFilter
  * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
  * BatchNormalization with its gradient, a one-pass Relu gradient, a one-pass
- * MaxPoolGrad, and an Identity that shares memory instead of copying it; and routes
+ * MaxPoolGrad, an Identity that shares memory instead of copying it, and
+ * Slice/SplitV/Concat that copy rows inside the heap; and routes
  * tfjs-layers' BatchNormalization through the fused kernel while training on a
  * backend that has it. Call it after `@tensorflow/tfjs-backend-wasm` is
  * imported (importing it registers the stock kernels over these); calling it
@@ -42,6 +49,7 @@ export function registerWasmTrainingKernels(): void {
   for (const k of KERNELS) {
     const current = tf.getKernel(k.kernelName, 'wasm');
     if (k === identityConfig && current && current.kernelFunc !== k.kernelFunc) setStockIdentity(current.kernelFunc);
+    if (WITH_STOCK.has(k) && current && current.kernelFunc !== k.kernelFunc) setStockKernel(k.kernelName, current.kernelFunc);
     if (current?.kernelFunc === k.kernelFunc) continue;
     if (current) tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel(k);
