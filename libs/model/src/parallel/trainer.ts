@@ -50,6 +50,28 @@ interface WorkerSlot {
 }
 
 /**
+ * Σ kᵢ·partsᵢ / n. For two parts (two workers, the usual case) one pass in
+ * float64 with a single rounding to float32.
+ */
+function sumRegions(parts: Float32Array[], k: number[], n: number): Float32Array {
+  const size = parts[0].length;
+  const acc = new Float32Array(size);
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    const [ka, kb] = k;
+    for (let j = 0; j < size; j++) acc[j] = (ka * a[j] + kb * b[j]) / n;
+    return acc;
+  }
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p];
+    const kp = k[p];
+    for (let j = 0; j < size; j++) acc[j] += kp * part[j];
+  }
+  for (let j = 0; j < size; j++) acc[j] /= n;
+  return acc;
+}
+
+/**
  * Data-parallel training with gradient accumulation. The model in this thread
  * is the one that learns: its Trainer owns the optimizer. At each batch the
  * weights are copied into a SharedArrayBuffer, every worker takes a contiguous
@@ -185,12 +207,11 @@ export class ParallelTrainer {
       this.slots.forEach((s, i) => {
         const isGrad = trainable.has(s.name);
         if (!isGrad && !s.batchNormStat) return;
-        const acc = new Float32Array(s.size);
-        for (const { r, region } of used) {
-          const k = isGrad ? 1 : r.count;
-          for (let j = 0; j < s.size; j++) acc[j] += k * region[s.offset + j];
-        }
-        for (let j = 0; j < s.size; j++) acc[j] /= n;
+        const acc = sumRegions(
+          used.map(({ region }) => region.subarray(s.offset, s.offset + s.size)),
+          used.map(({ r }) => (isGrad ? 1 : r.count)),
+          n,
+        );
         if (isGrad) grads.set(s.name, tf.tensor(acc, s.shape, 'float32'));
         else {
           const t = tf.tensor(acc, s.shape, 'float32');
