@@ -76,8 +76,9 @@ function sumRegions(parts: Float32Array[], k: number[], n: number): Float32Array
  * is the one that learns: its Trainer owns the optimizer. At each batch the
  * weights are copied into a SharedArrayBuffer, every worker takes a contiguous
  * share of the images, runs it in micro-batches on its own tfjs instance and
- * leaves the summed gradients (and its BatchNorm moving statistics) in its own
- * shared region; this thread adds them up, applies one optimizer step with the
+ * leaves its mean gradients (and its BatchNorm moving statistics) in its own
+ * shared region; this thread weights them by the worker's image count, adds
+ * them up, applies one optimizer step with the
  * example-weighted mean gradient, and sets each moving statistic to the
  * example-weighted mean of the workers' values.
  */
@@ -209,7 +210,7 @@ export class ParallelTrainer {
         if (!isGrad && !s.batchNormStat) return;
         const acc = sumRegions(
           used.map(({ region }) => region.subarray(s.offset, s.offset + s.size)),
-          used.map(({ r }) => (isGrad ? 1 : r.count)),
+          used.map(({ r }) => r.count),
           n,
         );
         if (isGrad) grads.set(s.name, tf.tensor(acc, s.shape, 'float32'));

@@ -1,6 +1,6 @@
 // One data-parallel training worker: its own tfjs (and wasm heap), a copy of
 // the model, and two shared buffers — the weights it reads at every step and
-// its own region where it leaves the step's summed gradients and its
+// its own region where it leaves the step's mean gradients and its
 // BatchNorm moving statistics. Started by ParallelTrainer.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       for (const [name, g] of r.grads) {
         const s = init.slots[index.get(name)!];
         const values = g.dataSync() as Float32Array;
-        for (let j = 0; j < s.size; j++) region[s.offset + j] = values[j] * r.count;
+        region.set(values, s.offset); // its mean gradient; the main thread weights it by r.count
         g.dispose();
       }
       vars.forEach((v, i) => {
