@@ -1,6 +1,8 @@
+import type { NamedWeights } from '@fedxray/protocol';
 import { RoundStrategy, sameSizes } from './base';
 import type { ModelLayout } from './layout';
 import type { ClientUpdate, StrategyOptions } from './strategy';
+import type { ServerState } from './server-state';
 import { WeightedSum } from './weighted-sum';
 
 /** Updates folded per pass unless configured: a round of up to 16 hospitals is folded in one pass over the accumulator (docs/AGGREGATION.md). */
@@ -56,5 +58,26 @@ export class FedAvg extends RoundStrategy {
 
   retainedBytes(): number {
     return this.sum?.retainedBytes() ?? 0;
+  }
+}
+
+/**
+ * FedAvg with a server optimizer's state (FedAvgM's momentum, FedOpt's
+ * moments): counted in retainedBytes, exported with the checkpoint and
+ * restored after a restart.
+ */
+export abstract class StatefulFedAvg extends FedAvg {
+  protected abstract readonly state: ServerState;
+
+  override retainedBytes(): number {
+    return super.retainedBytes() + this.state.bytes();
+  }
+
+  override exportState(): NamedWeights {
+    return this.state.export();
+  }
+
+  override importState(state: NamedWeights): void {
+    this.state.import(state);
   }
 }

@@ -1,5 +1,4 @@
-import type { NamedWeights } from '@fedxray/protocol';
-import { FedAvg, type FedAvgOptions } from './fedavg';
+import { StatefulFedAvg, type FedAvgOptions } from './fedavg';
 import { ServerState } from './server-state';
 
 export interface FedAvgMParams {
@@ -13,9 +12,9 @@ export interface FedAvgMParams {
  * FedAvgM (Hsu et al. 2019), as Flower computes it: pseudo-gradient g = x − mean,
  * momentum v ← β·v + g (v = g in the first round), x ← x − η·v.
  */
-export class FedAvgM extends FedAvg {
+export class FedAvgM extends StatefulFedAvg {
   override readonly name = 'fedavgm';
-  private readonly state = new ServerState(['momentum']);
+  protected readonly state = new ServerState(['momentum']);
 
   constructor(
     readonly params: FedAvgMParams,
@@ -47,15 +46,4 @@ export class FedAvgM extends FedAvg {
     return mean;
   }
 
-  override retainedBytes(): number {
-    return super.retainedBytes() + this.state.bytes();
-  }
-
-  override exportState(): NamedWeights {
-    return this.state.export();
-  }
-
-  override importState(state: NamedWeights): void {
-    this.state.import(state);
-  }
 }

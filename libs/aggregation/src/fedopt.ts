@@ -1,5 +1,4 @@
-import type { NamedWeights } from '@fedxray/protocol';
-import { FedAvg, type FedAvgOptions } from './fedavg';
+import { StatefulFedAvg, type FedAvgOptions } from './fedavg';
 import { ServerState } from './server-state';
 
 export interface FedOptParams {
@@ -18,8 +17,8 @@ export interface FedOptParams {
  * Δ = mean − x, m ← β₁·m + (1 − β₁)·Δ, v ← rule(v, Δ²), x ← x + η·m / (√v + τ).
  * m starts at 0 and v at τ²; no bias correction, as in the paper.
  */
-export abstract class FedOpt extends FedAvg {
-  private readonly state = new ServerState(['m', 'v']);
+export abstract class FedOpt extends StatefulFedAvg {
+  protected readonly state = new ServerState(['m', 'v']);
 
   constructor(
     readonly params: FedOptParams,
@@ -57,15 +56,4 @@ export abstract class FedOpt extends FedAvg {
     return mean;
   }
 
-  override retainedBytes(): number {
-    return super.retainedBytes() + this.state.bytes();
-  }
-
-  override exportState(): NamedWeights {
-    return this.state.export();
-  }
-
-  override importState(state: NamedWeights): void {
-    this.state.import(state);
-  }
 }

@@ -31,10 +31,10 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { StrategyConfigSchema, createStrategy, type Strategy } from '@fedxray/aggregation';
-import { computeMetrics, mergeSummaries, writeReport, type EvaluationSummary } from '@fedxray/evaluation';
+import { computeMetrics, mergeSummaries, mulberry32, writeReport, type EvaluationSummary } from '@fedxray/evaluation';
 import { ModelSpecSchema, buildModel, getNamedWeights, loadModel, saveModel, setNamedWeights, type ModelSpec } from '@fedxray/model';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
-import { deferred, rng, sample, type Deferred } from './deferred';
+import { deferred, sample, type Deferred } from './deferred';
 import { silentLogger, type Logger } from './log';
 import { HospitalRegistry } from './registry';
 import { RunStore } from './store';
@@ -705,7 +705,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('state');
     const available = await this.waitForHospitals(cfg.minAvailable);
     const k = Math.min(available.length, Math.max(cfg.minFit, Math.ceil(cfg.fractionFit * available.length)));
-    const chosen = sample(available, k, rng(cfg.seed * 1000 + round * 7 + attempt)).sort((a, b) => a.name.localeCompare(b.name));
+    const chosen = sample(available, k, mulberry32(cfg.seed * 1000 + round * 7 + attempt)).sort((a, b) => a.name.localeCompare(b.name));
     this.current = { round, attempt, phase: 'fit', startedAt, jobs: chosen.map((c) => ({ name: c.name, status: 'pending', progress: null })) };
     this.emit('roundStart', { round, attempt, hospitals: chosen.map((c) => c.name) });
     this.store.addEvent(this.runId, 'info', 'round_started', { round, attempt, hospitals: chosen.map((c) => c.name) });

@@ -28,18 +28,6 @@ export function deferred<T>(): Deferred<T> {
   return d;
 }
 
-/** Small seeded PRNG (mulberry32) for sampling hospitals reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function sample<T>(items: T[], k: number, random: () => number): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {

@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '@fedxray/evaluation';
 
 /** A seeded uniform generator in [0, 1) (mulberry32): same seed, same sequence. */
 export type Rng = () => number;
 
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Mixes several integers into one 32-bit seed (splitmix-style), so (seed, epoch, index) streams stay independent. */
 export function mixSeed(...parts: number[]): number {

@@ -1,3 +1,5 @@
+import { mulberry32 } from './random';
+
 /**
  * Synthetic classifier outputs for the tests: softmax over Gaussian logits,
  * the true class's logit shifted up by `margin`, every logit spread by
@@ -9,18 +11,6 @@ export interface SyntheticOutputs {
   labels: Int32Array;
 }
 
-/** mulberry32: a small seeded generator, good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(random: () => number): number {
   let u = 0;
   while (u === 0) u = random();
@@ -28,7 +18,7 @@ function gaussian(random: () => number): number {
 }
 
 export function syntheticOutputs(n: number, classes: number, margin: number, spread: number, seed: number): SyntheticOutputs {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const probs = new Float32Array(n * classes);
   const labels = new Int32Array(n);
   const z = new Float64Array(classes);

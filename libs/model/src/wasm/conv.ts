@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { kernelsFor, ptr, withScratch, type WasmBackendLike } from './module';
+import { kernelsFor, ptr, withScratch, type TrainingKernelsExports, type WasmBackendLike } from './module';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -32,6 +32,26 @@ function channelsLast(dataFormat: string | undefined, kernel: string): 'channels
   return f;
 }
 
+type Shape4 = [number, number, number, number];
+
+/** The convolution's geometry (channels-last only) for one of the gradient kernels. */
+function convInfo(
+  xShape: Shape4,
+  filterShape: Shape4,
+  attrs: { strides: [number, number] | number; pad: Pad; dataFormat?: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  kernel: string,
+): Conv2DInfo {
+  const fmt = channelsLast(attrs.dataFormat, kernel);
+  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt);
+}
+
+/** Runs a gradient kernel with the scratch it needs for this geometry. */
+function withConvScratch(backend: WasmBackendLike, info: Conv2DInfo, f: (k: TrainingKernelsExports, scratch: number) => void): void {
+  const k = kernelsFor(backend);
+  const floats = k.conv_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
+  withScratch(backend, floats, (s) => f(k, s));
+}
+
 interface FilterGradAttrs {
   strides: [number, number] | number;
   pad: Pad;
@@ -45,21 +65,9 @@ function conv2dBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   const { inputs, attrs } = args;
   const backend = args.backend as WasmBackendLike;
   const { x, dy } = inputs;
-  const fmt = channelsLast(attrs.dataFormat, 'Conv2DBackpropFilter');
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    fmt,
-  );
-  const k = kernelsFor(backend);
+  const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs, 'Conv2DBackpropFilter');
   const out = backend.makeOutput(attrs.filterShape.slice(), 'float32');
-  const floats = k.conv_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
-  withScratch(backend, floats, (s) => k.conv2d_filter_grad(ptr(backend, x), ptr(backend, dy), ptr(backend, out), s, ...convArgs(info)));
+  withConvScratch(backend, info, (k, s) => k.conv2d_filter_grad(ptr(backend, x), ptr(backend, dy), ptr(backend, out), s, ...convArgs(info)));
   return out;
 }
 
@@ -113,23 +121,11 @@ function conv2dBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInf
   const { inputs, attrs } = args;
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = inputs;
-  const fmt = channelsLast(attrs.dataFormat, 'Conv2DBackpropInput');
-  const info = backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    fmt,
-  );
-  const k = kernelsFor(backend);
+  const info = convInfo(attrs.inputShape, filter.shape as Shape4, attrs, 'Conv2DBackpropInput');
   const viaForward = forwardConvInputGrad(backend, dy, filter, info);
   if (viaForward) return viaForward;
   const out = backend.makeOutput(attrs.inputShape.slice(), 'float32');
-  const floats = k.conv_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
-  withScratch(backend, floats, (s) => k.conv2d_input_grad(ptr(backend, dy), ptr(backend, filter), ptr(backend, out), s, ...convArgs(info)));
+  withConvScratch(backend, info, (k, s) => k.conv2d_input_grad(ptr(backend, dy), ptr(backend, filter), ptr(backend, out), s, ...convArgs(info)));
   return out;
 }
 

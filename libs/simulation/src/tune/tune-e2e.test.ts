@@ -4,19 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from '@fedxray/evaluation';
 import { Tuner } from './tuner';
 
 /** Seeded PRNG for the test images. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Three classes, each a bright blob in its own place on a noisy background, as grey PNGs. */
 async function makeBlobs(dir: string, perClass: number, size: number): Promise<void> {
