@@ -72,6 +72,8 @@ export abstract class RoundStrategy implements Strategy {
     if (state.length > 0) throw new AggregationError('bad_config', `${this.name} keeps no server state, but got ${state.length} tensors to restore`);
   }
 
+  dispose(): void {}
+
   protected requireRound(): ModelLayout {
     if (!this.layout) throw new AggregationError('not_begun', `${this.name}: call begin(round, global) before accumulate/finish`);
     return this.layout;

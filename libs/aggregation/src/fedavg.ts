@@ -59,6 +59,11 @@ export class FedAvg extends RoundStrategy {
   retainedBytes(): number {
     return this.sum?.retainedBytes() ?? 0;
   }
+
+  override dispose(): void {
+    this.sum?.dispose();
+    this.sum = undefined;
+  }
 }
 
 /**

@@ -88,3 +88,24 @@ test('FedAvg offers slots for the aggregated tensors only (FedBN), and their res
   robust.begin(1, global);
   assert.equal(robust.intake(), null, 'robust rules keep every update and offer no slots');
 });
+
+test('dispose stops the helper thread and lets a strategy be used again from begin', wasm, () => {
+  const sizes = [600_000, 500_000];
+  const global = sizes.map((n, s) => ({ name: `t${s}`, shape: [n], values: new Float32Array(n).fill(s) }));
+  const s = createStrategy(parseStrategyConfig({ name: 'fedavg' }));
+  for (let round = 1; round <= 2; round++) {
+    s.begin(round, global);
+    for (const [h, v] of [
+      ['a', 1],
+      ['b', 4],
+    ] as const) {
+      const into = s.intake()!;
+      for (const t of global) into.get(t.name)!.fill(v);
+      s.accumulate({ hospitalId: h, examples: 1, weights: global.map((t) => ({ ...t, values: into.get(t.name)! })) });
+    }
+    const r = s.finish();
+    assert.ok(r.weights.every((t) => t.values.every((x) => x === 2.5)));
+    s.dispose();
+    assert.equal(s.retainedBytes(), 0, 'nothing held after dispose');
+  }
+});

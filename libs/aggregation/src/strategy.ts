@@ -60,6 +60,8 @@ export interface Strategy {
   exportState(): NamedWeights;
   /** Restores what `exportState` returned, after a restart, before the next `begin`. */
   importState(state: NamedWeights): void;
+  /** Releases what the strategy holds outside the JavaScript heap (FedAvg's helper thread and its memory). */
+  dispose(): void;
 }
 
 /** Options every strategy takes from its caller (not from the config file). */

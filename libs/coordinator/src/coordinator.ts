@@ -1097,6 +1097,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.http.closeAllConnections?.();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.model?.dispose?.();
+    this.strategy?.dispose();
     this.store.close();
   }
 }

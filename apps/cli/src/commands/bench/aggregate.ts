@@ -246,6 +246,7 @@ export function benchAggregateCommand(): Command {
           decodeMs.push(decode);
         }
       }
+      strategy.dispose();
       const ours = stats(ms);
       const updateBytes = o.hospitals * values * 4;
       const gbPerSecond = updateBytes / 1e9 / (ours.best / 1e3);
