@@ -6,6 +6,7 @@ import type { ModelSpec } from './spec';
 import { isBackboneFrozen } from './densenet';
 import { namedVariables } from './weights';
 import { registerCpuTrainingKernels } from './cpu-kernels';
+import { FusedAdamOptimizer } from './wasm/adam';
 
 /** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
 const EPSILON = 1e-7;
@@ -33,7 +34,8 @@ export function createOptimizer(spec: ModelSpec): tf.Optimizer {
   const lr = spec.optimizer.learningRate;
   switch (spec.optimizer.name) {
     case 'adam':
-      return tf.train.adam(lr, 0.9, 0.999, 1e-7);
+      // tfjs's Adam; on wasm with fedxray's kernels one kernel per variable, same bits
+      return new FusedAdamOptimizer(lr, 0.9, 0.999, 1e-7);
     case 'sgd':
       return tf.train.sgd(lr);
     case 'adagrad':

@@ -19,6 +19,7 @@ const EXPORTS = [
   'flip_transpose_filter',
   'max_pool_grad',
   'copy_rows',
+  'adam_step',
   '__stack_pointer',
 ];
 const out = join(here, 'kernels.wasm');

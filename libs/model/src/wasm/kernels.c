@@ -434,3 +434,34 @@ void max_pool_grad(const float* x, const float* dy, float* dx, float* scratch, i
 void copy_rows(const float* src, int src_stride, float* dst, int dst_stride, int rows, int len) {
   for (int r = 0; r < rows; r++) __builtin_memcpy(dst + (long)r * dst_stride, src + (long)r * src_stride, (unsigned long)len * 4);
 }
+
+// One Adam step over n values, operation by operation as tfjs's AdamOptimizer
+// computes it in float32 (so the result is the same to the bit):
+//   m' = m*b1 + g*omb1;  v' = v*b2 + (g*g)*omb2;
+//   x' = ((m'/c1) / (sqrt(v'/c2) + eps)) * nlr + x
+// with omb = 1 - beta, c = 1 - beta^t and nlr = -learning rate.
+void adam_step(const float* x, const float* g, const float* m, const float* v, float* xo, float* mo,
+               float* vo, int n, float b1, float omb1, float b2, float omb2, float c1, float c2,
+               float eps, float nlr) {
+  int i = 0;
+  f4 B1 = wasm_f32x4_splat(b1), O1 = wasm_f32x4_splat(omb1), B2 = wasm_f32x4_splat(b2), O2 = wasm_f32x4_splat(omb2);
+  f4 C1 = wasm_f32x4_splat(c1), C2 = wasm_f32x4_splat(c2), E = wasm_f32x4_splat(eps), L = wasm_f32x4_splat(nlr);
+  for (; i + 4 <= n; i += 4) {
+    f4 gi = LD(g + i);
+    f4 mi = ADD(MUL(LD(m + i), B1), MUL(gi, O1));
+    f4 vi = ADD(MUL(LD(v + i), B2), MUL(MUL(gi, gi), O2));
+    f4 step = wasm_f32x4_div(wasm_f32x4_div(mi, C1), ADD(wasm_f32x4_sqrt(wasm_f32x4_div(vi, C2)), E));
+    ST(mo + i, mi);
+    ST(vo + i, vi);
+    ST(xo + i, ADD(MUL(step, L), LD(x + i)));
+  }
+  for (; i < n; i++) {
+    float gi = g[i];
+    float mi = m[i] * b1 + gi * omb1;
+    float vi = v[i] * b2 + (gi * gi) * omb2;
+    float step = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps);
+    mo[i] = mi;
+    vo[i] = vi;
+    xo[i] = step * nlr + x[i];
+  }
+}

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmTrainingKernelsRegistered } from './register';
 import { concatConfig, sliceConfig, splitVConfig } from './slice';
+import { FusedAdamOptimizer } from './adam';
 
 // Every custom wasm kernel against the cpu backend's kernels on random inputs.
 registerWasmTrainingKernels();
@@ -178,6 +179,46 @@ test('Slice, SplitV and Concat match the cpu backend: every axis, ranks 1–4, i
   assert.ok(prof.kernelNames.includes('SplitV') && prof.kernelNames.includes('Concat'), prof.kernelNames.join());
   for (const c of [sliceConfig, splitVConfig, concatConfig]) assert.equal(tf.getKernel(c.kernelName, 'wasm')?.kernelFunc, c.kernelFunc, c.kernelName);
   (prof.result as tf.Tensor).dispose();
+});
+
+test('the fused Adam step gives tfjs Adam’s weights and moments to the bit, with one kernel per variable', async () => {
+  await tf.setBackend('wasm');
+  const shapes = [[3, 3, 5, 7], [13], [1], [8, 9]];
+  const start = shapes.map((sh, i) => rand(sh, 40 + i));
+  const grads = Array.from({ length: 4 }, (_, step) => shapes.map((sh, i) => rand(sh, 100 + 10 * step + i)));
+  const train = (opt: tf.Optimizer) => {
+    const vars = shapes.map((sh, i) => tf.variable(tf.tensor(start[i], sh), true, `adam_test_${opt === fused ? 'f' : 's'}_${i}`));
+    for (const g of grads) {
+      const map: tf.NamedTensorMap = {};
+      vars.forEach((v, i) => (map[v.name] = tf.tensor(g[i], shapes[i])));
+      opt.applyGradients(map);
+      tf.dispose(Object.values(map));
+    }
+    const out = vars.map((v) => Array.from(v.dataSync()));
+    const moments = opt.getWeights();
+    return moments.then((w) => {
+      const m = w.map((x) => Array.from(x.tensor.dataSync()));
+      tf.dispose(vars);
+      return { out, m };
+    });
+  };
+  const stock = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+  const fused = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+  const a = await train(stock);
+  const b = await train(fused);
+  assert.deepEqual(b.out, a.out, 'weights');
+  assert.deepEqual(b.m, a.m, 'iterations and moments');
+  stock.dispose();
+  fused.dispose();
+  // one kernel per variable, none of tfjs's elementwise ones
+  const probe = tf.variable(tf.zeros([2]), true, 'adam_probe');
+  const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+  const g = tf.ones([2]);
+  const prof = await tf.profile(() => opt.applyGradients({ adam_probe: g } as unknown as Parameters<typeof opt.applyGradients>[0]));
+  assert.equal(prof.kernelNames.filter((k) => k === 'FedxrayAdamStep').length, 1, prof.kernelNames.join());
+  assert.ok(!prof.kernelNames.includes('Sqrt') && !prof.kernelNames.includes('RealDiv'), prof.kernelNames.join());
+  tf.dispose([probe, g]);
+  opt.dispose();
 });
 
 test('Identity shares memory: a clone outlives its source and the memory is freed with the last one', async () => {

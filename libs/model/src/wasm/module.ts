@@ -24,6 +24,7 @@ export interface TrainingKernelsExports {
   flip_transpose_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   max_pool_grad(...args: number[]): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, len: number): void;
+  adam_step(...args: number[]): void;
 }
 
 const STACK_BYTES = 64 * 1024;

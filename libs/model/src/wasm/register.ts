@@ -7,6 +7,7 @@ import { identityConfig, setStockIdentity } from './identity';
 import { maxPoolGradConfig } from './pool';
 import { reluGradConfig, reluGradient } from './relu';
 import { concatConfig, setStockKernel, sliceConfig, splitVConfig } from './slice';
+import { adamStepConfig } from './adam';
 
 const KERNELS: KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -19,6 +20,7 @@ const KERNELS: KernelConfig[] = [
   sliceConfig,
   splitVConfig,
   concatConfig,
+  adamStepConfig,
 ];
 /** Kernels that hand some inputs (other dtypes, higher ranks) to the stock kernel they replace. */
 const WITH_STOCK = new Set<KernelConfig>([sliceConfig, splitVConfig, concatConfig]);
