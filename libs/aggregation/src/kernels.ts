@@ -34,25 +34,17 @@ export function wasmKernelsAvailable(): boolean {
   return kernelsModule() !== null;
 }
 
-/** Pages (64 KiB) the kernels' memory may grow to: MAX_WASM_BYTES. */
-export const MAX_PAGES = MAX_WASM_BYTES / PAGE;
-
 /**
- * Instantiates the kernels over a fresh memory of at least `bytes` bytes, or
- * null if wasm is unavailable. The memory is shared (a SharedArrayBuffer), so
- * that a worker thread can bind the same kernels to it (see FoldHelper).
+ * Instantiates the kernels over a fresh memory of at least `bytes` bytes (able
+ * to grow to MAX_WASM_BYTES), or null if wasm is unavailable. The memory is
+ * shared (a SharedArrayBuffer), so that a worker thread can bind the same
+ * kernels to it (see FoldHelper).
  */
 export function createWasmKernels(bytes: number): WasmKernels | null {
   const mod = kernelsModule();
   if (!mod || bytes > MAX_WASM_BYTES) return null;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)), maximum: MAX_PAGES, shared: true });
-  return bindKernels(mod, memory);
-}
-
-/** The kernels of `mod` bound to `memory`. */
-export function bindKernels(mod: WebAssembly.Module, memory: WebAssembly.Memory): WasmKernels {
-  const instance = new WebAssembly.Instance(mod, { env: { memory } });
-  const e = instance.exports as unknown as Omit<WasmKernels, 'memory'>;
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)), maximum: MAX_WASM_BYTES / PAGE, shared: true });
+  const e = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Omit<WasmKernels, 'memory'>;
   return {
     memory,
     foldSet: e.foldSet,

@@ -46,7 +46,6 @@ export class WeightedSum {
   private wPtr = 0;
   private xPtr = 0;
   private outPtr = 0;
-  private memoryEnd = 0;
   // input slots (wasm engine, from the first intake()): pending inputs live in
   // slots 0..k-1 of the kernels' memory, added one at a time as needed (at most
   // `group`), so the kernels read them where they were decoded
@@ -83,8 +82,7 @@ export class WeightedSum {
       this.wPtr = bytes;
       this.xPtr = this.wPtr + ((group * 8 + 15) & ~15);
       this.outPtr = this.xPtr + group * CHUNK * 4;
-      this.memoryEnd = this.outPtr + CHUNK * 4;
-      this.kernels = createWasmKernels(this.memoryEnd);
+      this.kernels = createWasmKernels(this.outPtr + CHUNK * 4);
     }
     if (!this.kernels) this.acc = new Float64Array(this.total);
     this.backend = this.kernels ? 'wasm' : 'js';
@@ -144,31 +142,7 @@ export class WeightedSum {
    */
   intake(): Float32Array[] | null {
     if (!this.kernels || this.slotMode === 'unavailable') return null;
-    if (this.slotMode === 'off') {
-      if (this.held() > 0) this.fold(null);
-      let bytes = 0;
-      for (const n of this.sizes) {
-        this.slotOffsets.push(bytes);
-        bytes += ((n + 7) & ~7) * 4;
-      }
-      this.slotBytes = bytes;
-      this.slotBase = (this.memoryEnd + 15) & ~15;
-      this.split = this.sizes.length;
-      const wanted = this.helperOption === 'auto' ? this.total >= HELPER_MIN_VALUES : this.helperOption;
-      if (wanted && this.sizes.length > 1) {
-        // the helper takes the tail of the tensors, about half of the values
-        let before = 0;
-        let split = 1;
-        while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total / 2) before += this.sizes[split++ - 1];
-        this.helper = FoldHelper.create(this.kernels.memory);
-        if (this.helper) {
-          this.split = split;
-          this.helperOut = this.slotBase;
-          this.slotBase += bytes - this.slotOffsets[split];
-        }
-      }
-      this.slotMode = 'on';
-    }
+    if (this.slotMode === 'off') this.startSlots(this.kernels);
     if (this.held() >= this.group) this.fold(null);
     const slot = this.nextSlot();
     if (slot < 0) {
@@ -176,6 +150,34 @@ export class WeightedSum {
       return null;
     }
     return this.slotViews(slot);
+  }
+
+  /**
+   * Lays out the input slots after the staging area and, when wanted, starts
+   * the helper thread, which then folds the tail of the tensors (about half the
+   * values) and writes their mean to its own region before the slots.
+   */
+  private startSlots(kx: WasmKernels): void {
+    if (this.held() > 0) this.fold(null);
+    let bytes = 0;
+    for (const n of this.sizes) {
+      this.slotOffsets.push(bytes);
+      bytes += ((n + 7) & ~7) * 4;
+    }
+    this.slotBytes = bytes;
+    this.slotBase = (this.outPtr + CHUNK * 4 + 15) & ~15;
+    this.split = this.sizes.length;
+    this.slotMode = 'on';
+    const wanted = this.helperOption === 'auto' ? this.total >= HELPER_MIN_VALUES : this.helperOption;
+    if (!wanted || this.sizes.length < 2) return;
+    this.helper = FoldHelper.create(kx.memory);
+    if (!this.helper) return;
+    let before = 0;
+    let split = 1;
+    while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total / 2) before += this.sizes[split++ - 1];
+    this.split = split;
+    this.helperOut = this.slotBase;
+    this.slotBase += bytes - this.slotOffsets[split];
   }
 
   /** Σ wᵢ·xᵢ / Σ wᵢ as fresh Float32Arrays, then starts over. Throws if nothing was added. */

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
-import { demoDataWithProgress } from '../lib/demo';
+import { defaultRunDir, demoDataWithProgress } from '../lib/demo';
 import { dashboardDir } from '../lib/dashboard';
 
 interface SimulateFlags {
@@ -101,7 +101,7 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     data = await demoDataWithProgress(flags.cacheDir, p);
   }
   const imageSize = flags.imageSize ?? (flags.demo ? 64 : 224);
-  const out = resolve(flags.out ?? join('runs', `sim-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`));
+  const out = flags.out ? resolve(flags.out) : defaultRunDir('sim');
   const model: Record<string, unknown> = { arch: flags.arch, imageSize };
   const head: Record<string, unknown> = {};
   if (flags.activation) head.activation = flags.activation;

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, parseIntOption } from '../usage';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
-import { demoDataWithProgress } from '../lib/demo';
+import { defaultRunDir, demoDataWithProgress } from '../lib/demo';
 
 interface TuneFlags {
   design: string;
@@ -149,7 +149,7 @@ async function runTune(cliFlags: TuneFlags, cmd: Command): Promise<void> {
     data = await demoDataWithProgress(flags.cacheDir, p);
   }
   const imageSize = flags.imageSize ?? (flags.demo ? 64 : 224);
-  const out = resolve(flags.out ?? join('runs', `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`));
+  const out = flags.out ? resolve(flags.out) : defaultRunDir('tune');
 
   let tuner: InstanceType<typeof sim.Tuner>;
   try {

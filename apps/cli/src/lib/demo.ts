@@ -48,3 +48,8 @@ export async function demoDataWithProgress(cacheDir: string, p: Progress): Promi
     }
   });
 }
+
+/** `runs/<prefix>-<UTC timestamp>`, absolute: where a command writes when no --out is given. */
+export function defaultRunDir(prefix: string): string {
+  return resolve(join('runs', `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`));
+}
