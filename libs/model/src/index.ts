@@ -27,6 +27,7 @@ export { ModelError, BackendError } from './errors';
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelsRegistered, WASM_TRAINING_KERNELS } from './wasm/register';
+export { kernelsVariant } from './wasm/module';
 export { ParallelTrainer } from './parallel/trainer';
 export type { ParallelTrainerOptions } from './parallel/trainer';
 export { accumulateGradients, defaultMicroBatch, microBatchRanges } from './parallel/accumulate';

@@ -5,6 +5,7 @@ import { buildModel } from '../densenet';
 import { ModelError } from '../errors';
 import { ModelSpecSchema, type Arch } from '../spec';
 import { wasmTrainingKernelsRegistered } from '../wasm/register';
+import { kernelsVariant } from '../wasm/module';
 import { ParallelTrainer } from './trainer';
 
 export interface TrainBenchOptions {
@@ -41,6 +42,8 @@ export interface TrainBenchResult {
   workerBackends: string[];
   microBatch: number;
   customKernels: boolean;
+  /** Which build of the training kernels ran: with relaxed SIMD's fused multiply-add, or plain SIMD128. */
+  kernelSimd: 'relaxed-simd' | 'simd128' | null;
   warmup: number;
   cores: number;
   /** 1-minute load average before and after: other work on the machine slows every figure. */
@@ -114,6 +117,7 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     workerBackends: trainer.workerBackends,
     microBatch: Math.min(trainer.microBatch, o.batch),
     customKernels: backend === 'wasm' && wasmTrainingKernelsRegistered(),
+    kernelSimd: backend === 'wasm' ? kernelsVariant() : null,
     warmup,
     cores: availableParallelism(),
     loadAverage: [load0, loadavg()[0]],

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { kernelsFor, ptr, withScratch, type TrainingKernelsExports, type WasmBackendLike } from './module';
+import { stockKernel, stockSetup } from './stock';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -38,11 +39,17 @@ type Shape4 = [number, number, number, number];
 function convInfo(
   xShape: Shape4,
   filterShape: Shape4,
-  attrs: { strides: [number, number] | number; pad: Pad; dataFormat?: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  attrs: {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat?: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    dilations?: [number, number] | number;
+  },
   kernel: string,
 ): Conv2DInfo {
   const fmt = channelsLast(attrs.dataFormat, kernel);
-  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, fmt);
+  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, fmt);
 }
 
 /** Runs a gradient kernel with the scratch it needs for this geometry. */
@@ -71,10 +78,47 @@ function conv2dBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   return out;
 }
 
+interface ForwardAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+}
+
+/**
+ * The forward convolution as im2col rows times the filter (`conv2d_forward`
+ * in kernels.c); a 1x1, stride-1 convolution is one matrix product. It runs
+ * faster here than the stock XNNPACK kernel, and faster again in the
+ * relaxed-SIMD build (docs/BENCHMARKS.md). What it does not cover (NCHW, a bias,
+ * an activation, another dtype) goes to the stock kernel.
+ */
+function conv2dForward(name: 'Conv2D' | 'FusedConv2D') {
+  return (args: { inputs: { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo }; backend: unknown; attrs: ForwardAttrs }): TensorInfo => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as WasmBackendLike;
+    const { x, filter } = inputs;
+    const plain =
+      (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+      inputs.bias == null &&
+      inputs.preluActivationWeights == null &&
+      (attrs.activation ?? 'linear') === 'linear' &&
+      x.dtype === 'float32' &&
+      filter.dtype === 'float32';
+    if (!plain) return stockKernel(name, args) as TensorInfo;
+    const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs, name);
+    const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+    if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return out;
+    withConvScratch(backend, info, (k, s) => k.conv2d_forward(ptr(backend, x), ptr(backend, filter), ptr(backend, out), s, ...convArgs(info)));
+    return out;
+  };
+}
+
 /**
  * A stride-1 input gradient is a forward convolution of dy with the filter
- * flipped in space and transposed in channels, padded by (k − 1 − pad): the
- * wasm backend's own (XNNPACK) Conv2D runs it faster than the generic kernel.
+ * flipped in space and transposed in channels, padded by (k − 1 − pad), which
+ * the forward Conv2D registered on wasm runs faster than the generic kernel.
  * Returns null where that does not apply.
  */
 function forwardConvInputGrad(
@@ -128,6 +172,20 @@ function conv2dBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInf
   withConvScratch(backend, info, (k, s) => k.conv2d_input_grad(ptr(backend, dy), ptr(backend, filter), ptr(backend, out), s, ...convArgs(info)));
   return out;
 }
+
+export const conv2dConfig: KernelConfig = {
+  kernelName: 'Conv2D',
+  backendName: 'wasm',
+  kernelFunc: conv2dForward('Conv2D') as unknown as KernelFunc,
+  setupFunc: stockSetup('Conv2D'),
+};
+
+export const fusedConv2dConfig: KernelConfig = {
+  kernelName: 'FusedConv2D',
+  backendName: 'wasm',
+  kernelFunc: conv2dForward('FusedConv2D') as unknown as KernelFunc,
+  setupFunc: stockSetup('FusedConv2D'),
+};
 
 export const conv2dBackpropFilterConfig: KernelConfig = {
   kernelName: 'Conv2DBackpropFilter',

@@ -14,6 +14,14 @@ typedef v128_t f4;
 #define ADD wasm_f32x4_add
 #define MUL wasm_f32x4_mul
 #define ZERO wasm_f32x4_splat(0.0f)
+// acc + a * b. In the relaxed-SIMD build (kernels-relaxed.wasm) this is one
+// fused multiply-add where the CPU has one, whose rounding may differ from the
+// two-operation form in the last bit; no caller depends on that bit.
+#ifdef FEDXRAY_RELAXED_SIMD
+#define MADD(acc, a, b) wasm_f32x4_relaxed_madd((a), (b), (acc))
+#else
+#define MADD(acc, a, b) ADD((acc), MUL((a), (b)))
+#endif
 
 static void fill_zero(float* p, int n) {
   int i = 0;
@@ -39,10 +47,10 @@ static void gemm_atb(const float* A, int lda, const float* B, int ldb, float* C,
       for (int p = 0; p < P; p++, a += lda, b += ldb) {
         f4 b0 = LD(b), b1 = LD(b + 4);
         f4 x0 = SPLAT(a), x1 = SPLAT(a + 1), x2 = SPLAT(a + 2), x3 = SPLAT(a + 3);
-        a00 = ADD(a00, MUL(x0, b0)); a01 = ADD(a01, MUL(x0, b1));
-        a10 = ADD(a10, MUL(x1, b0)); a11 = ADD(a11, MUL(x1, b1));
-        a20 = ADD(a20, MUL(x2, b0)); a21 = ADD(a21, MUL(x2, b1));
-        a30 = ADD(a30, MUL(x3, b0)); a31 = ADD(a31, MUL(x3, b1));
+        a00 = MADD(a00, x0, b0); a01 = MADD(a01, x0, b1);
+        a10 = MADD(a10, x1, b0); a11 = MADD(a11, x1, b1);
+        a20 = MADD(a20, x2, b0); a21 = MADD(a21, x2, b1);
+        a30 = MADD(a30, x3, b0); a31 = MADD(a31, x3, b1);
       }
       ST(c0, a00); ST(c0 + 4, a01); ST(c1, a10); ST(c1 + 4, a11);
       ST(c2, a20); ST(c2 + 4, a21); ST(c3, a30); ST(c3 + 4, a31);
@@ -57,8 +65,8 @@ static void gemm_atb(const float* A, int lda, const float* B, int ldb, float* C,
       const float* b = B + n0;
       for (int p = 0; p < P; p++, a += lda, b += ldb) {
         f4 b0 = LD(b);
-        a0 = ADD(a0, MUL(SPLAT(a), b0)); a1 = ADD(a1, MUL(SPLAT(a + 1), b0));
-        a2 = ADD(a2, MUL(SPLAT(a + 2), b0)); a3 = ADD(a3, MUL(SPLAT(a + 3), b0));
+        a0 = MADD(a0, SPLAT(a), b0); a1 = MADD(a1, SPLAT(a + 1), b0);
+        a2 = MADD(a2, SPLAT(a + 2), b0); a3 = MADD(a3, SPLAT(a + 3), b0);
       }
       ST(c0, a0); ST(c1, a1); ST(c2, a2); ST(c3, a3);
     }
@@ -79,7 +87,7 @@ static void gemm_atb(const float* A, int lda, const float* B, int ldb, float* C,
       const float* b = B + n0;
       for (int p = 0; p < P; p++, a += lda, b += ldb) {
         f4 x = SPLAT(a);
-        s0 = ADD(s0, MUL(x, LD(b))); s1 = ADD(s1, MUL(x, LD(b + 4)));
+        s0 = MADD(s0, x, LD(b)); s1 = MADD(s1, x, LD(b + 4));
       }
       ST(c + n0, s0); ST(c + n0 + 4, s1);
     }
@@ -108,10 +116,10 @@ static void gemm_ab(const float* A, int lda, const float* B, int ldb, float* C, 
       for (int k = 0; k < K; k++, b += ldb) {
         f4 b0 = LD(b), b1 = LD(b + 4);
         f4 x0 = SPLAT(r0 + k), x1 = SPLAT(r1 + k), x2 = SPLAT(r2 + k), x3 = SPLAT(r3 + k);
-        a00 = ADD(a00, MUL(x0, b0)); a01 = ADD(a01, MUL(x0, b1));
-        a10 = ADD(a10, MUL(x1, b0)); a11 = ADD(a11, MUL(x1, b1));
-        a20 = ADD(a20, MUL(x2, b0)); a21 = ADD(a21, MUL(x2, b1));
-        a30 = ADD(a30, MUL(x3, b0)); a31 = ADD(a31, MUL(x3, b1));
+        a00 = MADD(a00, x0, b0); a01 = MADD(a01, x0, b1);
+        a10 = MADD(a10, x1, b0); a11 = MADD(a11, x1, b1);
+        a20 = MADD(a20, x2, b0); a21 = MADD(a21, x2, b1);
+        a30 = MADD(a30, x3, b0); a31 = MADD(a31, x3, b1);
       }
       float* c0 = C + (m0 + 0) * ldc + n0;
       float* c1 = C + (m0 + 1) * ldc + n0;
@@ -138,7 +146,7 @@ static void gemm_ab(const float* A, int lda, const float* B, int ldb, float* C, 
       const float* b = B + n0;
       for (int k = 0; k < K; k++, b += ldb) {
         f4 x = SPLAT(r + k);
-        s0 = ADD(s0, MUL(x, LD(b))); s1 = ADD(s1, MUL(x, LD(b + 4)));
+        s0 = MADD(s0, x, LD(b)); s1 = MADD(s1, x, LD(b + 4));
       }
       ST(C + m0 * ldc + n0, s0); ST(C + m0 * ldc + n0 + 4, s1);
     }
@@ -218,6 +226,27 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scrat
     int pc = P - p0 < step ? P - p0 : step;
     im2col(x, scratch, p0, pc, H, W, C, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL);
     gemm_atb(scratch, K, dy + p0 * CO, CO, dw, CO, pc, K, CO);
+  }
+}
+
+// y[n, oh, ow, co] = sum over (kh, kw, c) of x[n, ih, iw, c] * w[kh, kw, c, co]:
+// the forward convolution as a matrix product over im2col rows (a 1x1,
+// stride-1, unpadded convolution is the product itself). scratch:
+// conv_scratch_floats(KH, KW, C, CO) floats.
+void conv2d_forward(const float* x, const float* w, float* y, float* scratch, int N, int H, int W,
+                    int C, int OH, int OW, int CO, int KH, int KW, int SH, int SW, int DH, int DW,
+                    int PT, int PL) {
+  int K = KH * KW * C;
+  int P = N * OH * OW;
+  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+    gemm_ab(x, C, w, CO, y, CO, P, C, CO);
+    return;
+  }
+  int step = chunk_rows(K);
+  for (int p0 = 0; p0 < P; p0 += step) {
+    int pc = P - p0 < step ? P - p0 : step;
+    im2col(x, scratch, p0, pc, H, W, C, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL);
+    gemm_ab(scratch, K, w, CO, y + p0 * CO, CO, pc, K, CO);
   }
 }
 

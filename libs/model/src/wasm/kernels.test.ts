@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmTrainingKernelsRegistered } from './register';
 import { concatConfig, sliceConfig, splitVConfig } from './slice';
 import { FusedAdamOptimizer } from './adam';
+import { conv2dConfig, fusedConv2dConfig } from './conv';
 
 // Every custom wasm kernel against the cpu backend's kernels on random inputs.
 registerWasmTrainingKernels();
@@ -61,6 +62,34 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend (stride
     const label = `n${n} ${h}x${w}x${c}→${co} k${k} s${s} ${pad}`;
     assert.ok(relErr(cx, wx) <= 1e-4, `dx ${label}: ${relErr(cx, wx)}`);
     assert.ok(relErr(cf, wf) <= 1e-4, `dW ${label}: ${relErr(cf, wf)}`);
+  }
+});
+
+test('Conv2D and FusedConv2D match the cpu backend (strides 1/2, same/valid, dilation 2, odd sizes); a bias or activation goes to the stock kernel', async () => {
+  assert.equal(tf.getKernel('Conv2D', 'wasm')?.kernelFunc, conv2dConfig.kernelFunc);
+  assert.equal(tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc, fusedConv2dConfig.kernelFunc);
+  const cases: [...(typeof CONV_CASES)[number], number][] = [...CONV_CASES.map((c) => [...c, 1] as [...(typeof CONV_CASES)[number], number]), [1, 9, 10, 6, 7, 3, 1, 'same', 2]];
+  for (const [n, h, w, c, co, k, s, pad, d] of cases) {
+    const xs = rand([n, h, w, c], 11);
+    const fs = rand([k, k, c, co], 12);
+    const bs = rand([co], 13);
+    const run = (backend: string) =>
+      onBackend(backend, () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, [n, h, w, c]);
+          const f = tf.tensor4d(fs, [k, k, c, co]);
+          const plain = tf.conv2d(x, f, s, pad, 'NHWC', d);
+          const fused = tf.fused.conv2d({ x, filter: f, strides: s, pad, dilations: d });
+          const withBias = tf.fused.conv2d({ x, filter: f, strides: s, pad, dilations: d, bias: tf.tensor1d(bs), activation: 'relu' });
+          return [plain, fused, withBias].map((t) => t.dataSync().slice());
+        }),
+      );
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    const label = `n${n} ${h}x${w}x${c}→${co} k${k} s${s} d${d} ${pad}`;
+    ['Conv2D', 'FusedConv2D', 'FusedConv2D with bias and relu'].forEach((name, i) =>
+      assert.ok(relErr(cpu[i], wasm[i]) <= 1e-4, `${name} ${label}: ${relErr(cpu[i], wasm[i])}`),
+    );
   }
 });
 

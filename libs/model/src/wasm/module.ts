@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import type { TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the training kernels use. */
@@ -18,6 +19,7 @@ export interface TrainingKernelsExports {
   conv_scratch_floats(kh: number, kw: number, c: number, co: number): number;
   conv2d_filter_grad(...args: number[]): void;
   conv2d_input_grad(...args: number[]): void;
+  conv2d_forward(...args: number[]): void;
   bn_train_forward(...args: number[]): void;
   bn_train_backward(...args: number[]): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
@@ -31,9 +33,44 @@ const STACK_BYTES = 64 * 1024;
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<object, TrainingKernelsExports>();
 
+let variant: 'relaxed-simd' | 'simd128' | undefined;
+
+/**
+ * Whether the runtime takes relaxed-SIMD modules, switching V8's flag on where
+ * it still needs one (Node 20 and 21; it is on by default from Node 22).
+ */
+function relaxedSimdAccepted(bytes: Buffer<ArrayBuffer>): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(bytes);
+}
+
+/**
+ * The compiled kernels: the relaxed-SIMD build (fused multiply-add in the
+ * matrix products) where the runtime accepts it, else plain SIMD128.
+ * FEDXRAY_RELAXED_SIMD=0 forces the plain build.
+ */
 function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./kernels.wasm', import.meta.url)));
+  if (compiled) return compiled;
+  const relaxed = readFileSync(new URL('./kernels-relaxed.wasm', import.meta.url));
+  if (process.env.FEDXRAY_RELAXED_SIMD !== '0' && relaxedSimdAccepted(relaxed)) {
+    compiled = new WebAssembly.Module(relaxed);
+    variant = 'relaxed-simd';
+  } else {
+    compiled = new WebAssembly.Module(readFileSync(new URL('./kernels.wasm', import.meta.url)));
+    variant = 'simd128';
+  }
   return compiled;
+}
+
+/** Which build of the training kernels this process runs. */
+export function kernelsVariant(): 'relaxed-simd' | 'simd128' {
+  wasmModule();
+  return variant!;
 }
 
 /**

@@ -2,14 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { onBackendReady } from '../backend';
 import { bnTrainConfig, bnTrainGradConfig, bnTrainGradient, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
-import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv';
+import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, conv2dConfig, fusedConv2dConfig } from './conv';
 import { identityConfig, setStockIdentity } from './identity';
 import { maxPoolGradConfig } from './pool';
 import { reluGradConfig, reluGradient } from './relu';
-import { concatConfig, setStockKernel, sliceConfig, splitVConfig } from './slice';
+import { concatConfig, sliceConfig, splitVConfig } from './slice';
+import { setStockKernel } from './stock';
 import { adamStepConfig } from './adam';
 
 const KERNELS: KernelConfig[] = [
+  conv2dConfig,
+  fusedConv2dConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   bnTrainConfig,
@@ -23,7 +26,7 @@ const KERNELS: KernelConfig[] = [
   adamStepConfig,
 ];
 /** Kernels that hand some inputs (other dtypes, higher ranks) to the stock kernel they replace. */
-const WITH_STOCK = new Set<KernelConfig>([sliceConfig, splitVConfig, concatConfig]);
+const WITH_STOCK = new Set<KernelConfig>([conv2dConfig, fusedConv2dConfig, sliceConfig, splitVConfig, concatConfig]);
 const GRADIENTS: GradConfig[] = [bnTrainGradient, reluGradient];
 
 /** Names of the kernels `registerWasmTrainingKernels` adds to (or replaces on) the wasm backend. */
@@ -32,8 +35,10 @@ export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.ker
 let saved: { kernels: (KernelConfig | undefined)[]; gradients: (GradConfig | undefined)[] } | undefined;
 
 /**
- * Registers the training kernels on tfjs's wasm backend: Conv2DBackpropFilter
- * (absent from stock wasm), a faster Conv2DBackpropInput, a fused training-mode
+ * Registers the training kernels on tfjs's wasm backend: Conv2D and
+ * FusedConv2D (without bias or activation) as im2col matrix products,
+ * Conv2DBackpropFilter (absent from stock wasm), a faster Conv2DBackpropInput,
+ * a fused training-mode
  * BatchNormalization with its gradient, a one-pass Relu gradient, a one-pass
  * MaxPoolGrad, an Identity that shares memory instead of copying it, and
  * Slice/SplitV/Concat that copy rows inside the heap; and routes
@@ -51,7 +56,7 @@ export function registerWasmTrainingKernels(): void {
   for (const k of KERNELS) {
     const current = tf.getKernel(k.kernelName, 'wasm');
     if (k === identityConfig && current && current.kernelFunc !== k.kernelFunc) setStockIdentity(current.kernelFunc);
-    if (WITH_STOCK.has(k) && current && current.kernelFunc !== k.kernelFunc) setStockKernel(k.kernelName, current.kernelFunc);
+    if (WITH_STOCK.has(k) && current && current.kernelFunc !== k.kernelFunc) setStockKernel(current);
     if (current?.kernelFunc === k.kernelFunc) continue;
     if (current) tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel(k);

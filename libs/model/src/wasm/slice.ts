@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { kernelsFor, ptr, type WasmBackendLike } from './module';
+import { stockKernel, stockSetup } from './stock';
 
 /**
  * Slice, SplitV and Concat that copy rows inside the wasm heap (`copy_rows` in
@@ -10,19 +11,6 @@ import { kernelsFor, ptr, type WasmBackendLike } from './module';
  * row from JavaScript. Tensors of other than 4-byte types, and slices of rank
  * above 4, go to the stock kernels.
  */
-const stock = new Map<string, KernelFunc>();
-
-/** Keeps the stock kernel a name replaces, for the cases these kernels leave to it. */
-export function setStockKernel(name: string, k: KernelFunc): void {
-  if (!stock.has(name)) stock.set(name, k);
-}
-
-function fallback(name: string, args: unknown): TensorInfo | TensorInfo[] {
-  const k = stock.get(name);
-  if (!k) throw new Error(`No stock wasm ${name} kernel to fall back to`);
-  return k(args as Parameters<KernelFunc>[0]) as TensorInfo | TensorInfo[];
-}
-
 const FOUR_BYTES = new Set(['float32', 'int32']);
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -59,14 +47,14 @@ function sliceInHeap(backend: WasmBackendLike, x: TensorInfo, begin: number[], s
 
 function slice(args: { inputs: { x: TensorInfo }; attrs: { begin: number | number[]; size: number | number[] }; backend: unknown }): TensorInfo {
   const { x } = args.inputs;
-  if (!FOUR_BYTES.has(x.dtype) || x.shape.length > 4) return fallback('Slice', args) as TensorInfo;
+  if (!FOUR_BYTES.has(x.dtype) || x.shape.length > 4) return stockKernel('Slice', args) as TensorInfo;
   const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as unknown as tf.Tensor, args.attrs.begin, args.attrs.size);
   return sliceInHeap(args.backend as WasmBackendLike, x, begin, sz);
 }
 
 function splitV(args: { inputs: { x: TensorInfo }; attrs: { numOrSizeSplits: number | number[]; axis: number }; backend: unknown }): TensorInfo[] {
   const { x } = args.inputs;
-  if (!FOUR_BYTES.has(x.dtype) || x.shape.length > 4) return fallback('SplitV', args) as TensorInfo[];
+  if (!FOUR_BYTES.has(x.dtype) || x.shape.length > 4) return stockKernel('SplitV', args) as TensorInfo[];
   const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits, axis);
   const begin = new Array<number>(x.shape.length).fill(0);
@@ -84,7 +72,7 @@ function concat(args: { inputs: TensorInfo[]; attrs: { axis: number | number[] }
   const inputs = args.inputs;
   const dtype = inputs[0].dtype;
   const parts = inputs.filter((t) => size(t.shape) > 0);
-  if (!FOUR_BYTES.has(dtype) || parts.length < 2 || inputs.some((t) => t.dtype !== dtype)) return fallback('Concat', args) as TensorInfo;
+  if (!FOUR_BYTES.has(dtype) || parts.length < 2 || inputs.some((t) => t.dtype !== dtype)) return stockKernel('Concat', args) as TensorInfo;
   const axis = tf.util.parseAxisParam(args.attrs.axis, inputs[0].shape)[0];
   tf.backend_util.assertParamsConsistent(
     inputs.map((t) => t.shape),
@@ -108,6 +96,6 @@ function concat(args: { inputs: TensorInfo[]; attrs: { axis: number | number[] }
   return out;
 }
 
-export const sliceConfig: KernelConfig = { kernelName: 'Slice', backendName: 'wasm', kernelFunc: slice as unknown as KernelFunc };
-export const splitVConfig: KernelConfig = { kernelName: 'SplitV', backendName: 'wasm', kernelFunc: splitV as unknown as KernelFunc };
-export const concatConfig: KernelConfig = { kernelName: 'Concat', backendName: 'wasm', kernelFunc: concat as unknown as KernelFunc };
+export const sliceConfig: KernelConfig = { kernelName: 'Slice', backendName: 'wasm', kernelFunc: slice as unknown as KernelFunc, setupFunc: stockSetup('Slice') };
+export const splitVConfig: KernelConfig = { kernelName: 'SplitV', backendName: 'wasm', kernelFunc: splitV as unknown as KernelFunc, setupFunc: stockSetup('SplitV') };
+export const concatConfig: KernelConfig = { kernelName: 'Concat', backendName: 'wasm', kernelFunc: concat as unknown as KernelFunc, setupFunc: stockSetup('Concat') };

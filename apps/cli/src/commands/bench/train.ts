@@ -93,10 +93,11 @@ export function benchTrainCommand(): Command {
         workers: number;
         microBatch: number;
         customKernels: boolean;
+        kernelSimd: string | null;
         loadAverage: number[];
       };
       const lines = [
-        `${r.arch} ${r.imageSize}×${r.imageSize}, batch ${r.batch}, backend ${r.backend}${r.customKernels ? ' (fedxray training kernels)' : ''}, ${r.workers} worker(s), micro-batch ${r.microBatch}`,
+        `${r.arch} ${r.imageSize}×${r.imageSize}, batch ${r.batch}, backend ${r.backend}${r.customKernels ? ` (fedxray training kernels, ${r.kernelSimd})` : ''}, ${r.workers} worker(s), micro-batch ${r.microBatch}`,
         `  ${r.imagesPerSecond.toFixed(3)} images/s (median step ${r.medianStepSeconds.toFixed(2)} s, ${r.medianStepCpuSeconds.toFixed(2)} CPU-s; load average ${r.loadAverage.map((v) => v.toFixed(1)).join(' → ')})`,
       ];
       const torch = result.torch as TorchResult | { error: string } | undefined;
