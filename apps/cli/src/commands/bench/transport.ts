@@ -8,6 +8,7 @@ interface TransportFlags {
   float16?: boolean;
   decode?: boolean;
   maskFrames?: boolean;
+  compareStock?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -28,6 +29,7 @@ export function benchTransportCommand(): Command {
     .option('--float16', 'encode the weights as float16 (half the bytes)')
     .option('--decode', 'also decode on arrival (CRC-32 check and tensor views), as the coordinator and hospital do')
     .option('--mask-frames', "mask the hospital's frames with random keys, as browsers do (the hospital's maskFrames: true)")
+    .option('--compare-stock', 'also time socket.io with its stock settings (websocket transport, the payload limit raised to fit, random frame masks) in the same run')
     .option('--json', 'print JSON')
     .action(async (flags: TransportFlags) => {
       const { createServer } = await import('node:http');
@@ -53,50 +55,61 @@ export function benchTransportCommand(): Command {
         return { name: `t${i}`, shape: [len], values: v };
       });
       const payload = encodeWeights(weights, { dtype: flags.float16 ? 'float16' : 'float32' });
-      const http = createServer();
-      const server = new Server(http, serverTransportOptions(DEFAULT_MAX_PAYLOAD_BYTES));
-      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-      const port = (http.address() as import('node:net').AddressInfo).port;
-      const connected = new Promise<import('socket.io').Socket>((r) => server.once('connection', r));
       const { hospitalSocketOptions } = await import('@fedxray/hospital');
-      const client = io(`http://127.0.0.1:${port}`, hospitalSocketOptions(flags.maskFrames) as any);
-      const peer = await connected;
       // Receivers check the byte count (transport alone) or fully decode (CRC-32 + views) when asked.
       const receive = (p: any) => (flags.decode ? decodeWeights(p).length === n : p.data.byteLength === payload.byteLength);
-      client.on('fit', (p: any, ack: (ok: boolean) => void) => ack(receive(p)));
-      peer.on('fitResult', (p: any, ack: (ok: boolean) => void) => ack(receive(p)));
-      const down: number[] = [];
-      const up: number[] = [];
-      try {
-        for (let i = 0; i < flags.repeats + 1; i++) {
-          let t = performance.now();
-          const okDown = await peer.timeout(60_000).emitWithAck('fit', payload);
-          const dDown = performance.now() - t;
-          t = performance.now();
-          const okUp = await client.timeout(60_000).emitWithAck('fitResult', payload);
-          const dUp = performance.now() - t;
-          if (!okDown || !okUp) throw new Error('payload arrived damaged');
-          if (i === 0) continue; // warm-up
-          down.push(payload.byteLength / 1e6 / (dDown / 1000));
-          up.push(payload.byteLength / 1e6 / (dUp / 1000));
-          if (!flags.json) process.stderr.write(`  transfer ${i}/${flags.repeats}: down ${down.at(-1)!.toFixed(0)} MB/s, up ${up.at(-1)!.toFixed(0)} MB/s\n`);
+      const measure = async (label: string, serverOptions: Partial<import('socket.io').ServerOptions>, clientOptions: Parameters<typeof io>[1]) => {
+        const http = createServer();
+        const server = new Server(http, serverOptions);
+        await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+        const port = (http.address() as import('node:net').AddressInfo).port;
+        const connected = new Promise<import('socket.io').Socket>((r) => server.once('connection', r));
+        const client = io(`http://127.0.0.1:${port}`, clientOptions);
+        const peer = await connected;
+        client.on('fit', (p: any, ack: (ok: boolean) => void) => ack(receive(p)));
+        peer.on('fitResult', (p: any, ack: (ok: boolean) => void) => ack(receive(p)));
+        const down: number[] = [];
+        const up: number[] = [];
+        try {
+          for (let i = 0; i < flags.repeats + 1; i++) {
+            let t = performance.now();
+            const okDown = await peer.timeout(60_000).emitWithAck('fit', payload);
+            const dDown = performance.now() - t;
+            t = performance.now();
+            const okUp = await client.timeout(60_000).emitWithAck('fitResult', payload);
+            const dUp = performance.now() - t;
+            if (!okDown || !okUp) throw new Error('payload arrived damaged');
+            if (i === 0) continue; // warm-up
+            down.push(payload.byteLength / 1e6 / (dDown / 1000));
+            up.push(payload.byteLength / 1e6 / (dUp / 1000));
+            if (!flags.json) process.stderr.write(`  ${label} transfer ${i}/${flags.repeats}: down ${down.at(-1)!.toFixed(0)} MB/s, up ${up.at(-1)!.toFixed(0)} MB/s\n`);
+          }
+        } finally {
+          client.disconnect();
+          await new Promise<void>((r) => server.close(() => r()));
         }
-      } finally {
-        client.disconnect();
-        await new Promise<void>((r) => server.close(() => r()));
-      }
+        return { downMBps: Math.round(median(down)), upMBps: Math.round(median(up)) };
+      };
+      const ours = await measure('fedxray', serverTransportOptions(DEFAULT_MAX_PAYLOAD_BYTES), hospitalSocketOptions(flags.maskFrames));
+      const stock = flags.compareStock
+        ? await measure('stock', { maxHttpBufferSize: DEFAULT_MAX_PAYLOAD_BYTES }, { transports: ['websocket'] })
+        : undefined;
       const result = {
         bytes: payload.byteLength,
         dtype: flags.float16 ? 'float16' : 'float32',
         repeats: flags.repeats,
-        downMBps: Math.round(median(down)),
-        upMBps: Math.round(median(up)),
+        downMBps: ours.downMBps,
+        upMBps: ours.upMBps,
         bufferutil,
         decode: !!flags.decode,
         maskFrames: !!flags.maskFrames,
+        ...(stock ? { stock, downVsStock: ours.downMBps / stock.downMBps, upVsStock: ours.upMBps / stock.upMBps } : {}),
         note: flags.decode ? 'each transfer includes decoding on arrival (CRC-32 and tensor views); median after one warm-up' : 'transport only (byte count checked on arrival); median after one warm-up',
       };
       if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else process.stdout.write(`${(result.bytes / 1e6).toFixed(1)} MB ${result.dtype}: down ${result.downMBps} MB/s, up ${result.upMBps} MB/s (bufferutil ${bufferutil ? 'on' : 'off'})\n`);
+      else {
+        process.stdout.write(`${(result.bytes / 1e6).toFixed(1)} MB ${result.dtype}: down ${result.downMBps} MB/s, up ${result.upMBps} MB/s (bufferutil ${bufferutil ? 'on' : 'off'})\n`);
+        if (stock) process.stdout.write(`  stock socket.io settings: down ${stock.downMBps} MB/s, up ${stock.upMBps} MB/s\n`);
+      }
     });
 }

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+// The bench commands run end to end and print what docs/BENCHMARKS.md says
+// they print. Their figures are for a person to read; nothing here is timed.
+
+const BIN = fileURLToPath(new URL('../bin/fedxray.js', import.meta.url));
+
+function runJson(...args: string[]): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'bench', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`fedxray bench ${args.join(' ')} exited ${code}: ${err}`));
+      const lines = out.trim().split('\n');
+      resolve(JSON.parse(lines[lines.length - 1]));
+    });
+  });
+}
+
+const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+test('bench transport moves the payload both ways, with the stock socket.io settings beside it', async () => {
+  const r = await runJson('transport', '--megabytes', '2', '--repeats', '2', '--compare-stock');
+  assert.equal(r.bytes, 2e6);
+  for (const v of [r.downMBps, r.upMBps, r.stock.downMBps, r.stock.upMBps, r.downVsStock, r.upVsStock]) assert.ok(positive(v), JSON.stringify(r));
+  assert.equal(r.maskFrames, false);
+});
+
+test('bench aggregate folds DenseNet121-sized updates and reports time against memory bandwidth', async () => {
+  const r = await runJson('aggregate', '--hospitals', '2', '--repeats', '1');
+  assert.equal(r.tensors, 612);
+  assert.equal(r.values, 7_566_404);
+  assert.equal(r.hospitals, 2);
+  assert.equal(r.backend, 'wasm-simd');
+  for (const k of ['ms', 'decodeMs', 'gbPerSecond', 'memoryBandwidthGBps', 'bandwidthRatio']) assert.ok(positive(r[k]), `${k}: ${r[k]}`);
+  assert.ok(Math.abs(r.gbPerSecond - (2 * 7_566_404 * 4) / 1e9 / (r.ms / 1e3)) < 1e-6 * r.gbPerSecond);
+});
+
+test('bench train trains a small DenseNet on wasm with the training kernels and says which build ran', async () => {
+  const r = await runJson('train', '--arch', 'densenet-tiny', '--image-size', '32', '--batch', '4', '--steps', '1', '--warmup', '0', '--workers', '1');
+  assert.equal(r.arch, 'densenet-tiny');
+  assert.equal(r.backend, 'wasm');
+  assert.equal(r.customKernels, true);
+  assert.equal(r.kernelSimd, 'relaxed-simd');
+  assert.equal(r.batch, 4);
+  assert.ok(positive(r.imagesPerSecond));
+  assert.ok(Math.abs(r.imagesPerSecond - 4 / r.medianStepSeconds) < 1e-9 * r.imagesPerSecond);
+});
