@@ -201,9 +201,19 @@ static int chunk_rows(int K) {
 }
 
 // Scratch floats that conv2d_filter_grad / conv2d_input_grad need.
+// Output tiles of 2x2 per chunk of the Winograd convolution: its 16 input and
+// 16 product planes stay within about 512 KiB.
+static int winograd_tiles(int C, int CO) {
+  int t = 8192 / (C + CO);
+  return t < 4 ? 4 : t;
+}
+
 int conv_scratch_floats(int KH, int KW, int C, int CO) {
   int K = KH * KW * C;
-  return chunk_rows(K) * K + K * CO;
+  int generic = chunk_rows(K) * K + K * CO;
+  if (KH != 3 || KW != 3) return generic;
+  int wino = 16 * C * CO + 16 * winograd_tiles(C, CO) * (C + CO);
+  return wino > generic ? wino : generic;
 }
 
 // dW[KH][KW][C][CO] = sum over (n, oh, ow) of x[n, ih, iw, c] * dy[n, oh, ow, co]
@@ -229,9 +239,156 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scrat
   }
 }
 
+// Winograd F(2x2, 3x3) for a stride-1, undilated 3x3 convolution: per 2x2
+// output tile, 16 products of C x CO instead of 36 (Lavin and Gray, 2016):
+// U = G g Gt per filter, V = Bt d B per 4x4 input tile, Y = At (U . V) A.
+// scratch: conv_scratch_floats(3, 3, C, CO) floats.
+static void winograd_filter(const float* w, float* U, int C, int CO) {
+  int n = C * CO;
+  for (int i = 0; i < n; i++) {
+    float g[3][3];
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[(kh * 3 + kw) * n + i];
+    float t[4][3];  // G g
+    for (int j = 0; j < 3; j++) {
+      t[0][j] = g[0][j];
+      t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+      t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+      t[3][j] = g[2][j];
+    }
+    for (int r = 0; r < 4; r++) {  // (G g) Gt
+      U[(r * 4 + 0) * n + i] = t[r][0];
+      U[(r * 4 + 1) * n + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+      U[(r * 4 + 2) * n + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+      U[(r * 4 + 3) * n + i] = t[r][2];
+    }
+  }
+}
+
+// V[xi][t][c] for tiles [t0, t0 + tc): 4x4 input windows at (2*th - PT, 2*tw - PL).
+static void winograd_input(const float* x, float* V, int t0, int tc, int H, int W, int C, int TH,
+                           int TW, int PT, int PL) {
+  int plane = tc * C;
+  for (int i = 0; i < tc; i++) {
+    int t = t0 + i;
+    int tw = t % TW;
+    int th = (t / TW) % TH;
+    int n = t / (TW * TH);
+    int ih0 = 2 * th - PT;
+    int iw0 = 2 * tw - PL;
+    const float* rows[4][4];
+    for (int r = 0; r < 4; r++)
+      for (int q = 0; q < 4; q++) {
+        int ih = ih0 + r, iw = iw0 + q;
+        rows[r][q] = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? 0 : x + ((n * H + ih) * W + iw) * C;
+      }
+    float* out = V + i * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      f4 d[4][4];
+      for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++) d[r][q] = rows[r][q] ? LD(rows[r][q] + c) : ZERO;
+      f4 u[4][4];  // Bt d
+      for (int q = 0; q < 4; q++) {
+        u[0][q] = wasm_f32x4_sub(d[0][q], d[2][q]);
+        u[1][q] = ADD(d[1][q], d[2][q]);
+        u[2][q] = wasm_f32x4_sub(d[2][q], d[1][q]);
+        u[3][q] = wasm_f32x4_sub(d[1][q], d[3][q]);
+      }
+      for (int r = 0; r < 4; r++) {  // (Bt d) B
+        ST(out + (r * 4 + 0) * plane + c, wasm_f32x4_sub(u[r][0], u[r][2]));
+        ST(out + (r * 4 + 1) * plane + c, ADD(u[r][1], u[r][2]));
+        ST(out + (r * 4 + 2) * plane + c, wasm_f32x4_sub(u[r][2], u[r][1]));
+        ST(out + (r * 4 + 3) * plane + c, wasm_f32x4_sub(u[r][1], u[r][3]));
+      }
+    }
+    for (; c < C; c++) {
+      float d[4][4], u[4][4];
+      for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++) d[r][q] = rows[r][q] ? rows[r][q][c] : 0.0f;
+      for (int q = 0; q < 4; q++) {
+        u[0][q] = d[0][q] - d[2][q];
+        u[1][q] = d[1][q] + d[2][q];
+        u[2][q] = d[2][q] - d[1][q];
+        u[3][q] = d[1][q] - d[3][q];
+      }
+      for (int r = 0; r < 4; r++) {
+        out[(r * 4 + 0) * plane + c] = u[r][0] - u[r][2];
+        out[(r * 4 + 1) * plane + c] = u[r][1] + u[r][2];
+        out[(r * 4 + 2) * plane + c] = u[r][2] - u[r][1];
+        out[(r * 4 + 3) * plane + c] = u[r][1] - u[r][3];
+      }
+    }
+  }
+}
+
+// y for tiles [t0, t0 + tc) from the products M[xi][t][co]: Y = At M A.
+static void winograd_output(const float* M, float* y, int t0, int tc, int OH, int OW, int CO, int TH,
+                            int TW) {
+  int plane = tc * CO;
+  for (int i = 0; i < tc; i++) {
+    int t = t0 + i;
+    int tw = t % TW;
+    int th = (t / TW) % TH;
+    int n = t / (TW * TH);
+    int oh = 2 * th, ow = 2 * tw;
+    float* dst[2][2];
+    for (int r = 0; r < 2; r++)
+      for (int q = 0; q < 2; q++)
+        dst[r][q] = (oh + r < OH && ow + q < OW) ? y + ((n * OH + oh + r) * OW + ow + q) * CO : 0;
+    const float* m = M + i * CO;
+    int c = 0;
+    for (; c + 4 <= CO; c += 4) {
+      f4 v[4][4];
+      for (int k = 0; k < 16; k++) v[k >> 2][k & 3] = LD(m + k * plane + c);
+      f4 a[2][4];  // At M
+      for (int q = 0; q < 4; q++) {
+        a[0][q] = ADD(ADD(v[0][q], v[1][q]), v[2][q]);
+        a[1][q] = wasm_f32x4_sub(wasm_f32x4_sub(v[1][q], v[2][q]), v[3][q]);
+      }
+      for (int r = 0; r < 2; r++) {  // (At M) A
+        f4 y0 = ADD(ADD(a[r][0], a[r][1]), a[r][2]);
+        f4 y1 = wasm_f32x4_sub(wasm_f32x4_sub(a[r][1], a[r][2]), a[r][3]);
+        if (dst[r][0]) ST(dst[r][0] + c, y0);
+        if (dst[r][1]) ST(dst[r][1] + c, y1);
+      }
+    }
+    for (; c < CO; c++) {
+      float v[4][4], a[2][4];
+      for (int k = 0; k < 16; k++) v[k >> 2][k & 3] = m[k * plane + c];
+      for (int q = 0; q < 4; q++) {
+        a[0][q] = v[0][q] + v[1][q] + v[2][q];
+        a[1][q] = v[1][q] - v[2][q] - v[3][q];
+      }
+      for (int r = 0; r < 2; r++) {
+        if (dst[r][0]) dst[r][0][c] = a[r][0] + a[r][1] + a[r][2];
+        if (dst[r][1]) dst[r][1][c] = a[r][1] - a[r][2] - a[r][3];
+      }
+    }
+  }
+}
+
+static void conv2d_winograd(const float* x, const float* w, float* y, float* scratch, int N, int H,
+                            int W, int C, int OH, int OW, int CO, int PT, int PL) {
+  int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
+  int T = N * TH * TW;
+  int tc = winograd_tiles(C, CO);
+  float* U = scratch;
+  float* V = U + 16 * C * CO;
+  float* M = V + 16 * tc * C;
+  winograd_filter(w, U, C, CO);
+  for (int t0 = 0; t0 < T; t0 += tc) {
+    int n = T - t0 < tc ? T - t0 : tc;
+    winograd_input(x, V, t0, n, H, W, C, TH, TW, PT, PL);
+    for (int k = 0; k < 16; k++) gemm_ab(V + k * n * C, C, U + k * C * CO, CO, M + k * n * CO, CO, n, C, CO);
+    winograd_output(M, y, t0, n, OH, OW, CO, TH, TW);
+  }
+}
+
 // y[n, oh, ow, co] = sum over (kh, kw, c) of x[n, ih, iw, c] * w[kh, kw, c, co]:
 // the forward convolution as a matrix product over im2col rows (a 1x1,
-// stride-1, unpadded convolution is the product itself). scratch:
+// stride-1, unpadded convolution is the product itself; a stride-1 3x3 one
+// goes through Winograd F(2x2, 3x3)). scratch:
 // conv_scratch_floats(KH, KW, C, CO) floats.
 void conv2d_forward(const float* x, const float* w, float* y, float* scratch, int N, int H, int W,
                     int C, int OH, int OW, int CO, int KH, int KW, int SH, int SW, int DH, int DW,
@@ -240,6 +397,10 @@ void conv2d_forward(const float* x, const float* w, float* y, float* scratch, in
   int P = N * OH * OW;
   if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
     gemm_ab(x, C, w, CO, y, CO, P, C, CO);
+    return;
+  }
+  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1) {
+    conv2d_winograd(x, w, y, scratch, N, H, W, C, OH, OW, CO, PT, PL);
     return;
   }
   int step = chunk_rows(K);
