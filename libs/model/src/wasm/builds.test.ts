@@ -38,6 +38,8 @@ function rand(n: number, seed: number): Float32Array {
 const CASES: [number, number, number, number, number, number, number, number, number][] = [
   [2, 6, 5, 7, 9, 1, 1, 0, 1],
   [1, 7, 8, 5, 13, 3, 1, 1, 1],
+  [2, 11, 10, 6, 9, 3, 1, 1, 1],
+  [1, 12, 13, 5, 7, 3, 1, 0, 1],
   [2, 9, 7, 3, 6, 3, 2, 1, 1],
   [1, 11, 11, 3, 5, 7, 2, 3, 1],
   [1, 9, 9, 4, 10, 3, 1, 2, 2],

@@ -216,12 +216,23 @@ int conv_scratch_floats(int KH, int KW, int C, int CO) {
   return wino > generic ? wino : generic;
 }
 
+static void conv2d_winograd_filter_grad(const float* x, const float* dy, float* dw, float* scratch,
+                                        int N, int H, int W, int C, int OH, int OW, int CO, int PT,
+                                        int PL);
+
 // dW[KH][KW][C][CO] = sum over (n, oh, ow) of x[n, ih, iw, c] * dy[n, oh, ow, co]
+// (a stride-1, undilated 3x3 convolution with outputs above 8x8 through
+// Winograd F(2x2, 3x3))
 void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scratch, int N, int H,
                         int W, int C, int OH, int OW, int CO, int KH, int KW, int SH, int SW,
                         int DH, int DW, int PT, int PL) {
   int K = KH * KW * C;
   int P = N * OH * OW;
+  // (below about 8x8 outputs the tiles are too few for the products to pay)
+  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && OH > 8 && OW > 8) {
+    conv2d_winograd_filter_grad(x, dy, dw, scratch, N, H, W, C, OH, OW, CO, PT, PL);
+    return;
+  }
   fill_zero(dw, K * CO);
   if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
     const int step = 512;
@@ -382,6 +393,96 @@ static void conv2d_winograd(const float* x, const float* w, float* y, float* scr
     winograd_input(x, V, t0, n, H, W, C, TH, TW, PT, PL);
     for (int k = 0; k < 16; k++) gemm_ab(V + k * n * C, C, U + k * C * CO, CO, M + k * n * CO, CO, n, C, CO);
     winograd_output(M, y, t0, n, OH, OW, CO, TH, TW);
+  }
+}
+
+// dy tiles for the Winograd filter gradient: Mdy[xi][t][co] = A dy At per 2x2
+// output tile (zero past the output's edge), A = At transposed.
+static void winograd_dy(const float* dy, float* Mdy, int t0, int tc, int OH, int OW, int CO, int TH,
+                        int TW) {
+  int plane = tc * CO;
+  for (int i = 0; i < tc; i++) {
+    int t = t0 + i;
+    int tw = t % TW;
+    int th = (t / TW) % TH;
+    int n = t / (TW * TH);
+    int oh = 2 * th, ow = 2 * tw;
+    const float* src[2][2];
+    for (int r = 0; r < 2; r++)
+      for (int q = 0; q < 2; q++)
+        src[r][q] = (oh + r < OH && ow + q < OW) ? dy + ((n * OH + oh + r) * OW + ow + q) * CO : 0;
+    float* out = Mdy + i * CO;
+    int c = 0;
+    for (; c + 4 <= CO; c += 4) {
+      f4 g[2][2];
+      for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 2; q++) g[r][q] = src[r][q] ? LD(src[r][q] + c) : ZERO;
+      f4 u[4][2];  // A dy
+      for (int q = 0; q < 2; q++) {
+        u[0][q] = g[0][q];
+        u[1][q] = ADD(g[0][q], g[1][q]);
+        u[2][q] = wasm_f32x4_sub(g[0][q], g[1][q]);
+        u[3][q] = wasm_f32x4_neg(g[1][q]);
+      }
+      for (int r = 0; r < 4; r++) {  // (A dy) At
+        ST(out + (r * 4 + 0) * plane + c, u[r][0]);
+        ST(out + (r * 4 + 1) * plane + c, ADD(u[r][0], u[r][1]));
+        ST(out + (r * 4 + 2) * plane + c, wasm_f32x4_sub(u[r][0], u[r][1]));
+        ST(out + (r * 4 + 3) * plane + c, wasm_f32x4_neg(u[r][1]));
+      }
+    }
+    for (; c < CO; c++) {
+      float g[2][2], u[4][2];
+      for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 2; q++) g[r][q] = src[r][q] ? src[r][q][c] : 0.0f;
+      for (int q = 0; q < 2; q++) {
+        u[0][q] = g[0][q];
+        u[1][q] = g[0][q] + g[1][q];
+        u[2][q] = g[0][q] - g[1][q];
+        u[3][q] = -g[1][q];
+      }
+      for (int r = 0; r < 4; r++) {
+        out[(r * 4 + 0) * plane + c] = u[r][0];
+        out[(r * 4 + 1) * plane + c] = u[r][0] + u[r][1];
+        out[(r * 4 + 2) * plane + c] = u[r][0] - u[r][1];
+        out[(r * 4 + 3) * plane + c] = -u[r][1];
+      }
+    }
+  }
+}
+
+// The filter gradient of a stride-1, undilated 3x3 convolution, the adjoint
+// of conv2d_winograd: dW = Gt (sum over tiles of V . (A dy At)) G.
+static void conv2d_winograd_filter_grad(const float* x, const float* dy, float* dw, float* scratch,
+                                        int N, int H, int W, int C, int OH, int OW, int CO, int PT,
+                                        int PL) {
+  int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
+  int T = N * TH * TW;
+  int tc = winograd_tiles(C, CO);
+  int n = C * CO;
+  float* U = scratch;
+  float* V = U + 16 * n;
+  float* M = V + 16 * tc * C;
+  fill_zero(U, 16 * n);
+  for (int t0 = 0; t0 < T; t0 += tc) {
+    int m = T - t0 < tc ? T - t0 : tc;
+    winograd_input(x, V, t0, m, H, W, C, TH, TW, PT, PL);
+    winograd_dy(dy, M, t0, m, OH, OW, CO, TH, TW);
+    for (int k = 0; k < 16; k++) gemm_atb(V + k * m * C, C, M + k * m * CO, CO, U + k * n, CO, m, C, CO);
+  }
+  for (int i = 0; i < n; i++) {
+    float u[4][4], t[3][4];
+    for (int k = 0; k < 16; k++) u[k >> 2][k & 3] = U[k * n + i];
+    for (int q = 0; q < 4; q++) {  // Gt U
+      t[0][q] = u[0][q] + 0.5f * (u[1][q] + u[2][q]);
+      t[1][q] = 0.5f * (u[1][q] - u[2][q]);
+      t[2][q] = 0.5f * (u[1][q] + u[2][q]) + u[3][q];
+    }
+    for (int r = 0; r < 3; r++) {  // (Gt U) G
+      dw[(r * 3 + 0) * n + i] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+      dw[(r * 3 + 1) * n + i] = 0.5f * (t[r][1] - t[r][2]);
+      dw[(r * 3 + 2) * n + i] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+    }
   }
 }
 

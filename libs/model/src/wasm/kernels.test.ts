@@ -41,6 +41,9 @@ const CONV_CASES: [n: number, h: number, w: number, c: number, co: number, k: nu
   [2, 6, 6, 16, 9, 1, 1, 'valid'],
   [1, 13, 13, 7, 3, 1, 2, 'same'],
   [3, 5, 5, 13, 37, 3, 1, 'valid'],
+  // above 8×8 outputs a stride-1 3×3 filter gradient goes through Winograd too
+  [2, 11, 10, 6, 7, 3, 1, 'same'],
+  [1, 12, 13, 5, 9, 3, 1, 'valid'],
   [1, 10, 12, 33, 17, 1, 1, 'same'],
 ];
 
