@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { AggregationError } from './errors';
 import { FoldHelper } from './fold-helper';
 import { createWasmKernels, MAX_WASM_BYTES, type WasmKernels } from './kernels';
@@ -181,21 +180,10 @@ export class WeightedSum {
     this.slotBase += bytes - this.slotOffsets[split];
   }
 
-  /**
-   * Σ wᵢ·xᵢ / Σ wᵢ as fresh Float32Arrays, then starts over. Throws if nothing
-   * was added. The arrays are views of one buffer allocated without zero-filling
-   * (every value is written by the fold): a round's output costs neither a
-   * zeroing pass nor, on Linux, fresh pages (docs/AGGREGATION.md).
-   */
+  /** Σ wᵢ·xᵢ / Σ wᵢ as fresh Float32Arrays, then starts over. Throws if nothing was added. */
   mean(): Float32Array[] {
     if (this.inputs === 0) throw new AggregationError('no_updates', 'Nothing to average: no input was added');
-    const buffer = Buffer.allocUnsafeSlow(this.total * 4).buffer;
-    let at = 0;
-    const out = this.sizes.map((n) => {
-      const view = new Float32Array(buffer, at, n);
-      at += n * 4;
-      return view;
-    });
+    const out = this.sizes.map((n) => new Float32Array(n));
     this.fold(out);
     this.reset();
     return out;
