@@ -200,7 +200,11 @@ static int chunk_rows(int K) {
   return pc;
 }
 
-// Scratch floats that conv2d_filter_grad / conv2d_input_grad need.
+// A 1x1, stride-1, unpadded convolution: in NHWC, one matrix product.
+static int pointwise(int KH, int KW, int SH, int SW, int PT, int PL, int H, int W, int OH, int OW) {
+  return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W;
+}
+
 // Output tiles of 2x2 per chunk of the Winograd convolution: its 16 input and
 // 16 product planes stay within about 512 KiB.
 static int winograd_tiles(int C, int CO) {
@@ -208,46 +212,13 @@ static int winograd_tiles(int C, int CO) {
   return t < 4 ? 4 : t;
 }
 
+// Scratch floats that the convolution kernels need.
 int conv_scratch_floats(int KH, int KW, int C, int CO) {
   int K = KH * KW * C;
   int generic = chunk_rows(K) * K + K * CO;
   if (KH != 3 || KW != 3) return generic;
   int wino = 16 * C * CO + 16 * winograd_tiles(C, CO) * (C + CO);
   return wino > generic ? wino : generic;
-}
-
-static void conv2d_winograd_filter_grad(const float* x, const float* dy, float* dw, float* scratch,
-                                        int N, int H, int W, int C, int OH, int OW, int CO, int PT,
-                                        int PL);
-
-// dW[KH][KW][C][CO] = sum over (n, oh, ow) of x[n, ih, iw, c] * dy[n, oh, ow, co]
-// (a stride-1, undilated 3x3 convolution with outputs above 8x8 through
-// Winograd F(2x2, 3x3))
-void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scratch, int N, int H,
-                        int W, int C, int OH, int OW, int CO, int KH, int KW, int SH, int SW,
-                        int DH, int DW, int PT, int PL) {
-  int K = KH * KW * C;
-  int P = N * OH * OW;
-  // (below about 8x8 outputs the tiles are too few for the products to pay)
-  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && OH > 8 && OW > 8) {
-    conv2d_winograd_filter_grad(x, dy, dw, scratch, N, H, W, C, OH, OW, CO, PT, PL);
-    return;
-  }
-  fill_zero(dw, K * CO);
-  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
-    const int step = 512;
-    for (int p0 = 0; p0 < P; p0 += step) {
-      int pc = P - p0 < step ? P - p0 : step;
-      gemm_atb(x + p0 * C, C, dy + p0 * CO, CO, dw, CO, pc, C, CO);
-    }
-    return;
-  }
-  int step = chunk_rows(K);
-  for (int p0 = 0; p0 < P; p0 += step) {
-    int pc = P - p0 < step ? P - p0 : step;
-    im2col(x, scratch, p0, pc, H, W, C, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL);
-    gemm_atb(scratch, K, dy + p0 * CO, CO, dw, CO, pc, K, CO);
-  }
 }
 
 // Winograd F(2x2, 3x3) for a stride-1, undilated 3x3 convolution: per 2x2
@@ -276,15 +247,31 @@ static void winograd_filter(const float* w, float* U, int C, int CO) {
   }
 }
 
+// Image n and tile row/column of Winograd tile t (TH x TW tiles per image).
+static void tile_origin(int t, int TH, int TW, int* n, int* th, int* tw) {
+  *tw = t % TW;
+  *th = (t / TW) % TH;
+  *n = t / (TW * TH);
+}
+
+// The 2x2 outputs of tile t in an NHWC tensor of CO channels (null past its edge).
+static void tile_outputs(float* base, int t, int OH, int OW, int CO, int TH, int TW, float* p[2][2]) {
+  int n, th, tw;
+  tile_origin(t, TH, TW, &n, &th, &tw);
+  for (int r = 0; r < 2; r++)
+    for (int q = 0; q < 2; q++) {
+      int oh = 2 * th + r, ow = 2 * tw + q;
+      p[r][q] = (oh < OH && ow < OW) ? base + ((n * OH + oh) * OW + ow) * CO : 0;
+    }
+}
+
 // V[xi][t][c] for tiles [t0, t0 + tc): 4x4 input windows at (2*th - PT, 2*tw - PL).
 static void winograd_input(const float* x, float* V, int t0, int tc, int H, int W, int C, int TH,
                            int TW, int PT, int PL) {
   int plane = tc * C;
   for (int i = 0; i < tc; i++) {
-    int t = t0 + i;
-    int tw = t % TW;
-    int th = (t / TW) % TH;
-    int n = t / (TW * TH);
+    int n, th, tw;
+    tile_origin(t0 + i, TH, TW, &n, &th, &tw);
     int ih0 = 2 * th - PT;
     int iw0 = 2 * tw - PL;
     const float* rows[4][4];
@@ -338,15 +325,8 @@ static void winograd_output(const float* M, float* y, int t0, int tc, int OH, in
                             int TW) {
   int plane = tc * CO;
   for (int i = 0; i < tc; i++) {
-    int t = t0 + i;
-    int tw = t % TW;
-    int th = (t / TW) % TH;
-    int n = t / (TW * TH);
-    int oh = 2 * th, ow = 2 * tw;
     float* dst[2][2];
-    for (int r = 0; r < 2; r++)
-      for (int q = 0; q < 2; q++)
-        dst[r][q] = (oh + r < OH && ow + q < OW) ? y + ((n * OH + oh + r) * OW + ow + q) * CO : 0;
+    tile_outputs(y, t0 + i, OH, OW, CO, TH, TW, dst);
     const float* m = M + i * CO;
     int c = 0;
     for (; c + 4 <= CO; c += 4) {
@@ -402,15 +382,8 @@ static void winograd_dy(const float* dy, float* Mdy, int t0, int tc, int OH, int
                         int TW) {
   int plane = tc * CO;
   for (int i = 0; i < tc; i++) {
-    int t = t0 + i;
-    int tw = t % TW;
-    int th = (t / TW) % TH;
-    int n = t / (TW * TH);
-    int oh = 2 * th, ow = 2 * tw;
-    const float* src[2][2];
-    for (int r = 0; r < 2; r++)
-      for (int q = 0; q < 2; q++)
-        src[r][q] = (oh + r < OH && ow + q < OW) ? dy + ((n * OH + oh + r) * OW + ow + q) * CO : 0;
+    float* src[2][2];
+    tile_outputs((float*)dy, t0 + i, OH, OW, CO, TH, TW, src);
     float* out = Mdy + i * CO;
     int c = 0;
     for (; c + 4 <= CO; c += 4) {
@@ -486,6 +459,36 @@ static void conv2d_winograd_filter_grad(const float* x, const float* dy, float* 
   }
 }
 
+// dW[KH][KW][C][CO] = sum over (n, oh, ow) of x[n, ih, iw, c] * dy[n, oh, ow, co]
+// (a stride-1, undilated 3x3 convolution with outputs above 8x8 through
+// Winograd F(2x2, 3x3))
+void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scratch, int N, int H,
+                        int W, int C, int OH, int OW, int CO, int KH, int KW, int SH, int SW,
+                        int DH, int DW, int PT, int PL) {
+  int K = KH * KW * C;
+  int P = N * OH * OW;
+  // (below about 8x8 outputs the tiles are too few for the products to pay)
+  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && OH > 8 && OW > 8) {
+    conv2d_winograd_filter_grad(x, dy, dw, scratch, N, H, W, C, OH, OW, CO, PT, PL);
+    return;
+  }
+  fill_zero(dw, K * CO);
+  if (pointwise(KH, KW, SH, SW, PT, PL, H, W, OH, OW)) {
+    const int step = 512;
+    for (int p0 = 0; p0 < P; p0 += step) {
+      int pc = P - p0 < step ? P - p0 : step;
+      gemm_atb(x + p0 * C, C, dy + p0 * CO, CO, dw, CO, pc, C, CO);
+    }
+    return;
+  }
+  int step = chunk_rows(K);
+  for (int p0 = 0; p0 < P; p0 += step) {
+    int pc = P - p0 < step ? P - p0 : step;
+    im2col(x, scratch, p0, pc, H, W, C, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL);
+    gemm_atb(scratch, K, dy + p0 * CO, CO, dw, CO, pc, K, CO);
+  }
+}
+
 // y[n, oh, ow, co] = sum over (kh, kw, c) of x[n, ih, iw, c] * w[kh, kw, c, co]:
 // the forward convolution as a matrix product over im2col rows (a 1x1,
 // stride-1, unpadded convolution is the product itself; a stride-1 3x3 one
@@ -496,7 +499,7 @@ void conv2d_forward(const float* x, const float* w, float* y, float* scratch, in
                     int PT, int PL) {
   int K = KH * KW * C;
   int P = N * OH * OW;
-  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+  if (pointwise(KH, KW, SH, SW, PT, PL, H, W, OH, OW)) {
     gemm_ab(x, C, w, CO, y, CO, P, C, CO);
     return;
   }
@@ -524,7 +527,7 @@ void conv2d_input_grad(const float* dy, const float* w, float* dx, float* scratc
   // wt[co][k] = w[k][co]
   for (int k = 0; k < K; k++)
     for (int co = 0; co < CO; co++) wt[co * K + k] = w[k * CO + co];
-  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+  if (pointwise(KH, KW, SH, SW, PT, PL, H, W, OH, OW)) {
     gemm_ab(dy, CO, wt, K, dx, K, P, CO, K);
     return;
   }

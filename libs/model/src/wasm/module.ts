@@ -56,8 +56,8 @@ function relaxedSimdAccepted(bytes: Buffer<ArrayBuffer>): boolean {
  */
 function wasmModule(): WebAssembly.Module {
   if (compiled) return compiled;
-  const relaxed = readFileSync(new URL('./kernels-relaxed.wasm', import.meta.url));
-  if (process.env.FEDXRAY_RELAXED_SIMD !== '0' && relaxedSimdAccepted(relaxed)) {
+  const relaxed = process.env.FEDXRAY_RELAXED_SIMD === '0' ? null : readFileSync(new URL('./kernels-relaxed.wasm', import.meta.url));
+  if (relaxed && relaxedSimdAccepted(relaxed)) {
     compiled = new WebAssembly.Module(relaxed);
     variant = 'relaxed-simd';
   } else {
