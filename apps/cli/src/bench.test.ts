@@ -53,3 +53,14 @@ test('bench train trains a small DenseNet on wasm with the training kernels and 
   assert.ok(positive(r.imagesPerSecond));
   assert.ok(Math.abs(r.imagesPerSecond - 4 / r.medianStepSeconds) < 1e-9 * r.imagesPerSecond);
 });
+
+test('bench conv times our convolutions against the stock wasm kernel on DenseNet-121 shapes, and they agree', async () => {
+  const r = await runJson('conv', '--batch', '1', '--repeats', '1');
+  assert.equal(r.batch, 1);
+  assert.equal(r.rows.length, 13);
+  for (const row of r.rows) {
+    for (const k of ['mflop', 'forwardMs', 'stockForwardMs', 'filterGradMs']) assert.ok(positive(row[k]), `${k}: ${JSON.stringify(row)}`);
+    assert.ok(row.maxRelDiff < 1e-4, JSON.stringify(row));
+  }
+  assert.ok(Math.abs(r.forwardMs - r.rows.reduce((a: number, row: any) => a + row.forwardMs, 0)) < 1e-9);
+});

@@ -28,6 +28,8 @@ export { ModelError, BackendError } from './errors';
 // Exports of the fast training backend go between these two markers.
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelsRegistered, WASM_TRAINING_KERNELS } from './wasm/register';
 export { kernelsVariant } from './wasm/module';
+export { benchConv, DENSENET121_CONVS } from './wasm/bench';
+export type { ConvBenchResult, ConvBenchRow, ConvShape } from './wasm/bench';
 export { ParallelTrainer } from './parallel/trainer';
 export type { ParallelTrainerOptions } from './parallel/trainer';
 export { accumulateGradients, defaultMicroBatch, microBatchRanges } from './parallel/accumulate';
