@@ -34,8 +34,10 @@ test('bench transport moves the payload both ways, with the stock socket.io sett
 });
 
 test('bench aggregate folds DenseNet121-sized updates and reports time against memory bandwidth', async () => {
-  const r = await runJson('aggregate', '--hospitals', '2', '--repeats', '1');
+  const r = await runJson('aggregate', '--hospitals', '2', '--repeats', '2');
   assert.equal(r.tensors, 612);
+  assert.equal(r.recycledRounds, 2, 'every timed round writes into the result of two rounds before, as the coordinator does');
+  assert.equal((await runJson('aggregate', '--hospitals', '2', '--repeats', '1', '--no-recycle')).recycledRounds, 0);
   assert.equal(r.values, 7_566_404);
   assert.equal(r.hospitals, 2);
   assert.equal(r.backend, 'wasm-simd');

@@ -1,7 +1,7 @@
 import type { NamedWeights } from '@fedxray/protocol';
 import { AggregationError } from './errors';
 import { ModelLayout } from './layout';
-import type { ClientUpdate, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
+import type { ClientUpdate, FinishOptions, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
 
 /** Round bookkeeping shared by every strategy: layout, who contributed, refusal of misuse. */
 export abstract class RoundStrategy implements Strategy {
@@ -52,14 +52,15 @@ export abstract class RoundStrategy implements Strategy {
     this.used.push(update.hospitalId);
   }
 
-  finish(): RoundResult {
+  finish(options: FinishOptions = {}): RoundResult {
     const layout = this.requireRound();
     if (this.used.length === 0) throw new AggregationError('no_updates', `Round ${this.round}: no update arrived, nothing to aggregate`);
     const global = this.global!;
-    const { slots, used } = this.onFinish(layout.slotsOf(global));
+    const into = options.recycle && layout.recyclable(options.recycle, global) ? layout.slotsOf(options.recycle) : undefined;
+    const { slots, used } = this.onFinish(layout.slotsOf(global), into);
     this.layout = undefined;
     this.global = undefined;
-    return { weights: layout.assemble(global, slots), used };
+    return { weights: layout.assemble(global, slots), used, recycled: into !== undefined && slots.every((a, s) => a === into[s]) };
   }
 
   abstract retainedBytes(): number;
@@ -83,8 +84,11 @@ export abstract class RoundStrategy implements Strategy {
   protected abstract onBegin(layout: ModelLayout): void;
   /** One accepted update, its aggregated tensors in slot order. */
   protected abstract onUpdate(update: ClientUpdate, slots: Float32Array[]): void;
-  /** The new aggregated tensors (fresh arrays) from the global's current ones. */
-  protected abstract onFinish(globalSlots: Float32Array[]): { slots: Float32Array[]; used: string[] };
+  /**
+   * The new aggregated tensors from the global's current ones: fresh arrays,
+   * or `into` (arrays in slot order, safe to overwrite) when the strategy can write there.
+   */
+  protected abstract onFinish(globalSlots: Float32Array[], into?: Float32Array[]): { slots: Float32Array[]; used: string[] };
 }
 
 export function sameSizes(a: readonly number[], b: readonly number[]): boolean {

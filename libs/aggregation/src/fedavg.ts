@@ -21,6 +21,9 @@ export class FedAvg extends RoundStrategy {
   readonly name: string = 'fedavg';
   readonly streaming = true;
   private sum: WeightedSum | undefined;
+  /** intake()'s maps, one per slot of the sum (its arrays are made once), for the current layout's names. */
+  private intakeMaps = new WeakMap<Float32Array[], ReadonlyMap<string, Float32Array>>();
+  private intakeNames: readonly string[] = [];
 
   constructor(protected override readonly options: FedAvgOptions = {}) {
     super(options);
@@ -34,20 +37,31 @@ export class FedAvg extends RoundStrategy {
     } else {
       this.sum.reset();
     }
+    const names = layout.slotNames;
+    if (names.length !== this.intakeNames.length || names.some((n, s) => n !== this.intakeNames[s])) {
+      this.intakeMaps = new WeakMap();
+      this.intakeNames = names;
+    }
   }
 
   override intake(): ReadonlyMap<string, Float32Array> | null {
     const layout = this.requireRound();
     const arrays = this.sum!.intake();
-    return arrays ? new Map(layout.slotNames.map((name, s) => [name, arrays[s]])) : null;
+    if (!arrays) return null;
+    let map = this.intakeMaps.get(arrays);
+    if (!map) {
+      map = new Map(layout.slotNames.map((name, s) => [name, arrays[s]]));
+      this.intakeMaps.set(arrays, map);
+    }
+    return map;
   }
 
   protected onUpdate(update: ClientUpdate, slots: Float32Array[]): void {
     this.sum!.add(slots, update.examples);
   }
 
-  protected onFinish(globalSlots: Float32Array[]): { slots: Float32Array[]; used: string[] } {
-    const mean = this.sum!.mean();
+  protected onFinish(globalSlots: Float32Array[], into?: Float32Array[]): { slots: Float32Array[]; used: string[] } {
+    const mean = this.sum!.mean(into);
     return { slots: this.serverStep(globalSlots, mean, this.layout!.slotNames), used: [...this.used] };
   }
 

@@ -1,5 +1,5 @@
 // Public API of @fedxray/aggregation: federated strategies over named float32 tensors.
-export type { ClientUpdate, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
+export type { ClientUpdate, FinishOptions, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
 export { StrategyConfigSchema, STRATEGY_NAMES, createStrategy, parseStrategyConfig } from './config';
 export type { StrategyConfig, StrategyConfigInput, StrategyName } from './config';
 export { AggregationError, AGGREGATION_ERROR_CODES } from './errors';

@@ -61,6 +61,30 @@ export class ModelLayout {
     });
   }
 
+  /**
+   * True when `weights` may take the next aggregated tensors: the same names and
+   * sizes as this layout, no array sharing memory with `global`, and no two of
+   * its aggregated arrays overlapping.
+   */
+  recyclable(weights: NamedWeights, global: NamedWeights): boolean {
+    if (weights.length !== this.entries.length) return false;
+    const taken = new Map<ArrayBufferLike, Array<[number, number]>>();
+    for (const t of global) taken.set(t.values.buffer, [[0, Infinity]]);
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      const v = weights[i]?.values;
+      if (weights[i]?.name !== e.name || !(v instanceof Float32Array) || v.length !== e.size) return false;
+      if (e.slot < 0) continue;
+      const start = v.byteOffset;
+      const end = start + v.byteLength;
+      const ranges = taken.get(v.buffer) ?? [];
+      if (ranges.some(([a, b]) => start < b && a < end)) return false;
+      ranges.push([start, end]);
+      taken.set(v.buffer, ranges);
+    }
+    return true;
+  }
+
   /** The global's aggregated tensors, in slot order. */
   slotsOf(global: NamedWeights): Float32Array[] {
     const out: Float32Array[] = [];

@@ -54,6 +54,8 @@ export class WeightedSum {
   private slotBase = 0;
   private slotBytes = 0;
   private readonly slotOffsets: number[] = [];
+  /** Each slot's arrays, made once: the memory is shared, so growing it never detaches them. */
+  private readonly slotArrays: Float32Array[][] = [];
   private pendingSlots = 0;
   // the helper thread (slot mode): it folds tensors [split, n) and writes their
   // mean to its own region, from which the main thread copies it out
@@ -120,7 +122,7 @@ export class WeightedSum {
     if (this.held() >= this.group) this.fold(null);
     if (this.slotMode === 'on') {
       const views = this.slotViews(this.nextSlot());
-      if (!tensors.every((t, s) => t.buffer === views[s].buffer && t.byteOffset === views[s].byteOffset)) {
+      if (!tensors.every((t, s) => t === views[s] || (t.buffer === views[s].buffer && t.byteOffset === views[s].byteOffset))) {
         for (let s = 0; s < views.length; s++) views[s].set(tensors[s]);
       }
       this.pendingSlots++;
@@ -180,13 +182,34 @@ export class WeightedSum {
     this.slotBase += bytes - this.slotOffsets[split];
   }
 
-  /** Σ wᵢ·xᵢ / Σ wᵢ as fresh Float32Arrays, then starts over. Throws if nothing was added. */
-  mean(): Float32Array[] {
+  /**
+   * Σ wᵢ·xᵢ / Σ wᵢ, then starts over. Throws if nothing was added. Written into
+   * `into` when given (arrays the caller no longer uses, one per size, none of
+   * them an input of this round), else into fresh Float32Arrays.
+   */
+  mean(into?: readonly Float32Array[]): Float32Array[] {
     if (this.inputs === 0) throw new AggregationError('no_updates', 'Nothing to average: no input was added');
-    const out = this.sizes.map((n) => new Float32Array(n));
+    const out = into ? this.checkInto(into) : this.sizes.map((n) => new Float32Array(n));
     this.fold(out);
     this.reset();
     return out;
+  }
+
+  private checkInto(into: readonly Float32Array[]): Float32Array[] {
+    if (into.length !== this.sizes.length) {
+      throw new AggregationError('shape_mismatch', `Expected ${this.sizes.length} arrays to write the mean into, but got ${into.length}`);
+    }
+    const wasm = this.kernels?.memory.buffer;
+    for (let s = 0; s < into.length; s++) {
+      const a = into[s];
+      if (!(a instanceof Float32Array) || a.length !== this.sizes[s]) {
+        throw new AggregationError('shape_mismatch', `Expected array ${s} to write the mean into to be a Float32Array of ${this.sizes[s]} values`);
+      }
+      if (a.buffer === wasm || this.pending.some((p) => p[s].buffer === a.buffer)) {
+        throw new AggregationError('bad_config', `Array ${s} to write the mean into is one of this round's inputs`);
+      }
+    }
+    return [...into];
   }
 
   /** Forgets every input (held ones included). */
@@ -236,9 +259,14 @@ export class WeightedSum {
   }
 
   private slotViews(slot: number): Float32Array[] {
-    const mem = this.kernels!.memory.buffer;
-    const at = this.slotBase + slot * this.slotBytes;
-    return this.sizes.map((n, s) => new Float32Array(mem, at + this.slotOffsets[s], n));
+    let views = this.slotArrays[slot];
+    if (!views) {
+      const mem = this.kernels!.memory.buffer;
+      const at = this.slotBase + slot * this.slotBytes;
+      views = this.sizes.map((n, s) => new Float32Array(mem, at + this.slotOffsets[s], n));
+      this.slotArrays[slot] = views;
+    }
+    return views;
   }
 
   /** Folds the pending inputs into the accumulator, or (with `out`) into the mean written to `out`. */

@@ -8,6 +8,8 @@ import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Ack, type Fit, typ
 import { addPredictions, createSummary } from '@fedxray/evaluation';
 import { Coordinator } from './coordinator';
 import type { CoordinatorConfigInput } from './config';
+import type { RoundResult, Strategy } from '@fedxray/aggregation';
+import type { NamedWeights } from '@fedxray/protocol';
 
 const CLASSES = ['a', 'b', 'c'];
 const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
@@ -175,8 +177,17 @@ test('BatchNorm statistics are recalibrated: pooled mean and variance of what ho
   }
 });
 
-test('updates decoded straight into the strategy’s memory aggregate to the example-weighted mean', { timeout: 120_000 }, async () => {
-  const c = await Coordinator.start(config());
+test('updates decoded straight into the strategy’s memory aggregate to the example-weighted mean, round after round, the result written into the global of two rounds before', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 4 }));
+  // the coordinator's strategy, watched: what each finish() was offered and whether it wrote there
+  const strategy = (c as unknown as { strategy: Strategy }).strategy;
+  const finish = strategy.finish.bind(strategy);
+  const finished: { recycle?: NamedWeights; result: RoundResult }[] = [];
+  strategy.finish = (options) => {
+    const result = finish(options);
+    finished.push({ recycle: options?.recycle, result });
+    return result;
+  };
   const seen = new Map<number, Float32Array[]>();
   const shifted = (delta: number): Behaviour => (round, fit) => {
     const w = decodeWeights(fit.weights as WeightsPayload);
@@ -191,9 +202,22 @@ test('updates decoded straight into the strategy’s memory aggregate to the exa
   a.socket.disconnect();
   b.socket.disconnect();
   assert.equal(result.status, 'complete', result.error);
-  // both trained on 10 examples: round 1's global moves by the mean shift, -0.001
-  const [before, after] = [seen.get(1)!, seen.get(2)!];
-  let worst = 0;
-  for (let t = 0; t < before.length; t++) for (let k = 0; k < before[t].length; k++) worst = Math.max(worst, Math.abs(after[t][k] - (before[t][k] - 0.001)));
-  assert.ok(worst < 1e-6 * 8, `largest difference from the mean ${worst}`);
+  // both trained on 10 examples: each round's global moves by the mean shift, -0.001
+  for (let round = 2; round <= 4; round++) {
+    const [before, after] = [seen.get(round - 1)!, seen.get(round)!];
+    let worst = 0;
+    for (let t = 0; t < before.length; t++) for (let k = 0; k < before[t].length; k++) worst = Math.max(worst, Math.abs(after[t][k] - (before[t][k] - 0.001)));
+    assert.ok(worst < 1e-6 * 8, `round ${round}: largest difference from the mean ${worst}`);
+  }
+  assert.equal(finished.length, 4);
+  assert.equal(finished[0].recycle, undefined, 'round 1 has nothing to recycle');
+  for (let r = 1; r < 4; r++) {
+    assert.equal(finished[r].result.recycled, true, `round ${r + 1} wrote into the global of two rounds before`);
+    // round 2 recycles the initial global; round r + 1 the result of round r - 1
+    if (r >= 2) assert.equal(finished[r].recycle, finished[r - 2].result.weights, `round ${r + 1} was offered round ${r - 1}'s result`);
+  }
+  // and the final model is the last round's, unharmed by the recycling
+  const final = c.globalWeights();
+  const last = seen.get(4)!;
+  for (let t = 0; t < final.length; t++) for (let k = 0; k < last[t].length; k++) assert.ok(Math.abs(final[t].values[k] - (last[t][k] - 0.001)) < 1e-5, `${final[t].name}[${k}]`);
 });

@@ -164,6 +164,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private spec!: ModelSpec;
   private model: any;
   private global: NamedWeights = [];
+  /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
+  private retired: NamedWeights | undefined;
   private manifest: { name: string; shape: number[] }[] = [];
   private keepLocal = new Set<string>();
   private strategy!: Strategy;
@@ -752,7 +754,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
     this.current = { ...this.current!, phase: 'aggregate' };
     this.emit('state');
-    const { weights } = this.strategy.finish();
+    const { weights } = this.strategy.finish({ recycle: this.retired });
+    this.retired = this.global;
     this.global = weights;
     fit.calibratedBy = await this.calibrate(round);
     setNamedWeights(this.model, this.global);

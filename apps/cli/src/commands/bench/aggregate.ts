@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../../usage';
 
+/** Untimed rounds first: the kernels compile, memory is laid out, and the coordinator's steady state (a result of two rounds before to recycle) is reached. */
+const WARM_UP = 2;
 const STREAMING = ['fedavg', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'];
 const ROBUST = ['fedmedian', 'fedtrimmedavg', 'krum', 'multikrum'];
 
@@ -169,6 +171,7 @@ interface Options {
   group?: number;
   repeats: number;
   compareNumpy?: boolean;
+  recycle: boolean;
   json?: boolean;
 }
 
@@ -186,7 +189,8 @@ export function benchAggregateCommand(): Command {
       'streaming strategies: updates folded per pass over the accumulator, up to k held (default: the config default, 4)',
       parseIntOption('--group', 1),
     )
-    .option('--repeats <n>', 'timed rounds (after one untimed warm-up round)', parseIntOption('--repeats', 1), 7)
+    .option('--repeats <n>', 'timed rounds (after two untimed warm-up rounds)', parseIntOption('--repeats', 1), 7)
+    .option('--no-recycle', 'give the strategy no earlier result to write into: time fresh output arrays every round (the coordinator recycles the global of two rounds ago)')
     .option('--compare-numpy', "also time Flower's numpy aggregate() on the same shapes (python3 with numpy) and report the speed-up")
     .option('--json', 'print one JSON object')
     .action(async (o: Options) => {
@@ -215,7 +219,12 @@ export function benchAggregateCommand(): Command {
       const cpuMs: number[] = [];
       const decodeMs: number[] = [];
       let retained = 0;
-      for (let r = 0; r <= o.repeats; r++) {
+      // as the coordinator does: the result of two rounds ago takes the new one
+      type Weights = ReturnType<typeof makeWeights>;
+      let previous: Weights | undefined;
+      let last: Weights | undefined;
+      let recycledRounds = 0;
+      for (let r = 0; r < WARM_UP + o.repeats; r++) {
         let wall = 0;
         let decode = 0;
         let cpu = 0;
@@ -239,8 +248,11 @@ export function benchAggregateCommand(): Command {
           timed(() => strategy.accumulate({ hospitalId: `hospital-${h + 1}`, examples: examples[h], weights }));
           retained = Math.max(retained, strategy.retainedBytes());
         }
-        timed(() => strategy.finish());
-        if (r > 0) {
+        const result = timed(() => strategy.finish({ recycle: o.recycle ? previous : undefined }));
+        previous = last;
+        last = result.weights as Weights;
+        if (r >= WARM_UP) {
+          if (result.recycled) recycledRounds++;
           ms.push(wall);
           cpuMs.push(cpu);
           decodeMs.push(decode);
@@ -269,6 +281,7 @@ export function benchAggregateCommand(): Command {
         memoryCopyGBps: bandwidth.copyGBps,
         bandwidthRatio: bandwidth.readGBps / gbPerSecond,
         retainedBytes: retained,
+        recycledRounds,
         modelBytes: values * 4,
         repeats: o.repeats,
         loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100),
@@ -292,6 +305,7 @@ export function benchAggregateCommand(): Command {
         `  ${ours.best.toFixed(1)} ms best, ${ours.median.toFixed(1)} ms median of ${o.repeats}, ${(result.cpuMs as number).toFixed(1)} ms CPU: ${gbPerSecond.toFixed(2)} GB/s of updates`,
         `  memory read bandwidth ${bandwidth.readGBps.toFixed(1)} GB/s (copy ${bandwidth.copyGBps.toFixed(1)} GB/s read + write): ${(bandwidth.readGBps / gbPerSecond).toFixed(2)}× the rate updates were consumed`,
         `  decoding the ${o.hospitals} updates (checksum, copy${strategy.streaming ? ' into the strategy\'s memory' : ''}): ${(result.decodeMs as number).toFixed(1)} ms best; decode + aggregate ${(result.totalMs as number).toFixed(1)} ms`,
+        `  results written into the arrays of two rounds before in ${recycledRounds} of ${o.repeats} timed rounds` + (o.recycle ? '' : ' (--no-recycle)'),
         `  strategy held at most ${(retained / 1e6).toFixed(1)} MB (model ${((values * 4) / 1e6).toFixed(1)} MB)`,
       ];
       const numpy = result.numpy as NumpyResult | { error: string } | undefined;
