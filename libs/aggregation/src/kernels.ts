@@ -1,6 +1,6 @@
 import { KERNELS_WASM_BASE64 } from './kernels-wasm';
 
-/** The SIMD kernels of kernels.wat, bound to one memory. Pointers are byte offsets, n a multiple of 4. */
+/** The SIMD kernels of kernels.wat, bound to one memory. Pointers are byte offsets (16-byte aligned), n a multiple of 16. */
 export interface WasmKernels {
   readonly memory: WebAssembly.Memory;
   foldSet(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;

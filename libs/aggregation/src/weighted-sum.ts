@@ -79,7 +79,7 @@ export class WeightedSum {
       let bytes = 0;
       for (const n of this.sizes) {
         this.accOffsets.push(bytes);
-        bytes += ((n + 7) & ~7) * 8;
+        bytes += ((n + 15) & ~15) * 8;
       }
       this.wPtr = bytes;
       this.xPtr = this.wPtr + ((group * 8 + 15) & ~15);
@@ -164,7 +164,7 @@ export class WeightedSum {
     let bytes = 0;
     for (const n of this.sizes) {
       this.slotOffsets.push(bytes);
-      bytes += ((n + 7) & ~7) * 4;
+      bytes += ((n + 15) & ~15) * 4;
     }
     this.slotBytes = bytes;
     this.slotBase = (this.outPtr + CHUNK * 4 + 15) & ~15;
@@ -299,7 +299,7 @@ export class WeightedSum {
       for (let s = this.split, c = 0; s < n; s++, c += 4) {
         calls[c] = this.accOffsets[s];
         calls[c + 1] = this.slotBase + this.slotOffsets[s];
-        calls[c + 2] = (this.sizes[s] + 7) & ~7;
+        calls[c + 2] = (this.sizes[s] + 15) & ~15;
         calls[c + 3] = out ? this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split] : this.outPtr;
       }
       seq = this.helper.start({ kernel: name, calls, stride: this.slotBytes, k, pw: this.wPtr, scale });
@@ -314,9 +314,9 @@ export class WeightedSum {
       const step = dst ? CHUNK : size;
       for (let o = 0; o < size; o += step) {
         const m = Math.min(size, o + step) - o;
-        const m8 = (m + 7) & ~7;
-        if (k === 0) kx.scaleOut(accPtr + o * 8, m8, scale, this.outPtr);
-        else kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m8, this.wPtr, scale, this.outPtr);
+        const m16 = (m + 15) & ~15;
+        if (k === 0) kx.scaleOut(accPtr + o * 8, m16, scale, this.outPtr);
+        else kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m16, this.wPtr, scale, this.outPtr);
         if (dst) dst.set(f32.subarray(o0, o0 + m), o);
       }
     }
@@ -354,16 +354,16 @@ export class WeightedSum {
       for (let o = 0; o < size; o += CHUNK) {
         const e = Math.min(size, o + CHUNK);
         const n = e - o;
-        const n8 = (n + 7) & ~7;
+        const n16 = (n + 15) & ~15;
         if (kernel) {
           const whole = o === 0 && e === size;
           for (let j = 0; j < k; j++) {
             const x = group[j][s];
             f32.set(whole ? x : x.subarray(o, e), x0 + j * CHUNK);
           }
-          kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n8, this.wPtr, scale, this.outPtr);
+          kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n16, this.wPtr, scale, this.outPtr);
         } else if (dst) {
-          kx.scaleOut(accPtr + o * 8, n8, scale, this.outPtr);
+          kx.scaleOut(accPtr + o * 8, n16, scale, this.outPtr);
         }
         if (dst) dst.set(f32.subarray(o0, o0 + n), o);
       }
