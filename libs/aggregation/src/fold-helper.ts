@@ -24,7 +24,8 @@ export interface FoldJob {
  */
 export class FoldHelper {
   private readonly worker: Worker;
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: the last job done (its number, or minus it if it failed); [1]: calls of the current job done. */
+  private readonly flag = new Int32Array(new SharedArrayBuffer(8));
   private seq = 0;
 
   private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module) {
@@ -48,19 +49,34 @@ export class FoldHelper {
 
   start(job: FoldJob): number {
     const seq = ++this.seq;
+    Atomics.store(this.flag, 1, 0);
     this.worker.postMessage({ ...job, seq });
     return seq;
   }
 
+  /** Blocks until job `seq` is done. */
   wait(seq: number): void {
+    this.waitFor(seq, Infinity);
+  }
+
+  /** Blocks until the first `calls` calls of job `seq` are done (or all of it, if fewer). */
+  waitFor(seq: number, calls: number): void {
     const deadline = Date.now() + TIMEOUT_MS;
+    const failed = () => new AggregationError('helper_failed', 'The aggregation helper thread failed while folding');
     for (;;) {
-      const now = Atomics.load(this.flag, 0);
-      if (now === seq) return;
-      if (now === -seq) throw new AggregationError('helper_failed', 'The aggregation helper thread failed while folding');
+      const status = Atomics.load(this.flag, 0);
+      if (status === seq) return;
+      if (status === -seq) throw failed();
+      const done = Atomics.load(this.flag, 1);
+      if (done >= calls) {
+        // a failed job sets the count past any call after its status
+        if (Atomics.load(this.flag, 0) === -seq) throw failed();
+        return;
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new AggregationError('helper_failed', `The aggregation helper thread did not finish within ${TIMEOUT_MS / 1000} s`);
-      Atomics.wait(this.flag, 0, now, left);
+      // woken by each call done and by the job's end
+      Atomics.wait(this.flag, 1, done, left);
     }
   }
 

@@ -23,6 +23,11 @@ export interface WeightedSumOptions {
 
 /** Below this many values a second thread costs more than it saves. */
 const HELPER_MIN_VALUES = 1 << 20;
+/**
+ * The helper's share of the values: a little over half, because the main
+ * thread also copies the mean out, its own share and then the helper's.
+ */
+const HELPER_SHARE = 0.56;
 
 /**
  * Streaming weighted sum of float32 tensor lists, kept in float64:
@@ -176,7 +181,7 @@ export class WeightedSum {
     if (!this.helper) return;
     let before = 0;
     let split = 1;
-    while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total / 2) before += this.sizes[split++ - 1];
+    while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total * (1 - HELPER_SHARE)) before += this.sizes[split++ - 1];
     this.split = split;
     this.helperOut = this.slotBase;
     this.slotBase += bytes - this.slotOffsets[split];
@@ -321,13 +326,15 @@ export class WeightedSum {
       }
     }
     if (seq) {
-      this.helper!.wait(seq);
+      // the helper's means, each copied out as soon as the helper has written it
       if (out) {
         for (let s = this.split; s < n; s++) {
+          this.helper!.waitFor(seq, s - this.split + 1);
           const at = (this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split]) >> 2;
           out[s].set(f32.subarray(at, at + this.sizes[s]));
         }
       }
+      this.helper!.wait(seq);
     }
   }
 
