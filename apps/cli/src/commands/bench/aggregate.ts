@@ -69,33 +69,47 @@ function stats(ms: number[]): { best: number; median: number } {
 }
 
 /**
- * Memory bandwidth of this process, best of `repeats`: `readGBps` from comparing
- * two equal 128 MiB buffers (memcmp reads both, writes nothing), `copyGBps` from
- * copying 256 MiB into another array, counting bytes read plus written (STREAM's "copy").
+ * Memory bandwidth of this process, best of all samples taken: `readGBps` from
+ * comparing two equal 128 MiB buffers (memcmp reads both, writes nothing),
+ * `copyGBps` from copying 256 MiB into another array, counting bytes read plus
+ * written (STREAM's "copy"). Sampled before the rounds and again before each
+ * round, so that the reference sees the same machine as the rounds do.
  */
-function memoryBandwidth(repeats: number): { readGBps: number; copyGBps: number } {
-  const n = 64 * 1024 * 1024;
-  const src = new Float32Array(n);
-  fillRandom(src, 3);
-  const dst = new Float32Array(n).fill(1);
-  const a = Buffer.from(src.buffer, 0, n * 2);
-  const b = Buffer.from(src.buffer, n * 2, n * 2);
-  b.set(a);
-  let copy = Infinity;
-  let read = Infinity;
-  for (let r = 0; r < repeats + 1; r++) {
-    let t = performance.now();
-    dst.set(src);
-    const c = performance.now() - t;
-    t = performance.now();
-    if (!a.equals(b)) throw new Error('bandwidth buffers differ');
-    const q = performance.now() - t;
-    if (r > 0) {
-      copy = Math.min(copy, c);
-      read = Math.min(read, q);
-    }
+class MemoryBandwidth {
+  private readonly n = 64 * 1024 * 1024;
+  private readonly src = new Float32Array(this.n);
+  private readonly dst = new Float32Array(this.n).fill(1);
+  private readonly a: Buffer;
+  private readonly b: Buffer;
+  private read = Infinity;
+  private copy = Infinity;
+  samples = 0;
+
+  constructor() {
+    fillRandom(this.src, 3);
+    this.a = Buffer.from(this.src.buffer, 0, this.n * 2);
+    this.b = Buffer.from(this.src.buffer, this.n * 2, this.n * 2);
+    this.b.set(this.a);
+    this.dst.set(this.src); // touch every page once, untimed
   }
-  return { readGBps: (n * 4) / 1e9 / (read / 1e3), copyGBps: (2 * n * 4) / 1e9 / (copy / 1e3) };
+
+  sample(): void {
+    let t = performance.now();
+    this.dst.set(this.src);
+    this.copy = Math.min(this.copy, performance.now() - t);
+    t = performance.now();
+    if (!this.a.equals(this.b)) throw new Error('bandwidth buffers differ');
+    this.read = Math.min(this.read, performance.now() - t);
+    this.samples++;
+  }
+
+  get readGBps(): number {
+    return (this.n * 4) / 1e9 / (this.read / 1e3);
+  }
+
+  get copyGBps(): number {
+    return (2 * this.n * 4) / 1e9 / (this.copy / 1e3);
+  }
 }
 
 // Flower's `aggregate` (flwr/server/strategy/aggregate.py), unchanged, timed on
@@ -180,7 +194,7 @@ export function benchAggregateCommand(): Command {
   return new Command('aggregate')
     .description(
       'Time one aggregation round (begin, one accumulate per hospital, finish) over DenseNet121-sized updates ' +
-        "(612 tensors, 7,566,404 values) and this machine's memory bandwidth, measured in the same run; best of --repeats",
+        "(612 tensors, 7,566,404 values) and this machine's memory bandwidth, sampled before and between the rounds; best of --repeats",
     )
     .option('--hospitals <n>', 'updates per round', parseIntOption('--hospitals', 1), 10)
     .addOption(new Option('--strategy <name>', 'strategy to time').choices([...STREAMING, ...ROBUST]).default('fedavg'))
@@ -212,7 +226,8 @@ export function benchAggregateCommand(): Command {
       // Each update as a hospital sends it (one packed buffer with its manifest
       // and checksum); the coordinator decodes it, then hands it to the strategy.
       const payloads = examples.map((_, h) => encodeWeights(makeWeights(h + 1)));
-      const bandwidth = memoryBandwidth(5);
+      const bandwidth = new MemoryBandwidth();
+      for (let i = 0; i < 5; i++) bandwidth.sample();
       const config = parseStrategyConfig(o.group !== undefined ? { name: o.strategy, groupUpdates: o.group } : { name: o.strategy });
       const strategy = createStrategy(config);
       const ms: number[] = [];
@@ -237,6 +252,7 @@ export function benchAggregateCommand(): Command {
           cpu += (used.user + used.system) / 1000;
           return out;
         };
+        bandwidth.sample();
         timed(() => strategy.begin(r + 1, global));
         for (let h = 0; h < payloads.length; h++) {
           // decoding, timed apart: straight into the strategy's memory when it
@@ -279,6 +295,7 @@ export function benchAggregateCommand(): Command {
         cpuGbPerSecond: updateBytes / 1e9 / (stats(cpuMs).best / 1e3),
         memoryBandwidthGBps: bandwidth.readGBps,
         memoryCopyGBps: bandwidth.copyGBps,
+        bandwidthSamples: bandwidth.samples,
         bandwidthRatio: bandwidth.readGBps / gbPerSecond,
         retainedBytes: retained,
         recycledRounds,
