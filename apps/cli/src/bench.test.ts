@@ -37,6 +37,7 @@ test('bench aggregate folds DenseNet121-sized updates and reports time against m
   const r = await runJson('aggregate', '--hospitals', '2', '--repeats', '2');
   assert.equal(r.tensors, 612);
   assert.equal(r.recycledRounds, 2, 'every timed round writes into the result of two rounds before, as the coordinator does');
+  assert.ok(Number.isInteger(r.pageFaults) && r.pageFaults >= 0, `pageFaults: ${r.pageFaults}`);
   assert.equal(r.bandwidthSamples, 5 + 2 + 2, 'five samples of memory bandwidth first, then one before each round (two warm-up, two timed)');
   assert.equal((await runJson('aggregate', '--hospitals', '2', '--repeats', '1', '--no-recycle')).recycledRounds, 0);
   assert.equal(r.values, 7_566_404);

@@ -3,10 +3,37 @@ import { Worker } from 'node:worker_threads';
 import { AggregationError } from './errors';
 import { kernelsModule } from './kernels';
 
-/** How long the main thread waits for the helper's share before giving up. */
+/** How long the main thread waits for the helper before giving up. */
 const TIMEOUT_MS = 60_000;
+/** Slices of a wait, between which the main thread checks whether the helper failed. */
+const SLICE_MS = 100;
 
-/** A helper's share of one fold: a kernel and, per tensor, [pa, pxs, n, pout]. */
+// control words, then one word per item: the number of the job that did it.
+// A range of items is one word: next (low 16 bits) and end (high 16 bits).
+const STATUS = 0;
+const MAIN = 1;
+const HELP = 2;
+const DONE = 3;
+/** Items a job may have: a range's ends are 16-bit. */
+export const MAX_ITEMS = 0xffff;
+
+/**
+ * Claims an item of the range in `word`: its first (`front`) or its last, or -1
+ * if the range is empty. The same code runs in fold-worker.js.
+ */
+export function claim(control: Int32Array, word: number, front: boolean): number {
+  for (;;) {
+    const w = Atomics.load(control, word);
+    const next = w & 0xffff;
+    const end = w >>> 16;
+    if (next >= end) return -1;
+    const taken = front ? next : end - 1;
+    const left = front ? (next + 1) | (end << 16) : next | ((end - 1) << 16);
+    if (Atomics.compareExchange(control, word, w, left) === w) return taken;
+  }
+}
+
+/** One fold shared by two threads: a kernel and, per item, [pa, pxs, n, pout] as the helper calls it. */
 export interface FoldJob {
   kernel: 'foldSet' | 'foldAdd' | 'foldSetOut' | 'foldAddOut' | 'scaleOut';
   calls: Int32Array;
@@ -18,65 +45,84 @@ export interface FoldJob {
 
 /**
  * A worker thread that runs the weighted-sum kernels on part of a fold, over
- * the memory it shares with the main thread: `start` hands it its share, the
- * main thread does the rest, `wait` blocks until the helper is done. Only a
- * machine with two or more cores gets one.
+ * the memory it shares with the main thread. The fold is a list of items (a
+ * tensor or a chunk of one), split in two ranges: each thread works through its
+ * own from the front, streaming through memory, and when done takes items from
+ * the end of the other's, so that a thread slowed by the machine is helped out.
+ * `start` hands the helper the job, `take` gives the main thread its next item,
+ * `waitItem` blocks until an item the helper took is done. Once those are done
+ * the fold is complete; the next `start` first waits for the helper to have
+ * left the previous job. Only a machine with two or more cores gets one.
  */
 export class FoldHelper {
   private readonly worker: Worker;
-  /** [0]: the last job done (its number, or minus it if it failed); [1]: calls of the current job done. */
-  private readonly flag = new Int32Array(new SharedArrayBuffer(8));
+  private readonly control: Int32Array;
   private seq = 0;
+  private items = 0;
 
-  private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, maxItems: number) {
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (DONE + maxItems)));
     this.worker = new Worker(new URL('./fold-worker.js', import.meta.url), {
-      workerData: { module, memory, signal: this.flag.buffer },
+      workerData: { module, memory, control: this.control.buffer },
       execArgv: [],
     });
     this.worker.unref();
   }
 
-  /** A helper over `memory`, or null on one core or where a thread cannot start. */
-  static create(memory: WebAssembly.Memory): FoldHelper | null {
+  /** A helper over `memory` for jobs of at most `maxItems` (≤ MAX_ITEMS) items, or null on one core or where a thread cannot start. */
+  static create(memory: WebAssembly.Memory, maxItems: number): FoldHelper | null {
     const module = kernelsModule();
-    if (!module || availableParallelism() < 2) return null;
+    if (!module || availableParallelism() < 2 || maxItems > MAX_ITEMS) return null;
     try {
-      return new FoldHelper(memory, module);
+      return new FoldHelper(memory, module, maxItems);
     } catch {
       return null;
     }
   }
 
-  start(job: FoldJob): number {
+  /**
+   * Starts a job whose items [0, split) are the main thread's and [split, n) the
+   * helper's; the main thread then takes items with `take()` alongside the helper.
+   */
+  start(job: FoldJob, split: number): number {
+    const items = job.calls.length >> 2;
+    if (DONE + items > this.control.length) throw new AggregationError('helper_failed', `A fold of ${items} items exceeds the helper's ${this.control.length - DONE}`);
+    // the helper must have left the previous job (whether it failed there was told then)
+    if (this.seq > 0) this.block(this.seq, STATUS, () => Math.abs(Atomics.load(this.control, STATUS)) === this.seq, false);
     const seq = ++this.seq;
-    Atomics.store(this.flag, 1, 0);
+    this.items = items;
+    const mid = Math.max(0, Math.min(items, split));
+    Atomics.store(this.control, MAIN, mid << 16);
+    Atomics.store(this.control, HELP, mid | (items << 16));
     this.worker.postMessage({ ...job, seq });
     return seq;
   }
 
-  /** Blocks until job `seq` is done. */
-  wait(seq: number): void {
-    this.waitFor(seq, Infinity);
+  /** The main thread's next item (the next of its range, else the last left of the helper's), or -1 when every item is taken. */
+  take(): number {
+    const i = claim(this.control, MAIN, true);
+    return i >= 0 ? i : claim(this.control, HELP, false);
   }
 
-  /** Blocks until the first `calls` calls of job `seq` are done (or all of it, if fewer). */
-  waitFor(seq: number, calls: number): void {
+  /** Blocks until item `i` of job `seq`, taken by the helper, is done. */
+  waitItem(seq: number, i: number): void {
+    this.block(seq, DONE + i, () => Atomics.load(this.control, DONE + i) === seq);
+  }
+
+  /** Blocks until the helper has left job `seq` (every item taken, its own done). */
+  wait(seq: number): void {
+    this.block(seq, STATUS, () => Atomics.load(this.control, STATUS) === seq);
+  }
+
+  private block(seq: number, word: number, ready: () => boolean, failures = true): void {
     const deadline = Date.now() + TIMEOUT_MS;
-    const failed = () => new AggregationError('helper_failed', 'The aggregation helper thread failed while folding');
     for (;;) {
-      const status = Atomics.load(this.flag, 0);
-      if (status === seq) return;
-      if (status === -seq) throw failed();
-      const done = Atomics.load(this.flag, 1);
-      if (done >= calls) {
-        // a failed job sets the count past any call after its status
-        if (Atomics.load(this.flag, 0) === -seq) throw failed();
-        return;
-      }
+      if (ready()) return;
+      if (failures && Atomics.load(this.control, STATUS) === -seq) throw new AggregationError('helper_failed', 'The aggregation helper thread failed while folding');
       const left = deadline - Date.now();
       if (left <= 0) throw new AggregationError('helper_failed', `The aggregation helper thread did not finish within ${TIMEOUT_MS / 1000} s`);
-      // woken by each call done and by the job's end
-      Atomics.wait(this.flag, 1, done, left);
+      const now = Atomics.load(this.control, word);
+      if (!ready()) Atomics.wait(this.control, word, now, Math.min(left, SLICE_MS));
     }
   }
 

@@ -1,32 +1,53 @@
-// The second thread of a slot fold (see fold-helper.ts): runs the weighted-sum
-// kernels over its share of the tensors, in the memory it shares with the main
-// thread, counting the calls done in `flag[1]`, then sets `flag[0]` to the job's
-// number (minus it on failure); every change wakes the main thread waiting on `flag[1]`.
+// The second thread of a slot fold (see fold-helper.ts): works through its range
+// of the fold's items (`control[2]`) from the front, then takes items from the
+// end of the main thread's (`control[1]`); runs the weighted-sum kernels on each,
+// in the memory it shares with the main thread, and marks each one done with the
+// job's number (`control[3 + item]`). When no item is left it sets `control[0]`
+// to the job's number (minus it on failure). Every mark wakes a main thread
+// waiting on it.
 // Plain JavaScript so that the thread starts without a TypeScript loader.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { module, memory, signal } = workerData;
+const { module, memory, control: shared } = workerData;
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const flag = new Int32Array(signal);
+const control = new Int32Array(shared);
+const STATUS = 0;
+const MAIN = 1;
+const HELP = 2;
+const DONE = 3;
+
+// as claim() in fold-helper.ts: a range is next (low 16 bits) and end (high 16 bits)
+function claim(word, front) {
+  for (;;) {
+    const w = Atomics.load(control, word);
+    const next = w & 0xffff;
+    const end = w >>> 16;
+    if (next >= end) return -1;
+    const taken = front ? next : end - 1;
+    const left = front ? (next + 1) | (end << 16) : next | ((end - 1) << 16);
+    if (Atomics.compareExchange(control, word, w, left) === w) return taken;
+  }
+}
 
 parentPort.on('message', (job) => {
-  let status = job.seq;
+  const { seq, kernel, calls } = job;
+  const run = kernels[kernel];
+  let status = seq;
   try {
-    const { kernel, calls } = job;
-    const run = kernels[kernel];
-    // calls: [pa, pxs, n, pout] per tensor, the rest shared by every call
-    for (let i = 0; i < calls.length; i += 4) {
-      if (kernel === 'scaleOut') run(calls[i], calls[i + 2], job.scale, calls[i + 3]);
-      else run(calls[i], calls[i + 1], job.stride, job.k, calls[i + 2], job.pw, job.scale, calls[i + 3]);
-      // one more call done: the main thread may copy its output now
-      Atomics.store(flag, 1, (i >> 2) + 1);
-      Atomics.notify(flag, 1);
+    for (;;) {
+      let i = claim(HELP, true);
+      if (i < 0) i = claim(MAIN, false);
+      if (i < 0) break;
+      const c = 4 * i;
+      // calls: [pa, pxs, n, pout] per item, the rest shared by every call
+      if (kernel === 'scaleOut') run(calls[c], calls[c + 2], job.scale, calls[c + 3]);
+      else run(calls[c], calls[c + 1], job.stride, job.k, calls[c + 2], job.pw, job.scale, calls[c + 3]);
+      Atomics.store(control, DONE + i, seq);
+      Atomics.notify(control, DONE + i);
     }
   } catch {
-    status = -job.seq;
+    status = -seq;
   }
-  Atomics.store(flag, 0, status);
-  // after the status, so that a main thread that sees the count change sees the status too
-  if (status < 0) Atomics.store(flag, 1, 0x7fffffff);
-  Atomics.notify(flag, 1);
+  Atomics.store(control, STATUS, status);
+  Atomics.notify(control, STATUS);
 });

@@ -1,5 +1,5 @@
 import { AggregationError } from './errors';
-import { FoldHelper } from './fold-helper';
+import { FoldHelper, MAX_ITEMS } from './fold-helper';
 import { createWasmKernels, MAX_WASM_BYTES, type WasmKernels } from './kernels';
 
 /** Values per input copied into the kernel's scratch at a time (128 KiB of float32; measured best among 2K–128K here). */
@@ -24,8 +24,9 @@ export interface WeightedSumOptions {
 /** Below this many values a second thread costs more than it saves. */
 const HELPER_MIN_VALUES = 1 << 20;
 /**
- * The helper's share of the values: a little over half, because the main
- * thread also copies the mean out, its own share and then the helper's.
+ * The helper's share of the values to start with: a little over half, because
+ * the main thread also copies the mean out, its own share and then the
+ * helper's. Whichever thread finishes first then takes over the other's last items.
  */
 const HELPER_SHARE = 0.56;
 
@@ -62,12 +63,20 @@ export class WeightedSum {
   /** Each slot's arrays, made once: the memory is shared, so growing it never detaches them. */
   private readonly slotArrays: Float32Array[][] = [];
   private pendingSlots = 0;
-  // the helper thread (slot mode): it folds tensors [split, n) and writes their
+  // the helper thread (slot mode): it takes items (tensors, or 32,768-value
+  // chunks of the larger ones) from a counter it shares with the main thread and
   // mean to its own region, from which the main thread copies it out
   private readonly helperOption: boolean | 'auto';
   private helper: FoldHelper | null = null;
-  private split = 0;
   private helperOut = 0;
+  /** The fold's items, [tensor, first value, values] each; every item fits the staging area. */
+  private items = new Int32Array(0);
+  /** The helper's call per item, [pa, pxs, n, pout], pout in the helper's own copy of the output layout. */
+  private helperCalls = new Int32Array(0);
+  /** Items the main thread took in the current fold. */
+  private mine = new Uint8Array(0);
+  /** The first item of the helper's range. */
+  private split = 0;
   // js engine
   private readonly acc: Float64Array | null = null;
 
@@ -160,9 +169,9 @@ export class WeightedSum {
   }
 
   /**
-   * Lays out the input slots after the staging area and, when wanted, starts
-   * the helper thread, which then folds the tail of the tensors (about half the
-   * values) and writes their mean to its own region before the slots.
+   * Lays out the input slots after the staging area, cuts the fold into items
+   * and, when wanted, starts the helper thread, which writes the means of the
+   * items it takes to its own region before the slots.
    */
   private startSlots(kx: WasmKernels): void {
     if (this.held() > 0) this.fold(null);
@@ -173,18 +182,27 @@ export class WeightedSum {
     }
     this.slotBytes = bytes;
     this.slotBase = (this.outPtr + CHUNK * 4 + 15) & ~15;
-    this.split = this.sizes.length;
     this.slotMode = 'on';
+    const items: number[] = [];
+    this.sizes.forEach((n, s) => {
+      for (let o = 0; o < n; o += CHUNK) items.push(s, o, Math.min(n, o + CHUNK) - o);
+    });
+    this.items = Int32Array.from(items);
+    this.mine = new Uint8Array(items.length / 3);
     const wanted = this.helperOption === 'auto' ? this.total >= HELPER_MIN_VALUES : this.helperOption;
-    if (!wanted || this.sizes.length < 2) return;
-    this.helper = FoldHelper.create(kx.memory);
+    if (!wanted || this.sizes.length < 2 || this.mine.length > MAX_ITEMS) return;
+    this.helper = FoldHelper.create(kx.memory, this.mine.length);
     if (!this.helper) return;
-    let before = 0;
-    let split = 1;
-    while (split < this.sizes.length - 1 && before + this.sizes[split - 1] < this.total * (1 - HELPER_SHARE)) before += this.sizes[split++ - 1];
-    this.split = split;
     this.helperOut = this.slotBase;
-    this.slotBase += bytes - this.slotOffsets[split];
+    this.slotBase += bytes;
+    let before = 0;
+    this.split = 0;
+    while (this.split < this.mine.length && before < this.total * (1 - HELPER_SHARE)) before += this.items[3 * this.split++ + 2];
+    this.helperCalls = new Int32Array(4 * this.mine.length);
+    for (let i = 0, c = 0; i < this.items.length; i += 3, c += 4) {
+      const [s, o, m] = [this.items[i], this.items[i + 1], this.items[i + 2]];
+      this.helperCalls.set([this.accOffsets[s] + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, (m + 15) & ~15, this.helperOut + this.slotOffsets[s] + o * 4], c);
+    }
   }
 
   /**
@@ -288,7 +306,8 @@ export class WeightedSum {
 
   /**
    * The kernels straight on the pending slots 0..k-1 (equally spaced): no copy.
-   * With a helper thread, it takes tensors [split, n) at the same time.
+   * Item by item, each thread taking the next one left; the main thread copies
+   * the means out, its own through the staging area, then the helper's.
    */
   private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
     const k = this.pendingSlots;
@@ -297,44 +316,41 @@ export class WeightedSum {
     new Float64Array(kx.memory.buffer, this.wPtr, Math.max(k, 1)).set(this.pendingWeights);
     const name = k === 0 ? 'scaleOut' : out ? (first ? 'foldSetOut' : 'foldAddOut') : first ? 'foldSet' : 'foldAdd';
     const kernel = kx[name];
-    const n = this.sizes.length;
-    let seq = 0;
-    if (this.helper && this.split < n) {
-      const calls = new Int32Array(4 * (n - this.split));
-      for (let s = this.split, c = 0; s < n; s++, c += 4) {
-        calls[c] = this.accOffsets[s];
-        calls[c + 1] = this.slotBase + this.slotOffsets[s];
-        calls[c + 2] = (this.sizes[s] + 15) & ~15;
-        calls[c + 3] = out ? this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split] : this.outPtr;
-      }
-      seq = this.helper.start({ kernel: name, calls, stride: this.slotBytes, k, pw: this.wPtr, scale });
-    }
+    const items = this.items;
+    const count = this.mine.length;
     const f32 = new Float32Array(kx.memory.buffer);
     const o0 = this.outPtr >> 2;
-    for (let s = 0; s < (seq ? this.split : n); s++) {
-      const size = this.sizes[s];
-      const accPtr = this.accOffsets[s];
-      const dst = out?.[s];
-      // without an output, one call per tensor; with one, a chunk at a time through the staging area
-      const step = dst ? CHUNK : size;
-      for (let o = 0; o < size; o += step) {
-        const m = Math.min(size, o + step) - o;
-        const m16 = (m + 15) & ~15;
-        if (k === 0) kx.scaleOut(accPtr + o * 8, m16, scale, this.outPtr);
-        else kernel(accPtr + o * 8, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m16, this.wPtr, scale, this.outPtr);
-        if (dst) dst.set(f32.subarray(o0, o0 + m), o);
-      }
+    const run = (i: number) => {
+      const s = items[3 * i];
+      const o = items[3 * i + 1];
+      const m = items[3 * i + 2];
+      const m16 = (m + 15) & ~15;
+      const accPtr = this.accOffsets[s] + o * 8;
+      if (k === 0) kx.scaleOut(accPtr, m16, scale, this.outPtr);
+      else kernel(accPtr, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m16, this.wPtr, scale, this.outPtr);
+      if (out) out[s].set(f32.subarray(o0, o0 + m), o);
+    };
+    const helper = this.helper;
+    if (!helper) {
+      for (let i = 0; i < count; i++) run(i);
+      return;
     }
-    if (seq) {
-      // the helper's means, each copied out as soon as the helper has written it
+    const seq = helper.start({ kernel: name, calls: this.helperCalls, stride: this.slotBytes, k, pw: this.wPtr, scale }, this.split);
+    const mine = this.mine;
+    mine.fill(0);
+    for (let i = helper.take(); i >= 0; i = helper.take()) {
+      run(i);
+      mine[i] = 1;
+    }
+    for (let i = 0; i < count; i++) {
+      if (mine[i]) continue;
+      helper.waitItem(seq, i);
       if (out) {
-        for (let s = this.split; s < n; s++) {
-          this.helper!.waitFor(seq, s - this.split + 1);
-          const at = (this.helperOut + this.slotOffsets[s] - this.slotOffsets[this.split]) >> 2;
-          out[s].set(f32.subarray(at, at + this.sizes[s]));
-        }
+        const s = items[3 * i];
+        const o = items[3 * i + 1];
+        const at = (this.helperOut + this.slotOffsets[s] + o * 4) >> 2;
+        out[s].set(f32.subarray(at, at + items[3 * i + 2]), o);
       }
-      this.helper!.wait(seq);
     }
   }
 

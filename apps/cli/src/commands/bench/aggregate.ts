@@ -233,6 +233,7 @@ export function benchAggregateCommand(): Command {
       const ms: number[] = [];
       const cpuMs: number[] = [];
       const decodeMs: number[] = [];
+      const faults: number[] = [];
       let retained = 0;
       // as the coordinator does: the result of two rounds ago takes the new one
       type Weights = ReturnType<typeof makeWeights>;
@@ -243,11 +244,14 @@ export function benchAggregateCommand(): Command {
         let wall = 0;
         let decode = 0;
         let cpu = 0;
+        let faulted = 0;
         const timed = <T>(f: () => T): T => {
           const c = process.cpuUsage();
+          const pf = process.resourceUsage().minorPageFault;
           const t = performance.now();
           const out = f();
           wall += performance.now() - t;
+          faulted += process.resourceUsage().minorPageFault - pf;
           const used = process.cpuUsage(c);
           cpu += (used.user + used.system) / 1000;
           return out;
@@ -272,6 +276,7 @@ export function benchAggregateCommand(): Command {
           ms.push(wall);
           cpuMs.push(cpu);
           decodeMs.push(decode);
+          faults.push(faulted);
         }
       }
       strategy.dispose();
@@ -296,6 +301,7 @@ export function benchAggregateCommand(): Command {
         memoryBandwidthGBps: bandwidth.readGBps,
         memoryCopyGBps: bandwidth.copyGBps,
         bandwidthSamples: bandwidth.samples,
+        pageFaults: Math.round(faults.reduce((a, b) => a + b, 0) / faults.length),
         bandwidthRatio: bandwidth.readGBps / gbPerSecond,
         retainedBytes: retained,
         recycledRounds,
@@ -322,7 +328,9 @@ export function benchAggregateCommand(): Command {
         `  ${ours.best.toFixed(1)} ms best, ${ours.median.toFixed(1)} ms median of ${o.repeats}, ${(result.cpuMs as number).toFixed(1)} ms CPU: ${gbPerSecond.toFixed(2)} GB/s of updates`,
         `  memory read bandwidth ${bandwidth.readGBps.toFixed(1)} GB/s (copy ${bandwidth.copyGBps.toFixed(1)} GB/s read + write): ${(bandwidth.readGBps / gbPerSecond).toFixed(2)}× the rate updates were consumed`,
         `  decoding the ${o.hospitals} updates (checksum, copy${strategy.streaming ? ' into the strategy\'s memory' : ''}): ${(result.decodeMs as number).toFixed(1)} ms best; decode + aggregate ${(result.totalMs as number).toFixed(1)} ms`,
-        `  results written into the arrays of two rounds before in ${recycledRounds} of ${o.repeats} timed rounds` + (o.recycle ? '' : ' (--no-recycle)'),
+        `  results written into the arrays of two rounds before in ${recycledRounds} of ${o.repeats} timed rounds` +
+          (o.recycle ? '' : ' (--no-recycle)') +
+          `; ${Math.round(faults.reduce((a, b) => a + b, 0) / faults.length)} page faults a round (mean)`,
         `  strategy held at most ${(retained / 1e6).toFixed(1)} MB (model ${((values * 4) / 1e6).toFixed(1)} MB)`,
       ];
       const numpy = result.numpy as NumpyResult | { error: string } | undefined;
