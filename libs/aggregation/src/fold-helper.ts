@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AggregationError } from './errors';
+import { claim } from './fold-claim.js';
 import { kernelsModule } from './kernels';
 
 /** How long the main thread waits for the helper before giving up. */
@@ -17,21 +18,7 @@ const DONE = 3;
 /** Items a job may have: a range's ends are 16-bit. */
 export const MAX_ITEMS = 0xffff;
 
-/**
- * Claims an item of the range in `word`: its first (`front`) or its last, or -1
- * if the range is empty. The same code runs in fold-worker.js.
- */
-export function claim(control: Int32Array, word: number, front: boolean): number {
-  for (;;) {
-    const w = Atomics.load(control, word);
-    const next = w & 0xffff;
-    const end = w >>> 16;
-    if (next >= end) return -1;
-    const taken = front ? next : end - 1;
-    const left = front ? (next + 1) | (end << 16) : next | ((end - 1) << 16);
-    if (Atomics.compareExchange(control, word, w, left) === w) return taken;
-  }
-}
+export { claim };
 
 /** One fold shared by two threads: a kernel and, per item, [pa, pxs, n, pout] as the helper calls it. */
 export interface FoldJob {

@@ -7,6 +7,7 @@
 // waiting on it.
 // Plain JavaScript so that the thread starts without a TypeScript loader.
 import { parentPort, workerData } from 'node:worker_threads';
+import { claim } from './fold-claim.js';
 
 const { module, memory, control: shared } = workerData;
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -16,27 +17,14 @@ const MAIN = 1;
 const HELP = 2;
 const DONE = 3;
 
-// as claim() in fold-helper.ts: a range is next (low 16 bits) and end (high 16 bits)
-function claim(word, front) {
-  for (;;) {
-    const w = Atomics.load(control, word);
-    const next = w & 0xffff;
-    const end = w >>> 16;
-    if (next >= end) return -1;
-    const taken = front ? next : end - 1;
-    const left = front ? (next + 1) | (end << 16) : next | ((end - 1) << 16);
-    if (Atomics.compareExchange(control, word, w, left) === w) return taken;
-  }
-}
-
 parentPort.on('message', (job) => {
   const { seq, kernel, calls } = job;
   const run = kernels[kernel];
   let status = seq;
   try {
     for (;;) {
-      let i = claim(HELP, true);
-      if (i < 0) i = claim(MAIN, false);
+      let i = claim(control, HELP, true);
+      if (i < 0) i = claim(control, MAIN, false);
       if (i < 0) break;
       const c = 4 * i;
       // calls: [pa, pxs, n, pout] per item, the rest shared by every call
