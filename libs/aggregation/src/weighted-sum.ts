@@ -63,9 +63,10 @@ export class WeightedSum {
   /** Each slot's arrays, made once: the memory is shared, so growing it never detaches them. */
   private readonly slotArrays: Float32Array[][] = [];
   private pendingSlots = 0;
-  // the helper thread (slot mode): it takes items (tensors, or 32,768-value
-  // chunks of the larger ones) from a counter it shares with the main thread and
-  // mean to its own region, from which the main thread copies it out
+  // the helper thread (slot mode): it shares the fold's items (tensors, or
+  // 32,768-value chunks of the larger ones) with the main thread, in two ranges
+  // (see FoldHelper), and writes the means of the items it takes to its own
+  // region, from which the main thread copies them out
   private readonly helperOption: boolean | 'auto';
   private helper: FoldHelper | null = null;
   private helperOut = 0;
@@ -306,8 +307,9 @@ export class WeightedSum {
 
   /**
    * The kernels straight on the pending slots 0..k-1 (equally spaced): no copy.
-   * Item by item, each thread taking the next one left; the main thread copies
-   * the means out, its own through the staging area, then the helper's.
+   * Item by item: the main thread works through its range (then the end of the
+   * helper's), the helper through its own; the main thread copies the means out,
+   * its own through the staging area, then the helper's as each is done.
    */
   private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
     const k = this.pendingSlots;
