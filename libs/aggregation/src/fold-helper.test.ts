@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregationError } from './errors';
-import { claim, FoldHelper, MAX_ITEMS } from './fold-helper';
+import { claim } from './fold-claim.js';
+import { FoldHelper, MAX_ITEMS } from './fold-helper';
 import { createWasmKernels } from './kernels';
 
 const twoCores = FoldHelper.create(createWasmKernels(65536)!.memory, 1) !== null;

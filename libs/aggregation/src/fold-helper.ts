@@ -18,8 +18,6 @@ const DONE = 3;
 /** Items a job may have: a range's ends are 16-bit. */
 export const MAX_ITEMS = 0xffff;
 
-export { claim };
-
 /** One fold shared by two threads: a kernel and, per item, [pa, pxs, n, pout] as the helper calls it. */
 export interface FoldJob {
   kernel: 'foldSet' | 'foldAdd' | 'foldSetOut' | 'foldAddOut' | 'scaleOut';
@@ -94,11 +92,6 @@ export class FoldHelper {
   /** Blocks until item `i` of job `seq`, taken by the helper, is done. */
   waitItem(seq: number, i: number): void {
     this.block(seq, DONE + i, () => Atomics.load(this.control, DONE + i) === seq);
-  }
-
-  /** Blocks until the helper has left job `seq` (every item taken, its own done). */
-  wait(seq: number): void {
-    this.block(seq, STATUS, () => Atomics.load(this.control, STATUS) === seq);
   }
 
   private block(seq: number, word: number, ready: () => boolean, failures = true): void {
