@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -220,4 +220,81 @@ test('updates decoded straight into the strategy’s memory aggregate to the exa
   const final = c.globalWeights();
   const last = seen.get(4)!;
   for (let t = 0; t < final.length; t++) for (let k = 0; k < last[t].length; k++) assert.ok(Math.abs(final[t].values[k] - (last[t][k] - 0.001)) < 1e-5, `${final[t].name}[${k}]`);
+});
+
+test('the HTTP API and /metrics tell what happened, read-only, and refuse strangers and escapes', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 2, dashboardToken: 'dashboard-token-0123456789' }));
+  const a = fakeHospital(c.url, TOKENS.good, honest);
+  const b = fakeHospital(c.url, TOKENS.bad, honest);
+  const result = await c.done;
+  a.socket.disconnect();
+  b.socket.disconnect();
+  try {
+    assert.equal(result.status, 'complete', result.error);
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`${c.url}${path}`, init);
+      return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+    };
+    const json = async (path: string) => {
+      const r = await get(path);
+      assert.equal(r.status, 200, `${path}: ${r.text}`);
+      assert.match(r.type, /application\/json/);
+      return JSON.parse(r.text);
+    };
+    assert.deepEqual(await json('/api/health'), { ok: true, runId: c.runId });
+    const state = await json('/api/state');
+    assert.equal(state.run.id, c.runId);
+    assert.equal(state.run.completedRounds, 2);
+    assert.deepEqual(state.history.map((h: { round: number }) => h.round), [1, 2]);
+    const runs = (await json('/api/runs')).runs;
+    assert.ok(runs.some((r: { id: string }) => r.id === c.runId));
+    assert.ok(runs.every((r: object) => !('config' in r)), 'the run list leaves out configurations');
+    const rounds = (await json(`/api/runs/${c.runId}/rounds`)).rounds;
+    assert.equal(rounds.filter((r: { status: string }) => r.status === 'complete').length, 2);
+    const events = (await json(`/api/runs/${c.runId}/events`)).events;
+    assert.ok(events.some((e: { type: string }) => e.type === 'round_started'), JSON.stringify(events.slice(0, 3)));
+    const sites = (await json(`/api/runs/${c.runId}/sites`)).sites;
+    assert.ok(sites.length > 0 && sites.every((s: { metrics: object }) => !('summary' in s.metrics)), 'per-site metrics without the raw summaries');
+    assert.equal((await get('/api/runs/no-such-run')).status, 404);
+    const hospitals = await json('/api/hospitals');
+    assert.ok(Array.isArray(hospitals.hospitals) && Array.isArray(hospitals.registered));
+
+    // Prometheus text: every sample line parses, and the figures are the run's
+    const metrics = await get('/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.type, /^text\/plain; version=0\.0\.4/);
+    const samples = new Map<string, number>();
+    for (const line of metrics.text.trim().split('\n')) {
+      if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+      const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+      assert.ok(m, `not a sample line: ${line}`);
+      samples.set(m[1] + (m[2] ?? ''), Number(m[3]));
+    }
+    const run = `{run="${c.runId}"}`;
+    assert.equal(samples.get(`fedxray_rounds_completed${run}`), 2);
+    assert.equal(samples.get(`fedxray_rounds_planned${run}`), 2);
+    assert.equal(samples.get('fedxray_updates_accepted_total'), 4);
+    assert.equal(samples.get('fedxray_updates_refused_total'), 0);
+    assert.ok(samples.get('fedxray_weights_bytes_received_total')! > 0);
+    const aggregation = samples.get(`fedxray_aggregation_seconds${run}`)!;
+    assert.ok(aggregation > 0 && aggregation < 60, `aggregation ${aggregation} s`);
+    assert.equal(samples.get(`fedxray_aggregation_memory_bytes${run}`), c.lastAggregation()!.retainedBytes);
+    assert.equal(c.lastAggregation()!.round, 2);
+    assert.equal(c.lastAggregation()!.updates, 2);
+
+    // read-only, and no way out of the model directory
+    assert.equal((await get('/api/state', { method: 'POST' })).status, 405);
+    // summary.json sits beside the model directory: it exists, but not for /model/
+    assert.ok(existsSync(join(c.modelDir()!, '..', 'summary.json')));
+    assert.equal((await get('/model/..%2Fsummary.json')).status, 404);
+    assert.equal((await get('/model/model.json')).status, 200);
+    // loopback readers are trusted; anyone else needs the dashboard token
+    assert.equal(c.mayRead('127.0.0.1', undefined), true);
+    assert.equal(c.mayRead('::1', undefined), true);
+    assert.equal(c.mayRead('192.0.2.7', undefined), false);
+    assert.equal(c.mayRead('192.0.2.7', 'wrong-token-0123456789'), false);
+    assert.equal(c.mayRead('192.0.2.7', 'dashboard-token-0123456789'), true);
+  } finally {
+    await c.close();
+  }
 });

@@ -166,6 +166,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private global: NamedWeights = [];
   /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
   private retired: NamedWeights | undefined;
+  /** The last round's aggregation: finish()'s wall time, the strategy's memory, and whether the result reused the retired global. */
+  private aggregated: { round: number; ms: number; retainedBytes: number; recycled: boolean; updates: number } | null = null;
   private manifest: { name: string; shape: number[] }[] = [];
   private keepLocal = new Set<string>();
   private strategy!: Strategy;
@@ -754,7 +756,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
     this.current = { ...this.current!, phase: 'aggregate' };
     this.emit('state');
-    const { weights } = this.strategy.finish({ recycle: this.retired });
+    const retainedBytes = this.strategy.retainedBytes();
+    const started = performance.now();
+    const { weights, recycled } = this.strategy.finish({ recycle: this.retired });
+    this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: ok.length };
+    this.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: this.strategy.name });
     this.retired = this.global;
     this.global = weights;
     fit.calibratedBy = await this.calibrate(round);
@@ -1071,6 +1077,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** The current global weights (a copy). */
   globalWeights(): NamedWeights {
     return this.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
+  }
+
+  /** The last round's aggregation (null before the first): finish()'s time, the strategy's memory at the time, and whether the result reused the retired global. */
+  lastAggregation(): { round: number; ms: number; retainedBytes: number; recycled: boolean; updates: number } | null {
+    return this.aggregated && { ...this.aggregated };
   }
 
   counts(): { updatesAccepted: number; updatesRefused: number; bytesReceived: number; bytesSent: number; connected: number } {

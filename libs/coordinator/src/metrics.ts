@@ -17,6 +17,7 @@ export function prometheusText(c: Coordinator): string {
   const n = c.counts();
   const last = s.history[s.history.length - 1];
   const run = { run: s.run.id };
+  const agg = c.lastAggregation();
   return (
     [
       line('fedxray_rounds_completed', 'Rounds aggregated and evaluated in the current run.', 'gauge', [[run, s.run.completedRounds]]),
@@ -27,6 +28,10 @@ export function prometheusText(c: Coordinator): string {
       line('fedxray_weights_bytes_received_total', 'Weight bytes received from hospitals.', 'counter', [[{}, n.bytesReceived]]),
       line('fedxray_weights_bytes_sent_total', 'Weight bytes sent to hospitals for training.', 'counter', [[{}, n.bytesSent]]),
       line('fedxray_round_duration_seconds', 'Duration of the last completed round.', 'gauge', [[run, last ? last.durationMs / 1000 : NaN]]),
+      line('fedxray_aggregation_seconds', "Wall time of the last round's aggregation (folding the held updates into the new global model).", 'gauge', [
+        [run, agg ? agg.ms / 1000 : NaN],
+      ]),
+      line('fedxray_aggregation_memory_bytes', 'Memory the aggregation strategy held when the last round was aggregated.', 'gauge', [[run, agg?.retainedBytes ?? NaN]]),
       line('fedxray_global_accuracy', 'Pooled accuracy of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.accuracy ?? NaN]]),
       line('fedxray_global_loss', 'Pooled loss of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.loss ?? NaN]]),
       line(
