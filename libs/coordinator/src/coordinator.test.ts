@@ -1,62 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { io as connect, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Ack, type Fit, type Evaluate, type WeightsPayload } from '@fedxray/protocol';
-import { addPredictions, createSummary } from '@fedxray/evaluation';
-import { Coordinator } from './coordinator';
-import type { CoordinatorConfigInput } from './config';
+import { io as connect } from 'socket.io-client';
+import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Ack, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
 import type { RoundResult, Strategy } from '@fedxray/aggregation';
-import type { NamedWeights } from '@fedxray/protocol';
-
-const CLASSES = ['a', 'b', 'c'];
-const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
-
-function config(overrides: Partial<CoordinatorConfigInput> = {}): CoordinatorConfigInput {
-  return {
-    dataDir: mkdtempSync(join(tmpdir(), 'fedxray-coord-')),
-    port: 0,
-    rounds: 2,
-    minAvailable: 2,
-    minFit: 2,
-    maxFailures: 1,
-    heartbeatIntervalMs: 200,
-    heartbeatMisses: 5,
-    evaluateInitial: false,
-    fit: { localEpochs: 1, batchSize: 4 },
-    model: { arch: 'densenet-tiny', imageSize: 16, classes: CLASSES },
-    staticTokens: TOKENS,
-    ...overrides,
-  };
-}
-
-type Behaviour = (round: number, fit: Fit) => WeightsPayload;
-
-/** A scripted hospital that speaks the protocol directly, for refusals a real hospital never sends. */
-function fakeHospital(url: string, token: string, behaviour: Behaviour, opts: { version?: number } = {}): { socket: Socket; acks: Ack[] } {
-  const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: opts.version ?? PROTOCOL_VERSION }, reconnection: false });
-  const acks: Ack[] = [];
-  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: 10, val: 2, test: 2 } }, () => {}));
-  socket.on('fit', (msg: Fit) => {
-    socket.emit('fitResult', { runId: msg.runId, round: msg.round, examples: 10, metrics: { loss: 1, accuracy: 0.5 }, durationMs: 1, weights: behaviour(msg.round, msg) }, (a: Ack) =>
-      acks.push(a),
-    );
-  });
-  socket.on('evaluate', (msg: Evaluate) => {
-    const s = createSummary(CLASSES);
-    addPredictions(s, new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1]), new Int32Array([0, 1]), 0.5);
-    socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: 'test', summary: s, durationMs: 1 }, () => {});
-  });
-  return { socket, acks };
-}
-
-const honest: Behaviour = (_r, fit) => {
-  const w = decodeWeights(fit.weights as WeightsPayload);
-  for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += 0.001;
-  return encodeWeights(w);
-};
+import { Coordinator } from './coordinator';
+import { TOKENS, config, fakeHospital, honest, type Behaviour } from './testing';
 
 test('a NaN update and a wrong-shape update are refused and recorded; rounds go on without them', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config());
