@@ -1100,12 +1100,25 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.stopping = true;
     this.changed.emit('change');
     for (const c of this.conns.values()) if (c.job) this.failJob(c, 'coordinator stopping');
-    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5000))]);
-    await this.close();
+    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.release();
   }
 
-  /** Closes sockets, the HTTP server and the store (after the run ended). */
+  /**
+   * Closes sockets, the HTTP server and the store. A run still going is
+   * stopped first (as by `stop()`), so that nothing is left waiting on
+   * hospitals or writing to a closed store.
+   */
   async close(): Promise<void> {
+    if (!this.finish.settled) return this.stop();
+    await this.release();
+  }
+
+  private released = false;
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
     this.http.closeAllConnections?.();

@@ -181,5 +181,9 @@ test('plain HTTP beyond loopback is refused unless forced', { timeout: 30_000 },
   await assert.rejects(Coordinator.start(config({ host: '0.0.0.0' })), /Refusing plain HTTP on 0\.0\.0\.0.*Give a TLS certificate and key, or pass allowInsecure/);
   const c = await Coordinator.start(config({ host: '0.0.0.0', allowInsecure: true }));
   assert.match(c.url, /^http:\/\//);
+  // closed while its run waits for hospitals: the run stops, nothing is left running
+  const started = Date.now();
   await c.close();
+  assert.equal((await c.done).status, 'stopped');
+  assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
 });
