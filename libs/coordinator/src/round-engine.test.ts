@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWeights, encodeWeights, type WeightsPayload } from '@fedxray/protocol';
 import { Coordinator } from './coordinator';
-import { TOKENS, config, fakeHospital, honest, type Behaviour } from './testing';
+import { TOKENS, config, fakeHospital, honest, runToEnd, type Behaviour } from './testing';
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
 
@@ -26,9 +26,7 @@ test('with too few hospitals the run waits a bounded time, then stops with a cle
   const c = await Coordinator.start(config({ waitTimeoutMs: 1500 }));
   const a = fakeHospital(c.url, TOKENS.good, honest);
   const started = Date.now();
-  const result = await c.done;
-  a.socket.disconnect();
-  await c.close();
+  const result = await runToEnd(c, a);
   assert.equal(result.status, 'failed');
   assert.match(result.error ?? '', /Waited 2 s for 2 hospitals, but only 1 connected \(good\)/);
   assert.ok(Date.now() - started >= 1400, 'it waited');
@@ -40,10 +38,7 @@ test('a hospital that stays silent past the round deadline is aborted; the round
   const a = fakeHospital(c.url, TOKENS.good, honest);
   // alive (heartbeats well within the interval) but never answers: training "forever"
   const silent = fakeHospital(c.url, TOKENS.bad, () => null, { heartbeatMs: 50 });
-  const result = await c.done;
-  a.socket.disconnect();
-  silent.socket.disconnect();
-  await c.close();
+  const result = await runToEnd(c, a, silent);
   assert.equal(result.status, 'complete', result.error);
   const history = c.state().history;
   assert.deepEqual(
@@ -68,10 +63,7 @@ test('more failures than maxFailures: the round is retried, then the run fails',
   const c = await Coordinator.start(config({ rounds: 1, roundTimeoutMs: 800, maxFailures: 0, maxRoundAttempts: 2 }));
   const a = fakeHospital(c.url, TOKENS.good, honest);
   const silent = fakeHospital(c.url, TOKENS.bad, () => null, { heartbeatMs: 50 });
-  const result = await c.done;
-  a.socket.disconnect();
-  silent.socket.disconnect();
-  await c.close();
+  const result = await runToEnd(c, a, silent);
   assert.equal(result.status, 'failed');
   assert.match(result.error ?? '', /Round 1 failed 2 times; giving up/);
   assert.equal(c.state().history.length, 0, 'no round was counted');
@@ -81,17 +73,13 @@ test('a hospital may leave after a round and rejoin: it takes part again', { tim
   const c = await Coordinator.start(config({ rounds: 3 }));
   const b = fakeHospital(c.url, TOKENS.bad, honest);
   // `good` answers round 1, leaves, and comes back (same token) while round 2 waits for it
-  let rejoined: ReturnType<typeof fakeHospital> | null = null;
   const first = fakeHospital(c.url, TOKENS.good, honest);
   await until(() => first.acks.length === 1, 30_000, 'round 1 from good');
   first.socket.disconnect();
   await until(() => c.state().run.completedRounds >= 1, 30_000, 'round 1');
   await new Promise((r) => setTimeout(r, 300));
-  rejoined = fakeHospital(c.url, TOKENS.good, honest);
-  const result = await c.done;
-  b.socket.disconnect();
-  rejoined.socket.disconnect();
-  await c.close();
+  const rejoined = fakeHospital(c.url, TOKENS.good, honest);
+  const result = await runToEnd(c, b, rejoined);
   assert.equal(result.status, 'complete', result.error);
   assert.deepEqual(
     c.state().history.map((h) => h.fit.hospitals),
@@ -113,10 +101,7 @@ test('an update farther from the global model than maxUpdateNorm is refused; the
   };
   const a = fakeHospital(c.url, TOKENS.good, honest);
   const b = fakeHospital(c.url, TOKENS.bad, far);
-  const result = await c.done;
-  a.socket.disconnect();
-  b.socket.disconnect();
-  await c.close();
+  const result = await runToEnd(c, a, b);
   assert.equal(result.status, 'complete', result.error);
   assert.equal(b.acks.length, 1);
   assert.equal(b.acks[0].ok, false);
@@ -131,10 +116,7 @@ test('a message above the configured maximum never reaches the coordinator; the 
   const c = await Coordinator.start(config({ rounds: 1, maxPayloadBytes: 256 * 1024 }));
   const a = fakeHospital(c.url, TOKENS.good, honest);
   const big = fakeHospital(c.url, TOKENS.bad, honest, { extra: { padding: Buffer.alloc(1 << 20) } });
-  const result = await c.done;
-  a.socket.disconnect();
-  big.socket.disconnect();
-  await c.close();
+  const result = await runToEnd(c, a, big);
   assert.equal(result.status, 'complete', result.error);
   assert.deepEqual(big.acks, [], 'the oversized message was never answered');
   assert.deepEqual(c.state().history[0].fit.hospitals, ['good']);

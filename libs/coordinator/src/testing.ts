@@ -7,6 +7,7 @@ import { io as connect, type ManagerOptions, type Socket, type SocketOptions } f
 import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Abort, type Ack, type Evaluate, type Fit, type WeightsPayload } from '@fedxray/protocol';
 import { addPredictions, createSummary } from '@fedxray/evaluation';
 import type { CoordinatorConfigInput } from './config';
+import type { RunResult } from './coordinator';
 
 export const CLASSES = ['a', 'b', 'c'];
 export const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
@@ -84,3 +85,11 @@ export const honest: Behaviour = (_r, fit) => {
   for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += 0.001;
   return encodeWeights(w);
 };
+
+/** Waits for the run to end, then disconnects the scripted hospitals and closes the coordinator. */
+export async function runToEnd(c: { done: Promise<RunResult>; close(): Promise<void> }, ...hospitals: FakeHospital[]): Promise<RunResult> {
+  const result = await c.done;
+  for (const h of hospitals) h.socket.disconnect();
+  await c.close();
+  return result;
+}
