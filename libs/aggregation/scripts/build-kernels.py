@@ -6,11 +6,20 @@ Run from libs/aggregation: python3 scripts/build-kernels.py
 """
 import base64, pathlib, shutil, subprocess, tempfile
 
-HEAD = '''  ;; {doc}
+ACC = 8  # float64 pairs a step, 16 values: measured faster than 8 values with two threads folding at once
+
+
+def load(q, ptr):
+    """Values 2q and 2q + 1 of the step at `ptr`, as float64."""
+    offset = f'offset={8 * q} ' if q else ''
+    return f'(f64x2.promote_low_f32x4 (v128.load64_zero {offset}(local.get {ptr})))'
+
+
+HEAD = """  ;; {doc}
   (func (export "{name}") (param $pa i32) (param $pxs i32) (param $stride i32) (param $k i32)
         (param $n i32) (param $pw i32) (param $scale f64) (param $pout i32)
     (local $i i32) (local $px i32) (local $pxj i32) (local $pwj i32) (local $pwe i32) (local $a i32)
-    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128) (local $s5 v128) (local $s6 v128) (local $s7 v128)
+    """ + ' '.join(f'(local $s{q} v128)' for q in range(ACC)) + """
     (local $w0 v128) (local $w v128) (local $sc v128)
     (local.set $sc (f64x2.splat (local.get $scale)))
     (local.set $w0 (v128.load64_splat (local.get $pw)))
@@ -19,36 +28,20 @@ HEAD = '''  ;; {doc}
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
       ;; sixteen values at a time, in eight float64 pairs; first input: S = w0 * x0
       (local.set $px (i32.add (local.get $pxs) (i32.shl (local.get $i) (i32.const 2))))
-      (local.set $s0 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $px)))))
-      (local.set $s1 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $px)))))
-      (local.set $s2 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $px)))))
-      (local.set $s3 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $px)))))
-      (local.set $s4 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $px)))))
-      (local.set $s5 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $px)))))
-      (local.set $s6 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $px)))))
-      (local.set $s7 (f64x2.mul (local.get $w0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $px)))))
-      ;; the other k - 1 inputs, `stride` bytes apart
+""" + ''.join(f'      (local.set $s{q} (f64x2.mul (local.get $w0) {load(q, "$px")}))\n' for q in range(ACC)) + """      ;; the other k - 1 inputs, `stride` bytes apart
       (local.set $pxj (local.get $px))
       (local.set $pwj (i32.add (local.get $pw) (i32.const 8)))
       (block $inputs_done (loop $inputs
         (br_if $inputs_done (i32.ge_u (local.get $pwj) (local.get $pwe)))
         (local.set $pxj (i32.add (local.get $pxj) (local.get $stride)))
         (local.set $w (v128.load64_splat (local.get $pwj)))
-        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pxj))))))
-        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pxj))))))
-        (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pxj))))))
-        (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pxj))))))
-        (local.set $s4 (f64x2.add (local.get $s4) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $pxj))))))
-        (local.set $s5 (f64x2.add (local.get $s5) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $pxj))))))
-        (local.set $s6 (f64x2.add (local.get $s6) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $pxj))))))
-        (local.set $s7 (f64x2.add (local.get $s7) (f64x2.mul (local.get $w) (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $pxj))))))
-        (local.set $pwj (i32.add (local.get $pwj) (i32.const 8)))
+""" + ''.join(f'        (local.set $s{q} (f64x2.add (local.get $s{q}) (f64x2.mul (local.get $w) {load(q, "$pxj")})))\n' for q in range(ACC)) + """        (local.set $pwj (i32.add (local.get $pwj) (i32.const 8)))
         (br $inputs)))
       (local.set $a (i32.add (local.get $pa) (i32.shl (local.get $i) (i32.const 3))))
-'''
-TAIL = '''      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+"""
+TAIL = f"""      (local.set $i (i32.add (local.get $i) (i32.const {2 * ACC})))
       (br $values))))
-'''
+"""
 
 def acc(q):
     return f'(v128.load offset={16 * q} (local.get $a))'
@@ -68,7 +61,6 @@ def store_out(vals):
     return out
 
 
-ACC = 8  # float64 pairs a step, 16 values: measured faster than 8 values with two threads folding at once
 S = [f'(local.get $s{q})' for q in range(ACC)]
 KERNELS = [
     ('foldSet', 'acc[i] = S', store_acc(S)),

@@ -87,6 +87,15 @@ export interface CoordinatorEvents {
   state: [];
 }
 
+/** One round's aggregation: finish()'s wall time, the strategy's memory before it, the updates folded, and whether the result reused the retired global. */
+export interface AggregationRecord {
+  round: number;
+  ms: number;
+  retainedBytes: number;
+  recycled: boolean;
+  updates: number;
+}
+
 export interface RunResult {
   runId: string;
   status: 'complete' | 'failed' | 'stopped';
@@ -166,8 +175,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private global: NamedWeights = [];
   /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
   private retired: NamedWeights | undefined;
-  /** The last round's aggregation: finish()'s wall time, the strategy's memory, and whether the result reused the retired global. */
-  private aggregated: { round: number; ms: number; retainedBytes: number; recycled: boolean; updates: number } | null = null;
+  private aggregated: AggregationRecord | null = null;
+  private released = false;
   private manifest: { name: string; shape: number[] }[] = [];
   private keepLocal = new Set<string>();
   private strategy!: Strategy;
@@ -1080,7 +1089,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** The last round's aggregation (null before the first): finish()'s time, the strategy's memory at the time, and whether the result reused the retired global. */
-  lastAggregation(): { round: number; ms: number; retainedBytes: number; recycled: boolean; updates: number } | null {
+  lastAggregation(): AggregationRecord | null {
     return this.aggregated && { ...this.aggregated };
   }
 
@@ -1113,8 +1122,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!this.finish.settled) return this.stop();
     await this.release();
   }
-
-  private released = false;
 
   private async release(): Promise<void> {
     if (this.released) return;

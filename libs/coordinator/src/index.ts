@@ -1,5 +1,5 @@
 export { Coordinator, serverTransportOptions } from './coordinator';
-export type { CoordinatorEvents, RunResult } from './coordinator';
+export type { AggregationRecord, CoordinatorEvents, RunResult } from './coordinator';
 export { CoordinatorConfigSchema } from './config';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 export { HospitalRegistry, newToken, hashToken, checkHospitalName } from './registry';

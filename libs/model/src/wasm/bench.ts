@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { median } from '../parallel/bench';
 import { kernelsVariant } from './module';
 import { registerWasmTrainingKernels } from './register';
 import { stockKernel } from './stock';
@@ -55,12 +56,6 @@ export interface ConvBenchResult {
   forwardMs: number;
   stockForwardMs: number;
   filterGradMs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Median wall time of `f` over `repeats` calls after one untimed call; `f` disposes what it makes. */

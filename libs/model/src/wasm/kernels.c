@@ -205,6 +205,11 @@ static int pointwise(int KH, int KW, int SH, int SW, int PT, int PL, int H, int 
   return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W;
 }
 
+// A stride-1, undilated 3x3 convolution: Winograd F(2x2, 3x3) applies.
+static int winograd3x3(int KH, int KW, int SH, int SW, int DH, int DW) {
+  return KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
+}
+
 // Output tiles of 2x2 per chunk of the Winograd convolution: its 16 input and
 // 16 product planes stay within about 512 KiB.
 static int winograd_tiles(int C, int CO) {
@@ -468,7 +473,7 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, float* scrat
   int K = KH * KW * C;
   int P = N * OH * OW;
   // (below about 8x8 outputs the tiles are too few for the products to pay)
-  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && OH > 8 && OW > 8) {
+  if (winograd3x3(KH, KW, SH, SW, DH, DW) && OH > 8 && OW > 8) {
     conv2d_winograd_filter_grad(x, dy, dw, scratch, N, H, W, C, OH, OW, CO, PT, PL);
     return;
   }
@@ -503,7 +508,7 @@ void conv2d_forward(const float* x, const float* w, float* y, float* scratch, in
     gemm_ab(x, C, w, CO, y, CO, P, C, CO);
     return;
   }
-  if (KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1) {
+  if (winograd3x3(KH, KW, SH, SW, DH, DW)) {
     conv2d_winograd(x, w, y, scratch, N, H, W, C, OH, OW, CO, PT, PL);
     return;
   }

@@ -90,7 +90,6 @@ class MemoryBandwidth {
     this.a = Buffer.from(this.src.buffer, 0, this.n * 2);
     this.b = Buffer.from(this.src.buffer, this.n * 2, this.n * 2);
     this.b.set(this.a);
-    this.dst.set(this.src); // touch every page once, untimed
   }
 
   sample(): void {
@@ -200,7 +199,7 @@ export function benchAggregateCommand(): Command {
     .addOption(new Option('--strategy <name>', 'strategy to time').choices([...STREAMING, ...ROBUST]).default('fedavg'))
     .option(
       '--group <k>',
-      'streaming strategies: updates folded per pass over the accumulator, up to k held (default: the config default, 4)',
+      'streaming strategies: updates folded per pass over the accumulator, up to k held (default: the config default, 16)',
       parseIntOption('--group', 1),
     )
     .option('--repeats <n>', 'timed rounds (after two untimed warm-up rounds)', parseIntOption('--repeats', 1), 7)
@@ -281,6 +280,7 @@ export function benchAggregateCommand(): Command {
       }
       strategy.dispose();
       const ours = stats(ms);
+      const pageFaults = Math.round(faults.reduce((a, b) => a + b, 0) / faults.length);
       const updateBytes = o.hospitals * values * 4;
       const gbPerSecond = updateBytes / 1e9 / (ours.best / 1e3);
       const result: Record<string, unknown> = {
@@ -301,7 +301,7 @@ export function benchAggregateCommand(): Command {
         memoryBandwidthGBps: bandwidth.readGBps,
         memoryCopyGBps: bandwidth.copyGBps,
         bandwidthSamples: bandwidth.samples,
-        pageFaults: Math.round(faults.reduce((a, b) => a + b, 0) / faults.length),
+        pageFaults,
         bandwidthRatio: bandwidth.readGBps / gbPerSecond,
         retainedBytes: retained,
         recycledRounds,
@@ -330,7 +330,7 @@ export function benchAggregateCommand(): Command {
         `  decoding the ${o.hospitals} updates (checksum, copy${strategy.streaming ? ' into the strategy\'s memory' : ''}): ${(result.decodeMs as number).toFixed(1)} ms best; decode + aggregate ${(result.totalMs as number).toFixed(1)} ms`,
         `  results written into the arrays of two rounds before in ${recycledRounds} of ${o.repeats} timed rounds` +
           (o.recycle ? '' : ' (--no-recycle)') +
-          `; ${Math.round(faults.reduce((a, b) => a + b, 0) / faults.length)} page faults a round (mean)`,
+          `; ${pageFaults} page faults a round (mean)`,
         `  strategy held at most ${(retained / 1e6).toFixed(1)} MB (model ${((values * 4) / 1e6).toFixed(1)} MB)`,
       ];
       const numpy = result.numpy as NumpyResult | { error: string } | undefined;
