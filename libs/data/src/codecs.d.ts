@@ -46,3 +46,15 @@ declare module 'dcmjs' {
   const dcmjs: { data: Record<string, any> };
   export default dcmjs;
 }
+
+declare module '@cornerstonejs/codec-charls/decodewasmjs' {
+  export interface JpegLSDecoder {
+    getEncodedBuffer(length: number): Uint8Array;
+    getDecodedBuffer(): Uint8Array;
+    decode(): void;
+    getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number };
+    delete(): void;
+  }
+  const factory: (options?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
+  export default factory;
+}

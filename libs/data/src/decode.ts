@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { decodeBmp } from './bmp';
 import { DataError } from './errors';
-import { readDicom } from './dicom';
+import { formatOf, NOT_AN_IMAGE } from './formats/registry';
+import type { DecodeTarget, FormatModule, NativeImage, RawImage } from './formats/types';
+import { SNIFF_BYTES } from './formats/types';
 import type { ImageInfo } from './scan';
-import { sniffFormat } from './sniff';
+
+export type { RawImage };
 
 export const DecodeOptionsSchema = z.object({
   /** Side of the square model input in pixels (the study: 224). */
@@ -24,31 +26,8 @@ export interface DecodeOptions {
   normalize?: 'rescale' | 'imagenet';
 }
 
-/** A decoded, resized image before normalisation: values in [0, 1], HWC, 1 or 3 channels. */
-export interface RawImage {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  data: Float32Array;
-}
-
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
-
-type Sharp = (typeof import('sharp'))['default'];
-let sharpModule: Promise<Sharp> | null = null;
-function loadSharp(): Promise<Sharp> {
-  if (!sharpModule) sharpModule = import('sharp').then((m) => m.default);
-  return sharpModule;
-}
-
-function sharpReason(err: unknown, format: string): string {
-  const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-  if (/premature end|truncated|unexpected end|end of (file|stream)|not enough data|read error|Input buffer contains unsupported|corrupt|bad|invalid/i.test(msg)) {
-    return `corrupt or truncated ${format.toUpperCase()} (${msg})`;
-  }
-  return `undecodable ${format.toUpperCase()} (${msg})`;
-}
 
 async function toBytes(pathOrBuffer: string | Uint8Array): Promise<Uint8Array> {
   if (typeof pathOrBuffer !== 'string') return pathOrBuffer;
@@ -59,77 +38,34 @@ async function toBytes(pathOrBuffer: string | Uint8Array): Promise<Uint8Array> {
   }
 }
 
+/** The file's bytes and the format module that recognised them; a DataError when none did. */
+async function open(pathOrBuffer: string | Uint8Array): Promise<{ bytes: Uint8Array; format: FormatModule }> {
+  const bytes = await toBytes(pathOrBuffer);
+  if (bytes.length === 0) throw new DataError('empty file (0 bytes)');
+  const format = formatOf(bytes.subarray(0, SNIFF_BYTES));
+  if (!format) throw new DataError(NOT_AN_IMAGE);
+  return { bytes, format };
+}
+
 /**
  * Decodes any supported image and resizes it to `size`×`size`, keeping 16-bit precision through
  * the resize. Values come out in [0, 1]; grayscale stays one channel unless `channels` is 3 and
  * the source has colour (the caller repeats gray to RGB after augmenting, which is 3× cheaper).
+ * Transparency is ignored: every pixel keeps its stored colour, resized or not.
  */
 export async function decodeResized(pathOrBuffer: string | Uint8Array, size: number, options: { channels?: 1 | 3; resize?: 'fill' | 'letterbox' } = {}): Promise<RawImage> {
-  const bytes = await toBytes(pathOrBuffer);
-  if (bytes.length === 0) throw new DataError('empty file (0 bytes)');
-  const format = sniffFormat(bytes.subarray(0, 256));
-  if (!format) throw new DataError('not an image (content is not PNG, JPEG, BMP, TIFF, WebP or DICOM)');
-  const sharp = await loadSharp();
-  const fit = options.resize === 'letterbox' ? 'contain' : 'fill';
-  const resizeOpts = { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } } as const;
-  if (format === 'dicom') {
-    const d = await readDicom(bytes);
-    const u16 = new Uint16Array(d.data.length);
-    for (let i = 0; i < u16.length; i++) u16[i] = Math.round(d.data[i] * 65535);
-    const wantColour = d.channels === 3 && options.channels !== 1;
-    let p = sharp(u16, { raw: { width: d.width, height: d.height, channels: d.channels } }); // 16-bit: depth follows the Uint16Array
-    if (d.channels === 3 && !wantColour) p = p.toColourspace('grey16');
-    else p = p.toColourspace(d.channels === 3 ? 'rgb16' : 'grey16');
-    const out = await p.resize(size, size, resizeOpts).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-    return fromRaw(out.data, out.info.channels, size, 65535);
-  }
-  if (format === 'bmp') {
-    const b = decodeBmp(bytes);
-    const wantColour = b.channels === 3 && options.channels !== 1;
-    const p = sharp(b.data, { raw: { width: b.width, height: b.height, channels: b.channels } }).resize(size, size, resizeOpts);
-    const out = await p.toColourspace(wantColour ? 'srgb' : 'b-w').raw().toBuffer({ resolveWithObject: true });
-    return fromRaw(out.data, out.info.channels, size, 255);
-  }
-  try {
-    // PNG states depth and colour in its header; other formats ask libvips (a header read).
-    const png = format === 'png' ? pngHeader(bytes) : null;
-    const meta = png ? null : await sharp(bytes).metadata();
-    const colour = png ? png.colour : (meta!.channels ?? 1) >= 3 && meta!.space !== 'b-w' && meta!.space !== 'grey16';
-    const wide = png ? png.bitDepth > 8 : meta!.depth === 'ushort' || meta!.depth === 'short' || (meta!.bitsPerSample ?? 8) > 8;
-    const wantColour = colour && options.channels !== 1;
-    let p = sharp(bytes, { failOn: 'truncated' });
-    // Only JPEG, TIFF and WebP carry an EXIF orientation worth applying.
-    if (format !== 'png') p = p.rotate();
-    p = p.resize(size, size, resizeOpts);
-    if (wantColour) p = p.removeAlpha().toColourspace(wide ? 'rgb16' : 'srgb');
-    else p = p.toColourspace(wide ? 'grey16' : 'b-w');
-    const out = await p.raw(wide ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
-    return fromRaw(out.data, out.info.channels, size, wide ? 65535 : 255);
-  } catch (err) {
-    throw new DataError(sharpReason(err, format));
-  }
+  const { bytes, format } = await open(pathOrBuffer);
+  const target: DecodeTarget = { size, channels: options.channels, resize: options.resize };
+  return format.decode(bytes, target);
 }
 
-/** Bit depth and whether a PNG has colour, from its IHDR chunk (colour types 2, 3, 6 have colour). */
-function pngHeader(b: Uint8Array): { bitDepth: number; colour: boolean } | null {
-  if (b.length < 26 || b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return null;
-  const colourType = b[25];
-  return { bitDepth: b[24], colour: colourType === 2 || colourType === 3 || colourType === 6 };
-}
-
-function fromRaw(buf: Buffer, channels: number, size: number, max: number): RawImage {
-  const n = size * size;
-  const c = channels >= 3 ? 3 : 1;
-  const data = new Float32Array(n * c);
-  const src = max > 255 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1) : buf;
-  const inv = 1 / max;
-  if (channels === c) {
-    for (let i = 0; i < data.length; i++) data[i] = src[i] * inv;
-  } else {
-    // Drop alpha (or anything beyond the colour channels).
-    for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) data[i * c + k] = src[i * channels + k] * inv;
-  }
-  return { width: size, height: size, channels: c, data };
+/**
+ * Decodes an image at its own size: gray as one channel, colour as RGB, values in [0, 1] (DICOM
+ * after its modality and VOI transforms), with the bit depth its values carry.
+ */
+export async function decodeNative(pathOrBuffer: string | Uint8Array): Promise<NativeImage> {
+  const { bytes, format } = await open(pathOrBuffer);
+  return (await format.decode(bytes)) as NativeImage;
 }
 
 /**
@@ -183,29 +119,6 @@ export async function decodeImage(pathOrBuffer: string | Uint8Array, options: De
  * Throws a {@link DataError} whose message is the reason to list when it is not.
  */
 export async function probeImage(pathOrBuffer: string | Uint8Array): Promise<ImageInfo> {
-  const bytes = await toBytes(pathOrBuffer);
-  if (bytes.length === 0) throw new DataError('empty file (0 bytes)');
-  const format = sniffFormat(bytes.subarray(0, 256));
-  if (!format) throw new DataError('not an image (content is not PNG, JPEG, BMP, TIFF, WebP or DICOM)');
-  if (format === 'dicom') {
-    const d = await readDicom(bytes);
-    return { width: d.width, height: d.height, bitDepth: d.bitsStored, channels: d.channels };
-  }
-  if (format === 'bmp') {
-    const b = decodeBmp(bytes);
-    return { width: b.width, height: b.height, bitDepth: 8, channels: b.channels };
-  }
-  const sharp = await loadSharp();
-  try {
-    const meta = await sharp(bytes).metadata();
-    if (!meta.width || !meta.height) throw new DataError(`${format.toUpperCase()} without a size`);
-    // A full decode (to a small size) reads every row, so truncation shows here.
-    await sharp(bytes, { failOn: 'truncated' }).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
-    const bitDepth = meta.depth === 'ushort' || meta.depth === 'short' ? 16 : meta.depth === 'uint' || meta.depth === 'int' || meta.depth === 'float' ? 32 : 8;
-    const channels = meta.space === 'b-w' || meta.space === 'grey16' ? 1 : Math.min(meta.channels ?? 1, meta.hasAlpha ? (meta.channels ?? 1) - 1 : (meta.channels ?? 1));
-    return { width: meta.width, height: meta.height, bitDepth, channels };
-  } catch (err) {
-    if (err instanceof DataError) throw err;
-    throw new DataError(sharpReason(err, format));
-  }
+  const { bytes, format } = await open(pathOrBuffer);
+  return format.probe(bytes);
 }

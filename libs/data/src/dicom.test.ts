@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import dcmjs from 'dcmjs';
-import { readDicom } from './dicom';
+import { readDicom } from './dicom/read';
 import { decodeImage } from './decode';
 import { DataError } from './errors';
 import { scanDataset } from './scan';

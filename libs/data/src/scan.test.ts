@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodeBmp } from './bmp';
+import { encodeBmp } from './formats/bmp';
 import { decodeImage } from './decode';
 import { scanDataset } from './scan';
 import { splitDataset } from './split';

@@ -3,8 +3,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { DataError } from './errors';
 import { mapPool } from './pool';
-import { sniffFormat } from './sniff';
-import type { ImageFormat } from './sniff';
+import { NOT_AN_IMAGE, sniffFormat } from './formats/registry';
+import { SNIFF_BYTES } from './formats/types';
+import type { ImageFormat } from './formats/types';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -155,8 +156,8 @@ export async function scanDataset(dir: string, options: ScanOptions = {}): Promi
     } catch (err) {
       return { path: c.path, reason: `unreadable (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
     }
-    const format = sniffFormat(buf.subarray(0, 256));
-    if (!format) return { path: c.path, reason: 'not an image (content is not PNG, JPEG, BMP, TIFF, WebP or DICOM)' };
+    const format = sniffFormat(buf.subarray(0, SNIFF_BYTES));
+    if (!format) return { path: c.path, reason: NOT_AN_IMAGE };
     const item: DataItem = {
       path: c.path,
       label,

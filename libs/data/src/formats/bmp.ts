@@ -1,4 +1,6 @@
-import { DataError } from './errors';
+import { DataError } from '../errors';
+import { resizeNative } from './resize';
+import type { FormatModule, NativeImage } from './types';
 
 /** An 8-bit image, HWC, top row first. */
 export interface Bitmap {
@@ -120,3 +122,25 @@ export function encodeBmp(img: Bitmap): Uint8Array {
   }
   return out;
 }
+
+function nativeBmp(bytes: Uint8Array): NativeImage {
+  const b = decodeBmp(bytes);
+  const data = new Float32Array(b.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = b.data[i] / 255;
+  return { width: b.width, height: b.height, channels: b.channels, data, bitDepth: 8 };
+}
+
+/** BMP: read here (sharp's libvips build has no BMP loader), resized by libvips. */
+export const bmp: FormatModule = {
+  name: 'bmp',
+  label: 'BMP',
+  sniff: (b) => b.length >= 14 && b[0] === 0x42 && b[1] === 0x4d,
+  async probe(bytes) {
+    const b = decodeBmp(bytes);
+    return { width: b.width, height: b.height, bitDepth: 8, channels: b.channels };
+  },
+  async decode(bytes, target) {
+    const img = nativeBmp(bytes);
+    return target ? resizeNative(img, target) : img;
+  },
+};

@@ -1,4 +1,6 @@
-import { DataError } from './errors';
+import { DataError } from '../../errors';
+import { nativeSamples } from '../samples';
+import type { FrameCodec } from './types';
 
 /**
  * Decodes one frame of DICOM RLE Lossless (PS3.5 Annex G): a 64-byte header with up to 15
@@ -39,3 +41,9 @@ export function decodeRle(frame: Uint8Array, rows: number, cols: number, samples
   }
   return out;
 }
+
+/** RLE lossless as a frame codec: byte planes back to little-endian samples, interleaved. */
+export const decodeRleFrame: FrameCodec = async (frame, info) => {
+  const bytes = decodeRle(frame, info.rows, info.cols, info.samplesPerPixel, info.bitsAllocated);
+  return { samples: nativeSamples(bytes, info.bitsAllocated, false), interleaved: true, rgb: false };
+};
