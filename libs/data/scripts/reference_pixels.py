@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Reference pixels for libs/data's conformance test, computed by other people's decoders.
 
-Reads a JSON list of {"path": ..., "kind": "dicom" | "raster"} on stdin and writes, into the
-folder given as the only argument, one float32 file per decoded image (row-major, HWC, values in
-[0, 1]) and manifest.json: [{"path", "kind", "ok", "width", "height", "channels", "file",
-"note"} | {"path", "kind", "ok": false, "error"}].
+`reference_pixels.py --where` prints the folder of pydicom's test files. Otherwise it reads a JSON
+list of {"path": ..., "kind": "dicom" | "raster"} on stdin and writes, into the folder given as
+the only argument, one float32 file per decoded image (row-major, HWC, values in
+[0, 1]) and manifest.json: [{"path", "kind", "ok", "width", "height", "channels", "bits",
+"file", "note"} | {"path", "kind", "ok": false, "error"}].
 
 DICOM: pydicom's pixel_array (its handlers: numpy, gdcm for compressed data, RLE), first frame,
 then the transforms docs/DATA.md promises for fedxray, computed here in float64:
@@ -19,6 +20,7 @@ Run with Debian's python3 (python3-pydicom, python3-gdcm, python3-numpy, python3
 """
 import json
 import os
+import re
 import sys
 import warnings
 
@@ -50,9 +52,10 @@ def jpeg_is_ycbcr(frame, photometric):
     while p + 4 <= len(frame) and frame[p] == 0xFF:
         m, n = frame[p + 1], (frame[p + 2] << 8) | frame[p + 3]
         body = frame[p + 4 : p + 2 + n]
-        if m == 0xE0 and body[:4] == b"JFIF":
+        # libjpeg's thresholds: a JFIF segment of at least 14 bytes, an Adobe one of at least 12.
+        if m == 0xE0 and len(body) >= 14 and body[:5] == b"JFIF\0":
             jfif = True
-        if m == 0xEE and body[:5] == b"Adobe":
+        if m == 0xEE and len(body) >= 12 and body[:5] == b"Adobe":
             adobe = body[11]
         if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):
             ids = [body[6 + 3 * k] for k in range(body[5])]
@@ -94,6 +97,12 @@ def dicom_reference(path):
     ds = pydicom.dcmread(path, force=True)
     if "PixelData" not in ds:
         raise ValueError("no Pixel Data")
+    note = ""
+    if "NumberOfFrames" in ds and not re.fullmatch(r"\s*\d+\s*", str(ds["NumberOfFrames"].value)):
+        # An invalid IS such as "1A": read its leading digits, as fedxray does.
+        raw = str(ds["NumberOfFrames"].value)
+        ds.NumberOfFrames = int(re.match(r"\s*(\d*)", raw).group(1) or 1)
+        note = f"Number of Frames {raw!r} read as {ds.NumberOfFrames}, "
     ts = str(ds.file_meta.TransferSyntaxUID) if "TransferSyntaxUID" in getattr(ds, "file_meta", {}) else ""
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     arr = ds.pixel_array
@@ -111,7 +120,7 @@ def dicom_reference(path):
             arr = libjpeg_ycc_to_rgb(arr)
         bits = min(int(ds.BitsStored), int(ds.BitsAllocated))
         out = arr.astype(np.float64) / (2.0**bits - 1)
-        return np.clip(out, 0, 1), "RGB"
+        return np.clip(out, 0, 1), note + "RGB"
     x = arr.astype(np.float64)
     slope = first(ds.get("RescaleSlope"))
     intercept = first(ds.get("RescaleIntercept"))
@@ -125,11 +134,11 @@ def dicom_reference(path):
             y = np.where(x <= c, 0.0, 1.0)
         else:
             y = np.where(x <= c - w / 2, 0.0, np.where(x > c + w / 2, 1.0, (x - c) / w + 0.5))
-        note = f"window {center:g}/{width:g}"
+        note += f"window {center:g}/{width:g}"
     else:
         lo, hi = x.min(), x.max()
         y = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-        note = "min..max"
+        note += "min..max"
     if photometric == "MONOCHROME1":
         y = 1 - y
         note += ", MONOCHROME1 inverted"
@@ -145,27 +154,34 @@ def raster_reference(path):
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         a = np.asarray(im, dtype=np.float64) / 65535.0
-        return a[..., None], f"{mode} / 65535"
+        return a[..., None], f"{mode} / 65535", 16
     if mode in ("1", "L", "LA", "La") or (mode == "P" and im.palette is not None and im.palette.mode == "L"):
-        return np.asarray(im.convert("L"), dtype=np.float64)[..., None] / 255.0, f"{mode} as L / 255"
-    return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0, f"{mode} as RGB / 255"
+        return np.asarray(im.convert("L"), dtype=np.float64)[..., None] / 255.0, f"{mode} as L / 255", 8
+    # Pillow keeps 8 bits of 16-bit colour (the most significant ones).
+    return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0, f"{mode} as RGB / 255", 8
 
 
 def main():
+    if sys.argv[1:] == ["--where"]:
+        # Where this machine's pydicom keeps its test files (Debian: python3-pydicom).
+        import pydicom.data
+
+        print(os.path.join(os.path.dirname(pydicom.data.__file__), "test_files"))
+        return
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     manifest = []
     for i, entry in enumerate(json.load(sys.stdin)):
         path, kind = entry["path"], entry["kind"]
         try:
-            img, note = dicom_reference(path) if kind == "dicom" else raster_reference(path)
+            img, note, bits = (*dicom_reference(path), 32) if kind == "dicom" else raster_reference(path)
         except Exception as err:  # noqa: BLE001 - every failure is data for the test
             manifest.append({"path": path, "kind": kind, "ok": False, "error": f"{type(err).__name__}: {err}".splitlines()[0]})
             continue
         name = f"{i}.f32"
         np.ascontiguousarray(img, dtype="<f4").tofile(os.path.join(out_dir, name))
         h, w, c = img.shape
-        manifest.append({"path": path, "kind": kind, "ok": True, "width": w, "height": h, "channels": c, "file": name, "note": note})
+        manifest.append({"path": path, "kind": kind, "ok": True, "width": w, "height": h, "channels": c, "bits": bits, "file": name, "note": note})
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
 

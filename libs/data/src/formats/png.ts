@@ -1,4 +1,5 @@
 import { crc32, inflateSync } from 'node:zlib';
+import { DataError } from '../errors';
 import { rasterFormat } from './raster';
 import type { RasterHeader } from './raster';
 
@@ -96,17 +97,22 @@ export function diagnosePng(b: Uint8Array): string | null {
   return null;
 }
 
-/** Colour, depth and alpha from the IHDR chunk (colour types 2, 3, 6 have colour; 4, 6 or a tRNS chunk, alpha). */
+/**
+ * Colour, depth and alpha from the IHDR chunk (colour types 2, 3, 6 have colour; 4, 6 or a tRNS
+ * chunk, alpha). The chunks before the image data are checked against their CRCs on the way (as
+ * Pillow does): a damaged header is refused rather than trusted.
+ */
 export function pngHeader(b: Uint8Array): RasterHeader | null {
   if (b.length < 26 || b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return null;
   const colourType = b[25];
   let trns = false;
-  // tRNS comes before the first IDAT; walking the chunk headers up to it costs nothing.
-  for (let p = 8; p + 8 <= b.length; ) {
+  for (let p = 8; p + 12 <= b.length; ) {
+    const len = u32(b, p);
     const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+    if (type === 'IDAT' || type === 'IEND' || p + 12 + len > b.length) break;
+    if (crc32(b.subarray(p + 4, p + 8 + len)) !== u32(b, p + 8 + len)) throw new DataError(`corrupt PNG (chunk ${type} at byte ${p} fails its CRC check)`);
     if (type === 'tRNS') trns = true;
-    if (type === 'IDAT' || type === 'IEND') break;
-    p += 12 + u32(b, p);
+    p += 12 + len;
   }
   return { colour: colourType === 2 || colourType === 3 || colourType === 6, wide: b[24] > 8, alpha: colourType === 4 || colourType === 6 || trns };
 }

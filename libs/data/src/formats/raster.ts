@@ -57,7 +57,8 @@ async function decodeRaster(spec: RasterSpec, bytes: Uint8Array, target?: Decode
   const h = await headerOf(spec, bytes);
   if (target && h.alpha) return resizeNative((await decodeRaster(spec, bytes)) as NativeImage, target);
   const colour = h.colour && target?.channels !== 1;
-  let p = sharp(bytes, { failOn: 'truncated' });
+  // Embedded ICC profiles are ignored: the stored values are used, as Pillow (the study's loader) does.
+  let p = sharp(bytes, { failOn: 'truncated', ignoreIcc: true });
   if (spec.orient) p = p.rotate();
   if (target) p = p.resize(target.size, target.size, { fit: target.resize === 'letterbox' ? 'contain' : 'fill', background: { r: 0, g: 0, b: 0, alpha: 1 } });
   p = p.removeAlpha().toColourspace(colour ? (h.wide ? 'rgb16' : 'srgb') : h.wide ? 'grey16' : 'b-w');

@@ -18,8 +18,10 @@ export function jpegMarkers(b: Uint8Array): JpegMarkers {
     const m = b[p + 1];
     const len = (b[p + 2] << 8) | b[p + 3];
     const at = p + 4;
-    if (m === 0xe0 && b[at] === 0x4a && b[at + 1] === 0x46 && b[at + 2] === 0x49 && b[at + 3] === 0x46) out.jfif = true;
-    if (m === 0xee && b[at] === 0x41 && b[at + 1] === 0x64 && b[at + 2] === 0x6f && b[at + 3] === 0x62 && b[at + 4] === 0x65) out.adobe = true;
+    const is = (text: string) => [...text].every((ch, k) => b[at + k] === ch.charCodeAt(0));
+    // libjpeg's own thresholds: a JFIF segment counts from 14 bytes of data, an Adobe one from 12.
+    if (m === 0xe0 && len - 2 >= 14 && is('JFIF\0')) out.jfif = true;
+    if (m === 0xee && len - 2 >= 12 && is('Adobe')) out.adobe = true;
     if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
       out.precision = b[at];
       out.componentIds = Array.from({ length: b[at + 5] }, (_, k) => b[at + 6 + 3 * k]);
