@@ -10,6 +10,8 @@ export interface DicomImage {
   bitsStored: number;
   transferSyntax: string;
   photometric: string;
+  /** Gray images: the frame's least and greatest value after the modality transform (e.g. HU for CT). */
+  valueRange?: [number, number];
 }
 
 function num(ds: dicomParser.DataSet, tag: string, fallback: number): number {
@@ -57,7 +59,7 @@ function colour(frame: DecodedFrame, info: FrameInfo, pixels: number): Float32Ar
  * unsigned), Rescale Slope/Intercept, then the first VOI window (PS3.3 C.11.2.1.2.1) or, without
  * one, the frame's own min..max; MONOCHROME1 inverted so bone is bright.
  */
-function gray(samples: ArrayLike<number>, info: FrameInfo, ds: dicomParser.DataSet, pixels: number): Float32Array {
+function gray(samples: ArrayLike<number>, info: FrameInfo, ds: dicomParser.DataSet, pixels: number): { data: Float32Array; range: [number, number] } {
   const slope = num(ds, 'x00281053', 1);
   const intercept = num(ds, 'x00281052', 0);
   const bits = Math.min(info.bitsStored, info.bitsAllocated, 32);
@@ -91,7 +93,7 @@ function gray(samples: ArrayLike<number>, info: FrameInfo, ds: dicomParser.DataS
   }
   if (info.photometric === 'MONOCHROME1') for (let i = 0; i < pixels; i++) data[i] = 1 - data[i];
   clamp01(data);
-  return data;
+  return { data, range: [lo, hi] };
 }
 
 /** A decoded frame through the DICOM pixel pipeline to a [0, 1] image. */
@@ -100,5 +102,6 @@ export function toImage(frame: DecodedFrame, info: FrameInfo, ds: dicomParser.Da
   const spp = info.samplesPerPixel;
   const base = { width: info.cols, height: info.rows, bitsStored: info.bitsStored, transferSyntax: ts, photometric: info.photometric };
   if (spp === 3) return { ...base, channels: 3, data: colour(frame, info, pixels) };
-  return { ...base, channels: 1, data: gray(frame.samples, info, ds, pixels) };
+  const g = gray(frame.samples, info, ds, pixels);
+  return { ...base, channels: 1, data: g.data, valueRange: g.range };
 }
