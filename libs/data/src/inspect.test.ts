@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { inspectDataset } from './inspect';
 import { previewGrid, writeAugmented } from './preview';
 import { scanDataset } from './scan';
+import { LIBSIXEL_IMAGES, needs } from './testing/debian-files';
 import { writeDicom } from './testing/dicom-writer';
 import { blocks, gray16Png, grayPng, put, writeClassFolders } from './testing/images';
 
@@ -66,5 +67,21 @@ test('preview grid and on-disk balancing write what they promise', async () => {
     assert.equal(files.length, 3);
     const m = await sharp(join(out, 'b', files[0])).metadata();
     assert.deepEqual([m.width, m.height, m.format], [24, 24, 'png']);
+  });
+});
+
+test('on-disk balancing plans from decodable files only, and reports the others', { skip: needs(join(LIBSIXEL_IMAGES, 'snake.jpg')) }, async () => {
+  await withDir(async (dir) => {
+    // Prepare: class a has 4 images; class b has 1 image and a real JPEG cut short.
+    await writeClassFolders(dir, { a: 4, b: 1 }, { size: 16 });
+    const jpeg = await readFile(join(LIBSIXEL_IMAGES, 'snake.jpg'));
+    await put(join(dir, 'b', 'cut.jpg'), jpeg.subarray(0, jpeg.length >> 1));
+    const ds = await scanDataset(dir);
+    // Execute
+    const { written, sources, skipped } = await writeAugmented(ds.items, join(dir, 'out'), { target: 'max', imageSize: 16, seed: 1 });
+    // Assert: b reaches the target from its one decodable image; the cut file is reported, never drawn.
+    assert.deepEqual(sources, { a: 4, b: 1 });
+    assert.deepEqual(written, { b: 3 });
+    assert.deepEqual(skipped.map((s) => [basename(s.path), /^truncated JPEG/.test(s.reason)]), [['cut.jpg', true]]);
   });
 });

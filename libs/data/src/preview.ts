@@ -3,7 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { AugmentConfigSchema, augmentImage } from './augment';
 import type { AugmentConfig, AugmentInput, AugmentTrace } from './augment';
 import { planEpoch } from './batches';
-import { decodeResized } from './decode';
+import { decodeResized, probeImage } from './decode';
 import type { RawImage } from './decode';
 import { DataError } from './errors';
 import { mapPool } from './pool';
@@ -107,19 +107,34 @@ export interface WriteAugmentedOptions {
 /**
  * Writes the balanced training set to disk, as the study did with Augmentor: for every class
  * below the target, augmented copies (PNG at `imageSize`) named `aug-<n>-<source>.png` in
- * `<out>/<class>/`. Originals are not copied. Returns how many copies each class received.
+ * `<out>/<class>/`. Originals are not copied. The plan is made from decodable files only: items
+ * not verified by a scan (`item.info`) are decoded once first, and those that fail are reported
+ * in `skipped` and never drawn. Returns how many copies each class received and how many
+ * decodable sources it had.
  */
 export async function writeAugmented(
   items: DataItem[],
   out: string,
   options: WriteAugmentedOptions = {},
-): Promise<{ written: Record<string, number>; skipped: { path: string; reason: string }[] }> {
+): Promise<{ written: Record<string, number>; sources: Record<string, number>; skipped: { path: string; reason: string }[] }> {
   const size = options.imageSize ?? 224;
   const seed = options.seed ?? 0;
   const cfg = AugmentConfigSchema.parse(options.augment ?? {});
-  const plan = planEpoch(items, { balance: options.target ?? 'max', seed, shuffle: false, numClasses: options.numClasses }).filter((e) => e.augment);
-  const written: Record<string, number> = {};
   const skipped = new Map<string, string>();
+  const verified = await mapPool(items, options.concurrency ?? 4, async (it) => {
+    if (it.info) return it;
+    try {
+      return { ...it, info: await probeImage(it.path) };
+    } catch (err) {
+      skipped.set(it.path, err instanceof Error ? err.message : String(err));
+      return null;
+    }
+  });
+  const decodable = verified.filter((it): it is DataItem => it !== null);
+  const sources: Record<string, number> = {};
+  for (const it of decodable) sources[it.className] = (sources[it.className] ?? 0) + 1;
+  const plan = planEpoch(decodable, { balance: options.target ?? 'max', seed, shuffle: false, numClasses: options.numClasses }).filter((e) => e.augment);
+  const written: Record<string, number> = {};
   await mapPool(plan, options.concurrency ?? 4, async (e, n) => {
     let img: RawImage;
     try {
@@ -135,5 +150,5 @@ export async function writeAugmented(
     await writeFile(path, await encodePng(aug));
     written[e.item.className] = (written[e.item.className] ?? 0) + 1;
   });
-  return { written, skipped: [...skipped].map(([path, reason]) => ({ path, reason })) };
+  return { written, sources, skipped: [...skipped].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, reason]) => ({ path, reason })) };
 }

@@ -170,8 +170,9 @@ function augmentCommand(): Command {
     const { scanDataset, splitDataset, writeAugmented } = await import('@fedxray/data');
     const ds = await scanDataset(dir, { classes: opts.classes });
     const train = splitDataset(ds, { ratios: opts.ratios, seed: opts.seed }).train;
-    const before = Object.fromEntries(ds.classes.map((c) => [c, train.filter((i) => i.className === c).length]));
-    const { written, skipped } = await writeAugmented(train, opts.out, { target: opts.target, imageSize: opts.imageSize, seed: opts.seed, augment: augment as never, numClasses: ds.classes.length });
+    // The plan counts decodable images only: files that fail to decode are skipped, never drawn.
+    const { written, sources, skipped } = await writeAugmented(train, opts.out, { target: opts.target, imageSize: opts.imageSize, seed: opts.seed, augment: augment as never, numClasses: ds.classes.length });
+    const before = Object.fromEntries(ds.classes.map((c) => [c, sources[c] ?? 0]));
     const result = { out: opts.out, before, written: Object.fromEntries(ds.classes.map((c) => [c, written[c] ?? 0])), skipped };
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -181,7 +182,7 @@ function augmentCommand(): Command {
       `${table([
         ['class', 'train', 'copies', 'after'],
         ...ds.classes.map((c) => [c, before[c], result.written[c], before[c] + result.written[c]]),
-      ])}\ncopies written to ${opts.out}${skipped.length ? `; ${skipped.length} unreadable source files skipped` : ''}\n`,
+      ])}\ncopies written to ${opts.out}${skipped.length ? `; ${skipped.length} undecodable training files skipped (not counted, never copied)` : ''}\n`,
     );
     for (const s of skipped) process.stdout.write(`  ${s.path}: ${s.reason}\n`);
   });

@@ -15,7 +15,7 @@ export function loadSharp(): Promise<Sharp> {
  */
 export function u16Samples(buf: Uint8Array): Uint16Array {
   if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
-  return new Uint16Array(buf.slice().buffer, 0, buf.length >> 1);
+  return new Uint16Array(new Uint8Array(buf).buffer, 0, buf.length >> 1); // a copy: Buffer#slice would share
 }
 
 /** Raw 8- or 16-bit samples to [0, 1] floats, dropping anything beyond the colour channels (alpha). */

@@ -1,4 +1,5 @@
 import { DataError } from '../../errors';
+import { u16Samples } from '../../formats/sharp';
 import type { FrameCodec } from './types';
 
 /**
@@ -17,6 +18,6 @@ export const decodeJpegLossless: FrameCodec = async (frame, info) => {
   } catch (err) {
     throw new DataError(`undecodable JPEG lossless frame (${err instanceof Error ? err.message : String(err)})`);
   }
-  const samples = info.bitsAllocated > 8 && out instanceof Uint8Array ? new Uint16Array(out.buffer, out.byteOffset, out.length >> 1) : out;
+  const samples = info.bitsAllocated > 8 && out instanceof Uint8Array ? u16Samples(out) : out;
   return { samples, interleaved: true, rgb: false };
 };

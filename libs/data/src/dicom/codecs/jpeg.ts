@@ -1,6 +1,6 @@
 import { DataError } from '../../errors';
 import { diagnoseJpeg } from '../../formats/jpeg';
-import { loadSharp } from '../../formats/sharp';
+import { loadSharp, u16Samples } from '../../formats/sharp';
 import type { FrameCodec, FrameInfo } from './types';
 
 interface JpegMarkers {
@@ -70,8 +70,7 @@ async function decodeJpeg12(frame: Uint8Array, info: FrameInfo): Promise<Uint16A
   });
   const out = NativeCodecs.decodeJpeg(ctx, { convertColorspaceToRgb: true }).getDecodedBuffer();
   if (!out || out.length < info.rows * info.cols * info.samplesPerPixel * 2) throw new DataError(`12-bit JPEG frame decoded to ${out?.length ?? 0} bytes, expected ${info.rows * info.cols * info.samplesPerPixel * 2}`);
-  const copy = out.slice();
-  return new Uint16Array(copy.buffer, 0, copy.length >> 1);
+  return u16Samples(new Uint8Array(out)); // a copy out of the wasm heap
 }
 
 /** JPEG baseline and extended: 8-bit frames by libjpeg-turbo (sharp), 12-bit ones by DCMTK's decoder. */

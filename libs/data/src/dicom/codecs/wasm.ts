@@ -25,7 +25,7 @@ export function runWasmDecoder(dec: WasmDecoder, frame: Uint8Array, what: string
     }
     const fi = dec.getFrameInfo();
     if (fi.width !== cols || fi.height !== rows) throw new DataError(`${what} frame is ${fi.width}×${fi.height} but the DICOM header says ${cols}×${rows}`);
-    const copy = dec.getDecodedBuffer().slice();
+    const copy = new Uint8Array(dec.getDecodedBuffer()); // a copy: the next decode reuses the wasm heap
     const samples = fi.bitsPerSample > 8 ? (fi.isSigned ? new Int16Array(copy.buffer, 0, copy.length >> 1) : new Uint16Array(copy.buffer, 0, copy.length >> 1)) : copy;
     return { samples, components: fi.componentCount };
   } finally {
