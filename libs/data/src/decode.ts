@@ -47,6 +47,16 @@ async function open(pathOrBuffer: string | Uint8Array): Promise<{ bytes: Uint8Ar
   return { bytes, format };
 }
 
+/** A format module's own errors pass; anything else a library threw becomes one DataError line. */
+async function guarded<T>(format: FormatModule, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError(`undecodable ${format.label} (${(err instanceof Error ? err.message : String(err)).split('\n')[0]})`);
+  }
+}
+
 /**
  * Decodes any supported image and resizes it to `size`×`size`, keeping 16-bit precision through
  * the resize. Values come out in [0, 1]; grayscale stays one channel unless `channels` is 3 and
@@ -56,7 +66,7 @@ async function open(pathOrBuffer: string | Uint8Array): Promise<{ bytes: Uint8Ar
 export async function decodeResized(pathOrBuffer: string | Uint8Array, size: number, options: { channels?: 1 | 3; resize?: 'fill' | 'letterbox' } = {}): Promise<RawImage> {
   const { bytes, format } = await open(pathOrBuffer);
   const target: DecodeTarget = { size, channels: options.channels, resize: options.resize };
-  return format.decode(bytes, target);
+  return guarded(format, () => format.decode(bytes, target));
 }
 
 /**
@@ -65,7 +75,7 @@ export async function decodeResized(pathOrBuffer: string | Uint8Array, size: num
  */
 export async function decodeNative(pathOrBuffer: string | Uint8Array): Promise<NativeImage> {
   const { bytes, format } = await open(pathOrBuffer);
-  return (await format.decode(bytes)) as NativeImage;
+  return (await guarded(format, () => format.decode(bytes))) as NativeImage;
 }
 
 /**
@@ -120,5 +130,5 @@ export async function decodeImage(pathOrBuffer: string | Uint8Array, options: De
  */
 export async function probeImage(pathOrBuffer: string | Uint8Array): Promise<ImageInfo> {
   const { bytes, format } = await open(pathOrBuffer);
-  return format.probe(bytes);
+  return guarded(format, () => format.probe(bytes));
 }
