@@ -18,6 +18,8 @@ export interface InMemoryOptions {
   drops?: ReadonlyMap<number, DropStage>;
   /** Random source of a hospital (default node:crypto). */
   random?: (index: number) => RandomSource;
+  /** Sees every message the coordinator receives, as it arrives. */
+  onReceive?: (from: number, msg: unknown) => void;
 }
 
 export interface InMemoryRun {
@@ -41,7 +43,11 @@ export function runInMemory(options: InMemoryOptions): InMemoryRun {
   const { config, input, drops } = options;
   const server = new SecAggServer(config);
   const bytes = new Map(config.participants.map((p) => [p, { sent: 0, received: 0, maskedInput: 0 }]));
-  const send = (from: number, msg: unknown): unknown => ((bytes.get(from)!.sent += wireBytes(msg)), msg);
+  const send = (from: number, msg: unknown): unknown => {
+    bytes.get(from)!.sent += wireBytes(msg);
+    options.onReceive?.(from, msg);
+    return msg;
+  };
   const deliver = <T>(to: number, msg: T): T => ((bytes.get(to)!.received += wireBytes(msg)), msg);
   const clients = new Map(config.participants.map((p) => [p, new SecAggClient(deliver(p, server.setupFor(p)), { random: options.random?.(p) })]));
   const active = (stage: DropStage) => [...clients.values()].filter((c) => !silentAt(drops, c.index, stage));

@@ -42,9 +42,10 @@ function publicKeyObject(publicRaw: Uint8Array): KeyObject {
 
 /** X25519(private, public): the 32-byte shared secret. Refuses low-order public keys (all-zero output). */
 export function x25519Agree(privateKey: KeyObject, publicRaw: Uint8Array): Uint8Array {
+  const publicKey = publicKeyObject(publicRaw);
   let shared: Buffer;
   try {
-    shared = diffieHellman({ privateKey, publicKey: publicKeyObject(publicRaw) });
+    shared = diffieHellman({ privateKey, publicKey });
   } catch (e) {
     throw new SecureError('bad_message', `X25519 agreement failed: ${(e as Error).message}`);
   }
@@ -52,9 +53,10 @@ export function x25519Agree(privateKey: KeyObject, publicRaw: Uint8Array): Uint8
   return new Uint8Array(shared);
 }
 
-/** HKDF-SHA-256 (RFC 5869). */
-export function hkdf(ikm: Uint8Array, salt: string, info: string, length = KEY_BYTES): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', ikm, Buffer.from(salt, 'utf8'), Buffer.from(info, 'utf8'), length));
+/** HKDF-SHA-256 (RFC 5869); strings are taken as UTF-8. */
+export function hkdf(ikm: Uint8Array, salt: string | Uint8Array, info: string | Uint8Array, length = KEY_BYTES): Uint8Array {
+  const bytes = (v: string | Uint8Array) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+  return new Uint8Array(hkdfSync('sha256', ikm, bytes(salt), bytes(info), length));
 }
 
 /** AES-256-GCM: nonce ‖ ciphertext ‖ tag, the associated data authenticated but not sent. */

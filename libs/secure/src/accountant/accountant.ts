@@ -76,6 +76,7 @@ export class RdpAccountant {
   }
 
   private spentWith(delta: number, extra: readonly MechanismSteps[]): PrivacySpent {
+    if (!(delta > 0 && delta < 1)) throw new SecureError('bad_config', `Expected δ in (0, 1), got ${delta}`);
     const all = [...this.history, ...extra];
     const rounds = all.reduce((n, h) => n + h.steps, 0);
     if (rounds === 0) return { epsilon: 0, delta, order: NaN, rounds: 0 };
