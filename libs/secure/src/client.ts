@@ -20,7 +20,7 @@ import { openGcm, sealGcm, x25519Agree, x25519FromPrivate, type X25519KeyPair } 
 import { cryptoRandom, randomBytes, type RandomSource } from './random';
 import { checkRoundConfig } from './round-config';
 import { SHARE_BYTES, decodeShare, encodeShare, splitBytes } from './shamir';
-import { bytesOf } from './words';
+import { bytesOf, checkLittleEndian } from './words';
 
 export type SecAggClientStage = 'new' | 'advertised' | 'shared' | 'ready' | 'masked' | 'done';
 
@@ -70,6 +70,7 @@ export class SecAggClient {
     if (!mine) throw new SecureError('bad_message', `Setup for participant ${this.setup.index}, who is not among [${this.setup.participants.join(', ')}]`);
     this.neighbours = new Set(mine);
     this.random = options.random ?? cryptoRandom();
+    checkLittleEndian();
   }
 
   get stage(): SecAggClientStage {
@@ -170,7 +171,7 @@ export class SecAggClient {
     if (!(input instanceof Uint32Array) || input.length !== vectorLength) {
       throw new SecureError('wrong_length', `Expected an input of ${vectorLength} uint32 words, got ${input instanceof Uint32Array ? input.length : typeof input}`);
     }
-    const masked = Uint32Array.from(input);
+    const masked = input.slice();
     new Keystream(selfMaskKey(this.seed!, session, this.index)).addInto(masked, 1);
     for (const v of this.held.keys()) {
       if (v === this.index) continue;

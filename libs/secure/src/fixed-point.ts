@@ -78,7 +78,8 @@ export class FixedPoint {
         }
         const x = v * scale;
         const f = Math.floor(x);
-        out[offset + base + i] = u[i] < (x - f) * TWO_POW_32 ? f + 1 : f;
+        // An int32 store wraps negatives to two's complement mod 2³², as a uint32 word.
+        out[offset + base + i] = (u[i] < (x - f) * TWO_POW_32 ? f + 1 : f) | 0;
       }
     }
     return clipped;

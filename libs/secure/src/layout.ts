@@ -89,7 +89,7 @@ export class SumLayout {
     }
     const out: Record<string, Float64Array> = {};
     for (const [name, { spec, offset, codec }] of this.placed) {
-      out[name] = codec ? codec.decode(sum, offset, spec.length) : Float64Array.from(sum.subarray(offset, offset + spec.length));
+      out[name] = codec ? codec.decode(sum, offset, spec.length) : new Float64Array(sum.subarray(offset, offset + spec.length));
     }
     return out;
   }

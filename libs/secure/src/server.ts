@@ -15,7 +15,7 @@ import { SecureError } from './errors';
 import { checkDistinct, parseMessage } from './parse';
 import { checkRoundConfig, setupMessage, type SecAggRoundConfig } from './round-config';
 import { decodeShare, type Share } from './shamir';
-import { wordsOf } from './words';
+import { checkLittleEndian, wordsOf } from './words';
 import { removeMasks } from './unmask';
 
 export type SecAggServerStage = 'advertise' | 'share' | 'collect' | 'unmask' | 'done' | 'failed';
@@ -70,6 +70,7 @@ export class SecAggServer {
   constructor(readonly config: SecAggRoundConfig) {
     this.neighbours = checkRoundConfig(config);
     this.sum = new Uint32Array(config.vectorLength);
+    checkLittleEndian();
   }
 
   get stage(): SecAggServerStage {
