@@ -14,7 +14,7 @@ import {
 } from '@fedxray/protocol';
 import { SecureError } from './errors';
 import { maskSign, pairMaskKey, seedCommitment, selfMaskKey, shareAad, shareBoxKey } from './derive';
-import { Keystream } from './keystream';
+import { applyMasks, type Mask } from './keystream';
 import { checkDistinct, parseMessage } from './parse';
 import { openGcm, sealGcm, x25519Agree, x25519FromPrivate, type X25519KeyPair } from './primitives';
 import { cryptoRandom, randomBytes, type RandomSource } from './random';
@@ -171,13 +171,14 @@ export class SecAggClient {
     if (!(input instanceof Uint32Array) || input.length !== vectorLength) {
       throw new SecureError('wrong_length', `Expected an input of ${vectorLength} uint32 words, got ${input instanceof Uint32Array ? input.length : typeof input}`);
     }
-    const masked = input.slice();
-    new Keystream(selfMaskKey(this.seed!, session, this.index)).addInto(masked, 1);
+    const masks: Mask[] = [{ key: selfMaskKey(this.seed!, session, this.index), sign: 1 }];
     for (const v of this.held.keys()) {
       if (v === this.index) continue;
       const shared = x25519Agree(this.maskPair!.privateKey, this.peers.get(v)!.maskKey);
-      new Keystream(pairMaskKey(shared, session, this.index, v)).addInto(masked, maskSign(this.index, v));
+      masks.push({ key: pairMaskKey(shared, session, this.index, v), sign: maskSign(this.index, v) });
     }
+    const masked = input.slice();
+    applyMasks(masked, masks);
     this.stageNow = 'masked';
     return { session, from: this.index, masked: bytesOf(masked) };
   }

@@ -33,22 +33,9 @@ export class Keystream {
     return out;
   }
 
-  /**
-   * acc[i] ← acc[i] + sign·w[i] mod 2³² for the next acc.length words w of the
-   * stream; the keystream goes through a cache-sized chunk, never a full-length copy.
-   */
-  addInto(acc: Uint32Array, sign: 1 | -1): void {
-    const total = acc.length;
-    const perChunk = CHUNK_BYTES >>> 2;
-    for (let base = 0; base < total; base += perChunk) {
-      const n = Math.min(perChunk, total - base);
-      const w = wordsOf(this.cipher.update(n === perChunk ? ZEROS : ZEROS.subarray(0, n * 4)));
-      if (sign === 1) {
-        for (let i = 0; i < n; i++) acc[base + i] += w[i];
-      } else {
-        for (let i = 0; i < n; i++) acc[base + i] -= w[i];
-      }
-    }
+  /** The next chunk of `words` words (at most a chunk), viewed as words. */
+  nextWords(words: number): Uint32Array {
+    return wordsOf(this.cipher.update(words === CHUNK_BYTES >>> 2 ? ZEROS : ZEROS.subarray(0, words * 4)));
   }
 
   /** Fills `out` with the next out.length words. */
@@ -57,6 +44,34 @@ export class Keystream {
     for (let base = 0; base < out.length; base += perChunk) {
       const n = Math.min(perChunk, out.length - base);
       out.set(wordsOf(this.cipher.update(n === perChunk ? ZEROS : ZEROS.subarray(0, n * 4))), base);
+    }
+  }
+}
+
+/** A mask: the keystream of `key`, added (+1) or subtracted (−1). */
+export interface Mask {
+  key: Uint8Array;
+  sign: 1 | -1;
+}
+
+/**
+ * acc ← acc + Σ sign·keystream(key) mod 2³², all masks in one pass over acc:
+ * each cache-sized chunk of acc takes every mask before the next chunk is
+ * touched, so acc crosses memory once however many masks there are.
+ */
+export function applyMasks(acc: Uint32Array, masks: readonly Mask[]): void {
+  const streams = masks.map((m) => ({ stream: new Keystream(m.key), sign: m.sign }));
+  const perChunk = CHUNK_BYTES >>> 2;
+  for (let base = 0; base < acc.length; base += perChunk) {
+    const n = Math.min(perChunk, acc.length - base);
+    const chunk = acc.subarray(base, base + n);
+    for (const { stream, sign } of streams) {
+      const w = stream.nextWords(n);
+      if (sign === 1) {
+        for (let i = 0; i < n; i++) chunk[i] += w[i];
+      } else {
+        for (let i = 0; i < n; i++) chunk[i] -= w[i];
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
 // subtract the masks from the sum of masked inputs.
 import { SecureError } from './errors';
 import { maskSign, pairMaskKey, seedCommitment, selfMaskKey } from './derive';
-import { Keystream } from './keystream';
+import { applyMasks, type Mask } from './keystream';
 import { x25519Agree, x25519FromPrivate } from './primitives';
 import { reconstructBytes, type Share } from './shamir';
 
@@ -52,12 +52,13 @@ export function removeMasks(sum: Uint32Array, ctx: UnmaskContext): void {
       }
       return { v, pair };
     });
-  for (const { u, seed } of seeds) new Keystream(selfMaskKey(seed, session, u)).addInto(sum, -1);
+  const masks: Mask[] = seeds.map(({ u, seed }) => ({ key: selfMaskKey(seed, session, u), sign: -1 }));
   for (const { v, pair } of keys) {
     for (const u of ctx.neighbours(v)) {
       if (!survivorSet.has(u)) continue;
       const shared = x25519Agree(pair.privateKey, ctx.maskKey(u));
-      new Keystream(pairMaskKey(shared, session, u, v)).addInto(sum, maskSign(u, v) === 1 ? -1 : 1);
+      masks.push({ key: pairMaskKey(shared, session, u, v), sign: maskSign(u, v) === 1 ? -1 : 1 });
     }
   }
+  applyMasks(sum, masks);
 }
