@@ -50,6 +50,8 @@ export {
   SECAGG_MAX_PARTICIPANTS,
   SECAGG_MAX_VECTOR_LENGTH,
   SecAggGraphSchema,
+  SecAggSegmentSchema,
+  SecAggLayoutSchema,
   SecAggSetupSchema,
   SecAggAdvertiseSchema,
   SecAggPublicKeysSchema,
@@ -61,6 +63,8 @@ export {
 } from './secure';
 export type {
   SecAggGraph,
+  SecAggSegment,
+  SecAggLayout,
   SecAggSetup,
   SecAggAdvertise,
   SecAggPublicKeys,

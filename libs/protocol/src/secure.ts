@@ -55,6 +55,23 @@ export const SecAggSetupSchema = z.object({
 });
 export type SecAggSetup = z.infer<typeof SecAggSetupSchema>;
 
+const segmentName = z.string().min(1).max(512);
+const segmentLength = z.number().int().min(0).max(SECAGG_MAX_VECTOR_LENGTH);
+
+/** A named run of words in the summed vector: reals in fixed point (clipped to ±range), or whole counts up to max. */
+export const SecAggSegmentSchema = z.discriminatedUnion('kind', [
+  z.object({ name: segmentName, kind: z.literal('real'), length: segmentLength, range: z.number().finite().positive() }),
+  z.object({ name: segmentName, kind: z.literal('count'), length: segmentLength, max: z.number().int().min(0).max(2 ** 32 - 1) }),
+]);
+export type SecAggSegment = z.infer<typeof SecAggSegmentSchema>;
+
+/** What the summed vector holds, in order, and for how many hospitals at most (the fixed point's headroom). */
+export const SecAggLayoutSchema = z.object({
+  segments: z.array(SecAggSegmentSchema).min(1).max(100_000),
+  maxSummands: z.number().int().min(1).max(SECAGG_MAX_PARTICIPANTS),
+});
+export type SecAggLayout = z.infer<typeof SecAggLayoutSchema>;
+
 /** Stage 1, hospital → coordinator: this round's two public keys. */
 export const SecAggAdvertiseSchema = z.object({
   session,

@@ -5,6 +5,7 @@
 import { defaultGraph } from './graph';
 import { runInMemory, type DropStage } from './harness';
 import { seededRandom } from './random';
+import { timed, type Timing } from './timing';
 import { defaultThreshold, type SecAggRoundConfig } from './round-config';
 import { packWeightedUpdate, weightedUpdateLayout } from './weighted';
 
@@ -25,12 +26,12 @@ export interface SecureBenchReport {
   values: number;
   threshold: number;
   graph: string;
-  /** One hospital: clip, weight and quantise its float32 update (ms). */
-  quantiseMs: number;
-  /** One hospital: add its self mask and n − 1 pairwise masks (ms, median over hospitals). */
-  maskMs: number;
-  /** The coordinator's finish(): reconstruct secrets and remove masks (ms). */
-  unmaskMs: { noDropout: number; oneDropout: number };
+  /** One hospital: weight and quantise its float32 update. */
+  quantise: Timing;
+  /** One hospital: add its self mask and its pairwise masks (the median hospital, by CPU time). */
+  mask: Timing;
+  /** The coordinator's finish(): reconstruct secrets and remove masks. */
+  unmask: { noDropout: Timing; oneDropout: Timing };
   /** Bytes on the wire for one hospital. */
   bytes: {
     /** A plain float32 update (the values alone). */
@@ -45,10 +46,10 @@ export interface SecureBenchReport {
   exact: boolean;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** The median timing by CPU time (the lower middle one for an even count). */
+function median(xs: Timing[]): Timing {
+  const s = [...xs].sort((a, b) => a.cpuMs - b.cpuMs);
+  return s[(s.length - 1) >> 1];
 }
 
 /** Synthetic update values: small, mostly of one sign per block, like a layer's weight change. */
@@ -72,9 +73,7 @@ export function benchSecureAggregation(options: SecureBenchOptions = {}): Secure
 
   // Hospital 1's real update is quantised (timed); the others' inputs are random words, which cost the same to mask.
   const update = syntheticUpdate(values, seed);
-  const start = performance.now();
-  const packed = packWeightedUpdate(layout, update, 1234, seededRandom(`bench rounding ${seed}`));
-  const quantiseMs = performance.now() - start;
+  const { value: packed, time: quantise } = timed(() => packWeightedUpdate(layout, update, 1234, seededRandom(`bench rounding ${seed}`)));
   const input = (session: string, expected: Uint32Array, dropped: ReadonlySet<number>) => (index: number) => {
     let x = packed;
     if (index !== 1) {
@@ -100,9 +99,9 @@ export function benchSecureAggregation(options: SecureBenchOptions = {}): Secure
     values,
     threshold: defaultThreshold(n, graph),
     graph: graph.kind === 'full' ? 'full' : `sparse, degree ${graph.degree}`,
-    quantiseMs,
-    maskMs: median([...none.r.maskMs.values(), ...one.r.maskMs.values()]),
-    unmaskMs: { noDropout: none.r.unmaskMs, oneDropout: one.r.unmaskMs },
+    quantise,
+    mask: median([...none.r.maskTime.values(), ...one.r.maskTime.values()]),
+    unmask: { noDropout: none.r.unmaskTime, oneDropout: one.r.unmaskTime },
     bytes: { plainFloat32, maskedInput: b.maskedInput, keysAndShares: b.sent + b.received - b.maskedInput, ratio: b.maskedInput / plainFloat32 },
     exact: none.exact && one.exact,
   };

@@ -5,6 +5,7 @@ import { SecAggClient } from './client';
 import { SecAggServer, type SecAggResult } from './server';
 import type { RandomSource } from './random';
 import type { SecAggRoundConfig } from './round-config';
+import { timed, type Timing } from './timing';
 import { wireBytes } from './wire-size';
 
 /** The stage at which a hospital goes silent: it sends nothing from then on. */
@@ -26,10 +27,10 @@ export interface InMemoryRun {
   result: SecAggResult;
   /** Bytes each hospital sent and received, by stage message. */
   bytes: Map<number, { sent: number; received: number; maskedInput: number }>;
-  /** Milliseconds each hospital spent in mask(). */
-  maskMs: Map<number, number>;
-  /** Milliseconds the coordinator spent in finish() (reconstruction and unmasking). */
-  unmaskMs: number;
+  /** Time each hospital spent in mask(). */
+  maskTime: Map<number, Timing>;
+  /** Time the coordinator spent in finish() (reconstruction and unmasking). */
+  unmaskTime: Timing;
 }
 
 function silentAt(drops: ReadonlyMap<number, DropStage> | undefined, index: number, stage: DropStage): boolean {
@@ -59,15 +60,14 @@ export function runInMemory(options: InMemoryOptions): InMemoryRun {
     if (msg) server.receiveShares(c.index, send(c.index, c.receivePublicKeys(deliver(c.index, msg))));
   }
   const relayed = server.closeShares();
-  const maskMs = new Map<number, number>();
+  const maskTime = new Map<number, Timing>();
   for (const c of active('mask')) {
     const msg = relayed.get(c.index);
     if (!msg) continue;
     c.receiveShares(deliver(c.index, msg));
     const x = input(c.index);
-    const start = performance.now();
-    const masked = c.mask(x);
-    maskMs.set(c.index, performance.now() - start);
+    const { value: masked, time } = timed(() => c.mask(x));
+    maskTime.set(c.index, time);
     bytes.get(c.index)!.maskedInput = wireBytes(masked);
     server.receiveMaskedInput(c.index, send(c.index, masked));
   }
@@ -76,7 +76,6 @@ export function runInMemory(options: InMemoryOptions): InMemoryRun {
     const msg = requests.get(c.index);
     if (msg) server.receiveUnmaskResponse(c.index, send(c.index, c.receiveUnmaskRequest(deliver(c.index, msg))));
   }
-  const start = performance.now();
-  const result = server.finish();
-  return { result, bytes, maskMs, unmaskMs: performance.now() - start };
+  const { value: result, time: unmaskTime } = timed(() => server.finish());
+  return { result, bytes, maskTime, unmaskTime };
 }

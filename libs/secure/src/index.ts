@@ -32,4 +32,5 @@ export type { MechanismSteps, PrivacySpent } from './accountant/accountant';
 export { computeRdp, rdpToEpsilon, DEFAULT_ORDERS } from './accountant/rdp';
 export { benchSecureAggregation, DENSENET121_VALUES } from './bench';
 export type { SecureBenchOptions, SecureBenchReport } from './bench';
+export type { Timing } from './timing';
 export { wireBytes } from './wire-size';

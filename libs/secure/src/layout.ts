@@ -1,12 +1,13 @@
 // One secure sum carries several things at once: a model update, its weight,
 // BatchNorm sums, evaluation counts. A layout names the segments of the word
 // vector, packs a hospital's values into it and unpacks the sum.
+import { SecAggLayoutSchema, describeZodError, type SecAggLayout, type SecAggSegment } from '@fedxray/protocol';
 import { SecureError } from './errors';
 import { FixedPoint } from './fixed-point';
 import type { RandomSource } from './random';
 
 /** A segment of reals in [−range, range] (fixed point), or of whole counts in [0, max] (exact). */
-export type SegmentSpec = { name: string; kind: 'real'; length: number; range: number } | { name: string; kind: 'count'; length: number; max: number };
+export type SegmentSpec = SecAggSegment;
 
 interface Placed {
   spec: SegmentSpec;
@@ -41,6 +42,18 @@ export class SumLayout {
     this.length = offset;
   }
 
+  /** The layout a coordinator sent (SecAggLayoutSchema), checked. */
+  static fromWire(msg: unknown): SumLayout {
+    const parsed = SecAggLayoutSchema.safeParse(msg);
+    if (!parsed.success) throw new SecureError('bad_message', `Malformed sum layout: ${describeZodError(parsed.error)}`);
+    return new SumLayout(parsed.data.segments, parsed.data.maxSummands);
+  }
+
+  /** This layout as the coordinator sends it to hospitals. */
+  toWire(): SecAggLayout {
+    return { segments: [...this.placed.values()].map((p) => ({ ...p.spec })), maxSummands: this.maxSummands };
+  }
+
   /** A segment's description. */
   spec(name: string): SegmentSpec {
     return this.segment(name).spec;
@@ -72,9 +85,7 @@ export class SumLayout {
       }
       for (let i = 0; i < v.length; i++) {
         const c = v[i];
-        if (!Number.isInteger(c) || c < 0 || c > (spec as { max: number }).max) {
-          throw new SecureError('bad_config', `Segment "${name}": expected whole counts in 0..${(spec as { max: number }).max}, got ${c} at ${i}`);
-        }
+        if (!Number.isInteger(c) || c < 0 || c > spec.max) throw new SecureError('bad_config', `Segment "${name}": expected whole counts in 0..${spec.max}, got ${c} at ${i}`);
         out[offset + i] = c;
       }
     }
