@@ -79,8 +79,8 @@ export class SumLayout {
     for (const [name, { spec, offset, codec }] of this.placed) {
       const v = values[name];
       if (!v || v.length !== spec.length) throw new SecureError('wrong_length', `Segment "${name}": expected ${spec.length} values, got ${v ? v.length : 'none'}`);
-      if (codec) {
-        codec.encode(v, out, offset, random);
+      if (spec.kind === 'real') {
+        codec!.encode(v, out, offset, random);
         continue;
       }
       for (let i = 0; i < v.length; i++) {
