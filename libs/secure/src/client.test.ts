@@ -10,19 +10,24 @@ import { refused } from './testing';
 const L = 4;
 const cfg: SecAggRoundConfig = { session: 's', participants: [1, 2, 3, 4, 5], threshold: 3, graph: { kind: 'full' }, vectorLength: L };
 
-/** Hospitals 1..5 taken to the point where each has sent its masked input; returns the honest unmask requests. */
-function masked() {
+/** Hospitals 1..5 taken to the point where each has the shares its neighbours relayed. */
+function shared() {
   const server = new SecAggServer(cfg);
   const clients = cfg.participants.map((p) => new SecAggClient(server.setupFor(p)));
   for (const c of clients) server.receiveAdvertise(c.index, c.advertise());
   const keys = server.closeAdvertise();
   for (const c of clients) server.receiveShares(c.index, c.receivePublicKeys(keys.get(c.index)));
-  const relayed = server.closeShares();
+  return { server, clients, relayed: server.closeShares() };
+}
+
+/** …and further, to where each has sent its masked input; returns the honest unmask requests. */
+function masked() {
+  const { server, clients, relayed } = shared();
   for (const c of clients) {
     c.receiveShares(relayed.get(c.index));
     server.receiveMaskedInput(c.index, c.mask(new Uint32Array(L)));
   }
-  return { server, clients, requests: server.closeCollection(), keys, relayed };
+  return { server, clients, requests: server.closeCollection() };
 }
 
 test('A request for both secrets of one hospital is refused: that would unmask its input', () => {
@@ -82,12 +87,7 @@ test('Keys of strangers, or a changed own key, are refused', () => {
 });
 
 test('A tampered or misdirected sealed share is refused', () => {
-  const server = new SecAggServer(cfg);
-  const clients = cfg.participants.map((p) => new SecAggClient(server.setupFor(p)));
-  for (const c of clients) server.receiveAdvertise(c.index, c.advertise());
-  const keys = server.closeAdvertise();
-  for (const c of clients) server.receiveShares(c.index, c.receivePublicKeys(keys.get(c.index)));
-  const relayed = server.closeShares();
+  const { clients, relayed } = shared();
   const toOne = relayed.get(1)!;
   const tampered = structuredClone(toOne);
   tampered.shares[0].sealed[40] ^= 1;

@@ -12,10 +12,11 @@ import {
   type SecAggSetup,
   type SecAggUnmaskResponse,
 } from '@fedxray/protocol';
+import type { z } from 'zod';
 import { SecureError } from './errors';
 import { maskSign, pairMaskKey, seedCommitment, selfMaskKey, shareAad, shareBoxKey } from './derive';
 import { applyMasks, type Mask } from './keystream';
-import { checkDistinct, parseMessage } from './parse';
+import { capitalised, checkDistinct, parseMessage } from './parse';
 import { openGcm, sealGcm, x25519Agree, x25519FromPrivate, type X25519KeyPair } from './primitives';
 import { cryptoRandom, randomBytes, type RandomSource } from './random';
 import { checkRoundConfig } from './round-config';
@@ -81,6 +82,12 @@ export class SecAggClient {
     return this.setup.index;
   }
 
+  /** A coordinator message for this stage: the stage, then the schema and session. */
+  private entry<S extends z.ZodType<{ session: string }>>(stage: SecAggClientStage, schema: S, what: string, msg: unknown): z.infer<S> {
+    this.expectStage(stage, capitalised(what));
+    return parseMessage(schema, msg, what, this.setup.session);
+  }
+
   private expectStage(stage: SecAggClientStage, what: string): void {
     if (this.stageNow !== stage) throw new SecureError('wrong_stage', `${what} arrived in stage "${this.stageNow}", expected "${stage}"`);
   }
@@ -96,9 +103,8 @@ export class SecAggClient {
 
   /** Stage 2: the neighbours' public keys in; shares of both secrets out, one sealed box per neighbour. */
   receivePublicKeys(msg: unknown): SecAggShares {
-    this.expectStage('advertised', 'Public keys');
+    const { keys } = this.entry('advertised', SecAggPublicKeysSchema, 'public keys', msg);
     const { session, threshold } = this.setup;
-    const { keys } = parseMessage(SecAggPublicKeysSchema, msg, 'public keys', session);
     checkDistinct(
       keys.map((k) => k.index),
       'Public keys',
@@ -139,9 +145,8 @@ export class SecAggClient {
 
   /** Stage 2 → 3: the sealed shares of the neighbours that shared; they are the ones this hospital's input is masked with. */
   receiveShares(msg: unknown): void {
-    this.expectStage('shared', 'Relayed shares');
+    const { shares } = this.entry('shared', SecAggRelayedSharesSchema, 'relayed shares', msg);
     const { session, threshold } = this.setup;
-    const { shares } = parseMessage(SecAggRelayedSharesSchema, msg, 'relayed shares', session);
     checkDistinct(
       shares.map((s) => s.from),
       'Relayed shares',
@@ -192,8 +197,7 @@ export class SecAggClient {
   receiveUnmaskRequest(msg: unknown): SecAggUnmaskResponse {
     const { session, threshold } = this.setup;
     if (this.stageNow === 'done') throw new SecureError('refused_request', `Participant ${this.index} already answered an unmask request in session "${session}"`);
-    this.expectStage('masked', 'Unmask request');
-    const { survivors, dropped } = parseMessage(SecAggUnmaskRequestSchema, msg, 'unmask request', session);
+    const { survivors, dropped } = this.entry('masked', SecAggUnmaskRequestSchema, 'unmask request', msg);
     checkDistinct(survivors, 'Unmask request (survivors)');
     checkDistinct(dropped, 'Unmask request (dropped)');
     const both = survivors.filter((s) => dropped.includes(s));

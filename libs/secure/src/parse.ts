@@ -16,3 +16,8 @@ export function parseMessage<S extends z.ZodType<{ session: string }>>(schema: S
 export function checkDistinct(values: readonly number[], what: string): void {
   if (new Set(values).size !== values.length) throw new SecureError('duplicate', `${what} lists a participant twice: [${values.join(', ')}]`);
 }
+
+/** "masked input" → "Masked input", for messages that start a sentence. */
+export function capitalised(what: string): string {
+  return what.charAt(0).toUpperCase() + what.slice(1);
+}

@@ -11,8 +11,9 @@ import {
   type SecAggSetup,
   type SecAggUnmaskRequest,
 } from '@fedxray/protocol';
+import type { z } from 'zod';
 import { SecureError } from './errors';
-import { checkDistinct, parseMessage } from './parse';
+import { capitalised, checkDistinct, parseMessage } from './parse';
 import { checkRoundConfig, setupMessage, type SecAggRoundConfig } from './round-config';
 import { decodeShare, type Share } from './shamir';
 import { checkLittleEndian, wordsOf } from './words';
@@ -51,6 +52,7 @@ export class SecAggServer {
   /** Why the round failed, once it has. */
   failure?: string;
   private readonly neighbours: Map<number, number[]>;
+  private readonly participantSet: ReadonlySet<number>;
   private readonly advertised = new Map<number, Advertised>();
   /** U1: advertised, with enough advertising neighbours. */
   private keyed = new Set<number>();
@@ -69,6 +71,7 @@ export class SecAggServer {
 
   constructor(readonly config: SecAggRoundConfig) {
     this.neighbours = checkRoundConfig(config);
+    this.participantSet = new Set(config.participants);
     this.sum = new Uint32Array(config.vectorLength);
     checkLittleEndian();
   }
@@ -85,10 +88,12 @@ export class SecAggServer {
 
   /** Stage 1: a participant's public keys. */
   receiveAdvertise(from: number, msg: unknown): void {
-    this.expect('advertise', 'Advertised keys', from);
-    const m = parseMessage(SecAggAdvertiseSchema, msg, 'advertised keys', this.config.session);
-    this.checkFrom(from, m.from);
-    if (this.advertised.has(from)) throw new SecureError('duplicate', `Participant ${from} already advertised keys`);
+    const m = this.entry('advertise', SecAggAdvertiseSchema, 'advertised keys', from, msg, {
+      members: this.participantSet,
+      notMember: `is not among [${this.config.participants.join(', ')}]`,
+      done: this.advertised,
+      again: 'already advertised keys',
+    });
     this.advertised.set(from, { maskKey: m.maskKey, shareKey: m.shareKey });
   }
 
@@ -107,11 +112,12 @@ export class SecAggServer {
 
   /** Stage 2: a participant's sealed shares, exactly one box per neighbour it was given keys of. */
   receiveShares(from: number, msg: unknown): void {
-    this.expect('share', 'Shares', from);
-    const m = parseMessage(SecAggSharesSchema, msg, 'shares', this.config.session);
-    this.checkFrom(from, m.from);
-    if (!this.keyed.has(from)) throw new SecureError('unknown_sender', `Participant ${from} was not given keys in this session`);
-    if (this.sealed.has(from)) throw new SecureError('duplicate', `Participant ${from} already sent its shares`);
+    const m = this.entry('share', SecAggSharesSchema, 'shares', from, msg, {
+      members: this.keyed,
+      notMember: 'was not given keys in this session',
+      done: this.sealed,
+      again: 'already sent its shares',
+    });
     const recipients = m.shares.map((s) => s.to);
     checkDistinct(recipients, `Shares of participant ${from}`);
     const expected = this.closedNeighbourhood(from, this.keyed).filter((v) => v !== from);
@@ -139,11 +145,12 @@ export class SecAggServer {
 
   /** Stage 3: a masked input, added to the running sum at once (memory stays one vector). */
   receiveMaskedInput(from: number, msg: unknown): void {
-    this.expect('collect', 'Masked input', from);
-    const m = parseMessage(SecAggMaskedInputSchema, msg, 'masked input', this.config.session);
-    this.checkFrom(from, m.from);
-    if (!this.shared.has(from)) throw new SecureError('unknown_sender', `Participant ${from} did not share secrets in this session`);
-    if (this.inputs.has(from)) throw new SecureError('duplicate', `Participant ${from} already sent its masked input`);
+    const m = this.entry('collect', SecAggMaskedInputSchema, 'masked input', from, msg, {
+      members: this.shared,
+      notMember: 'did not share secrets in this session',
+      done: this.inputs,
+      again: 'already sent its masked input',
+    });
     const bytes = this.config.vectorLength * 4;
     if (m.masked.length !== bytes) throw new SecureError('wrong_length', `Expected a masked input of ${bytes} bytes (${this.config.vectorLength} words), got ${m.masked.length}`);
     const words = wordsOf(m.masked);
@@ -181,11 +188,12 @@ export class SecAggServer {
 
   /** Stage 4: a survivor's shares, exactly those it was asked for. */
   receiveUnmaskResponse(from: number, msg: unknown): void {
-    this.expect('unmask', 'Unmask response', from);
-    const m = parseMessage(SecAggUnmaskResponseSchema, msg, 'unmask response', this.config.session);
-    this.checkFrom(from, m.from);
-    if (!this.survivorSet.has(from)) throw new SecureError('unknown_sender', `Participant ${from} is not a survivor of this session`);
-    if (this.responded.has(from)) throw new SecureError('duplicate', `Participant ${from} already answered the unmask request`);
+    const m = this.entry('unmask', SecAggUnmaskResponseSchema, 'unmask response', from, msg, {
+      members: this.survivorSet,
+      notMember: 'is not a survivor of this session',
+      done: this.responded,
+      again: 'already answered the unmask request',
+    });
     const near = this.closedNeighbourhood(from, this.shared);
     const wantSeeds = near.filter((v) => this.survivorSet.has(v)).join(',');
     const wantKeys = near.filter((v) => !this.survivorSet.has(v)).join(',');
@@ -287,6 +295,27 @@ export class SecAggServer {
     }
     if (set.size < t) this.fail(`only ${set.size} participants ${what} with enough neighbours; the threshold is ${t}`);
     return set;
+  }
+
+  /**
+   * What every stage's message goes through: the stage, the schema and session,
+   * the sender's identity, membership of the stage's senders, and being the
+   * first of its kind.
+   */
+  private entry<S extends z.ZodType<{ session: string; from: number }>>(
+    stage: SecAggServerStage,
+    schema: S,
+    what: string,
+    from: number,
+    msg: unknown,
+    rule: { members: ReadonlySet<number>; notMember: string; done: { has(v: number): boolean }; again: string },
+  ): z.infer<S> {
+    this.expect(stage, capitalised(what), from);
+    const m = parseMessage(schema, msg, what, this.config.session);
+    this.checkFrom(from, m.from);
+    if (!rule.members.has(from)) throw new SecureError('unknown_sender', `Participant ${from} ${rule.notMember}`);
+    if (rule.done.has(from)) throw new SecureError('duplicate', `Participant ${from} ${rule.again}`);
+    return m;
   }
 
   private expect(stage: SecAggServerStage, what: string, from?: number): void {

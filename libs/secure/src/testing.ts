@@ -1,6 +1,7 @@
 // Helpers for this lib's tests.
 import assert from 'node:assert/strict';
 import { SecureError } from './errors';
+import { seededRandom } from './random';
 
 /** Asserts that `fn` throws a SecureError with this code (and a message matching `pattern`). */
 export function refused(fn: () => unknown, code: string, pattern?: RegExp): void {
@@ -12,15 +13,17 @@ export function refused(fn: () => unknown, code: string, pattern?: RegExp): void
   });
 }
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32), for test data and choices. */
+/** Deterministic uniform numbers in [0, 1), from the lib's own seeded stream, for test data and choices. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
+  const source = seededRandom(`test data ${seed}`);
+  const words = new Uint32Array(4096);
+  let next = words.length;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    if (next === words.length) {
+      source.fillWords(words);
+      next = 0;
+    }
+    return words[next++] / 2 ** 32;
   };
 }
 
