@@ -21,7 +21,7 @@ import { openGcm, sealGcm, x25519Agree, x25519FromPrivate, type X25519KeyPair } 
 import { cryptoRandom, randomBytes, type RandomSource } from './random';
 import { checkRoundConfig } from './round-config';
 import { SHARE_BYTES, decodeShare, encodeShare, splitBytes } from './shamir';
-import { bytesOf, checkLittleEndian } from './words';
+import { bytesOf, checkLittleEndian, equalBytes } from './words';
 
 export type SecAggClientStage = 'new' | 'advertised' | 'shared' | 'ready' | 'masked' | 'done';
 
@@ -226,8 +226,4 @@ export class SecAggClient {
     const shared = x25519Agree(this.sharePair!.privateKey, this.peers.get(peer)!.shareKey);
     return shareBoxKey(shared, this.setup.session, this.index, peer);
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

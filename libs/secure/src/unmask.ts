@@ -5,6 +5,7 @@ import { maskSign, pairMaskKey, seedCommitment, selfMaskKey } from './derive';
 import { applyMasks, type Mask } from './keystream';
 import { x25519Agree, x25519FromPrivate } from './primitives';
 import { reconstructBytes, type Share } from './shamir';
+import { equalBytes } from './words';
 
 /** What unmasking needs to know about the round. */
 export interface UnmaskContext {
@@ -23,10 +24,6 @@ export interface UnmaskContext {
   keyShares: (v: number) => Share[];
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * sum ← sum − Σ_survivors selfMask − Σ_dropped Σ_{surviving neighbours} (their
  * sign)·pairMask, leaving Σ_survivors input. Every reconstructed secret is
@@ -38,7 +35,7 @@ export function removeMasks(sum: Uint32Array, ctx: UnmaskContext): void {
   const survivorSet = new Set(ctx.survivors);
   const seeds = ctx.survivors.map((u) => {
     const seed = reconstructBytes(ctx.seedShares(u), threshold);
-    if (!equal(seedCommitment(session, u, seed), ctx.commitment(u))) {
+    if (!equalBytes(seedCommitment(session, u, seed), ctx.commitment(u))) {
       throw new SecureError('bad_share', `Participant ${u}'s self-mask seed, reconstructed from shares, does not match its commitment: a share is wrong`);
     }
     return { u, seed };
@@ -47,7 +44,7 @@ export function removeMasks(sum: Uint32Array, ctx: UnmaskContext): void {
     .filter((v) => ctx.neighbours(v).some((u) => survivorSet.has(u)))
     .map((v) => {
       const pair = x25519FromPrivate(reconstructBytes(ctx.keyShares(v), threshold));
-      if (!equal(pair.publicRaw, ctx.maskKey(v))) {
+      if (!equalBytes(pair.publicRaw, ctx.maskKey(v))) {
         throw new SecureError('bad_share', `Participant ${v}'s mask key, reconstructed from shares, does not match its public key: a share is wrong`);
       }
       return { v, pair };

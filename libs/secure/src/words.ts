@@ -18,3 +18,8 @@ export function wordsOf(bytes: Uint8Array): Uint32Array {
 export function bytesOf(words: Uint32Array): Uint8Array {
   return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
 }
+
+/** Whether two byte strings are equal (keys, commitments: public values, so no constant-time need). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
