@@ -18,6 +18,9 @@ test('The scale leaves headroom for maxSummands values at the clip, and no more'
     }
     assert.equal(fp.decode(sum, 0, 1)[0], 7 * Math.min(v, 2));
   }
+  // The examples in FixedPoint's documentation: R = 1 with N = 1000, and with N = 10.
+  assert.equal(new FixedPoint({ range: 1, maxSummands: 1000 }).quantum.toPrecision(3), '4.66e-7');
+  assert.equal(new FixedPoint({ range: 1, maxSummands: 10 }).quantum.toPrecision(3), '4.66e-9');
   // An eighth summand at +R would wrap: 8M > 2³¹ − 1.
   assert.ok(8 * fp.levels > 2 ** 31 - 1);
   refused(() => fp.checkSummands(8), 'bad_config', /1\.\.7 summands/);

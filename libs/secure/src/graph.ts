@@ -42,7 +42,7 @@ export function defaultGraph(n: number, seed: string): SecAggGraph {
 }
 
 /** Checks a graph against the participants; throws bad_config with the reason. */
-export function checkGraph(graph: SecAggGraph, n: number): void {
+function checkGraph(graph: SecAggGraph, n: number): void {
   if (graph.kind === 'full') return;
   if (graph.degree % 2 !== 0 || graph.degree < 2 || graph.degree >= n - 1) {
     throw new SecureError('bad_config', `Expected an even sparse-graph degree in 2..${n - 2} for ${n} participants (or the full graph), got ${graph.degree}`);

@@ -37,7 +37,6 @@ export function randomBytes(source: RandomSource, n: number): Uint8Array {
   return out;
 }
 
-const TWO_POW_32 = 2 ** 32;
 const TWO_POW_53 = 2 ** 53;
 
 /** A uniform double in (0, 1) from two words (53 random bits), never exactly 0. */
@@ -71,9 +70,4 @@ export function gaussian(sigma: number, source: RandomSource): number {
   const one = new Float64Array(1);
   addGaussian(one, sigma, source);
   return one[0];
-}
-
-/** A uniform double in [0, 1) with 32 random bits, from one word. */
-export function wordToUnit(word: number): number {
-  return word / TWO_POW_32;
 }

@@ -133,3 +133,12 @@ test('Bad round parameters are refused, listing the valid range', () => {
   refused(() => new SecAggServer({ ...cfg, vectorLength: 0 }), 'bad_config', /vectorLength/);
   refused(() => new SecAggServer({ ...cfg, participants: [1, 2, 3, 4, 5, 6], graph: { kind: 'sparse', degree: 3, seed: 'x' } }), 'bad_config', /even sparse-graph degree in 2\.\.4/);
 });
+
+test('An aborted round refuses everything after, and says why', () => {
+  const { server, clients } = round();
+  server.abort('the coordinator stopped the run');
+  assert.equal(server.stage, 'failed');
+  assert.equal(server.failure, 'the coordinator stopped the run');
+  refused(() => server.receiveAdvertise(1, clients[0].advertise()), 'wrong_stage', /stage "failed"/);
+  refused(() => server.closeAdvertise(), 'wrong_stage');
+});

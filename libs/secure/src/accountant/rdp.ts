@@ -57,7 +57,7 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
 }
 
 /** RDP at order α of one step of the Gaussian mechanism with noise multiplier σ, sampled with probability q. */
-export function rdpOfStep(q: number, sigma: number, alpha: number): number {
+function rdpOfStep(q: number, sigma: number, alpha: number): number {
   if (q === 0) return 0;
   if (sigma === 0) return Infinity;
   if (q === 1) return alpha / (2 * sigma * sigma);
