@@ -43,6 +43,37 @@ export type {
   ServerToHospitalEvents,
   HospitalToServerEvents,
 } from './messages';
+export {
+  SECAGG_KEY_BYTES,
+  SECAGG_SHARE_BYTES,
+  SECAGG_SEALED_SHARES_BYTES,
+  SECAGG_MAX_PARTICIPANTS,
+  SECAGG_MAX_VECTOR_LENGTH,
+  SecAggGraphSchema,
+  SecAggSegmentSchema,
+  SecAggLayoutSchema,
+  SecAggSetupSchema,
+  SecAggAdvertiseSchema,
+  SecAggPublicKeysSchema,
+  SecAggSharesSchema,
+  SecAggRelayedSharesSchema,
+  SecAggMaskedInputSchema,
+  SecAggUnmaskRequestSchema,
+  SecAggUnmaskResponseSchema,
+} from './secure';
+export type {
+  SecAggGraph,
+  SecAggSegment,
+  SecAggLayout,
+  SecAggSetup,
+  SecAggAdvertise,
+  SecAggPublicKeys,
+  SecAggShares,
+  SecAggRelayedShares,
+  SecAggMaskedInput,
+  SecAggUnmaskRequest,
+  SecAggUnmaskResponse,
+} from './secure';
 export { ERROR_CODES, ProtocolError } from './errors';
 export type { ErrorCode } from './errors';
 export { encodeWeights, decodeWeights, payloadBytes } from './codec';

@@ -1,0 +1,36 @@
+// Public API of @fedxray/secure: secure aggregation (SecAgg/SecAgg+), fixed-point
+// quantisation, client-level differential privacy and its RDP accountant. No tfjs, sockets or database.
+export { SecureError, SECURE_ERROR_CODES } from './errors';
+export type { SecureErrorCode } from './errors';
+export { SecAggClient } from './client';
+export type { SecAggClientOptions, SecAggClientStage } from './client';
+export { SecAggServer } from './server';
+export type { SecAggResult, SecAggServerStage } from './server';
+export { checkRoundConfig, defaultThreshold, neighbourhoodSize, setupMessage } from './round-config';
+export type { SecAggRoundConfig } from './round-config';
+export { defaultGraph, neighbourMap, FULL_GRAPH_MAX_PARTICIPANTS } from './graph';
+export { runInMemory } from './harness';
+export type { DropStage, InMemoryOptions, InMemoryRun } from './harness';
+export { PrimeField, P256_PLUS } from './field';
+export { splitSecret, reconstructSecret, shareWithCoefficients, splitBytes, reconstructBytes, SECRET_FIELD } from './shamir';
+export type { Share } from './shamir';
+export { cryptoRandom, seededRandom, addGaussian, gaussian } from './random';
+export type { RandomSource } from './random';
+export { FixedPoint } from './fixed-point';
+export type { FixedPointOptions } from './fixed-point';
+export { SumLayout } from './layout';
+export type { SegmentSpec } from './layout';
+export { weightedUpdateLayout, packWeightedUpdate, unpackWeightedMean } from './weighted';
+export type { WeightedMean, WeightedUpdateOptions } from './weighted';
+export { l2Norm, clipL2 } from './dp/clip';
+export { privatiseUpdate } from './dp/hospital';
+export type { DpHospitalParams, PrivatisedUpdate } from './dp/hospital';
+export { DpFedAvg, DP_MODES } from './dp/coordinator';
+export type { AdaptiveClipOptions, DpFedAvgOptions, DpMode } from './dp/coordinator';
+export { RdpAccountant } from './accountant/accountant';
+export type { MechanismSteps, PrivacySpent } from './accountant/accountant';
+export { computeRdp, rdpToEpsilon, DEFAULT_ORDERS } from './accountant/rdp';
+export { benchSecureAggregation, DENSENET121_VALUES } from './bench';
+export type { SecureBenchOptions, SecureBenchReport } from './bench';
+export type { Timing } from './timing';
+export { wireBytes } from './wire-size';
