@@ -39,6 +39,7 @@ export { parseTrainable, formatTrainable, planTrainable, planTrainableOn, applyT
 export type { TrainableSetting, TrainablePlan } from './trainable';
 export { parseSchedule, formatSchedule, scheduleRounds, trainableForRound } from './schedule';
 export type { ScheduleEntry } from './schedule';
+export { HeadTrainer, extractFeatures, featureLength, featureModel } from './features';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.
