@@ -40,6 +40,8 @@ export type { TrainableSetting, TrainablePlan } from './trainable';
 export { parseSchedule, formatSchedule, scheduleRounds, trainableForRound } from './schedule';
 export type { ScheduleEntry } from './schedule';
 export { HeadTrainer, extractFeatures, featureLength, featureModel } from './features';
+export { benchHeadTraining } from './head-bench';
+export type { HeadBenchOptions, HeadBenchResult, BenchFeatureStore } from './head-bench';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.
