@@ -35,7 +35,7 @@ export { DownloadError, HashMismatchError, downloadVerified, fileDigest } from '
 export type { DownloadOptions, DownloadProgress, DownloadResult } from './fetch/download';
 export { writeKerasWeights, writeKerasWeightsFile, kerasLayersOf } from './keras-write';
 export type { KerasLayerWeights } from './keras-write';
-export { parseTrainable, formatTrainable, planTrainable, planTrainableOn, applyTrainable, TRAINABLE_FORMS } from './trainable';
+export { parseTrainable, formatTrainable, planTrainable, planTrainableOn, applyTrainable, updatedWeights, TRAINABLE_FORMS } from './trainable';
 export type { TrainableSetting, TrainablePlan } from './trainable';
 export { parseSchedule, formatSchedule, scheduleRounds, trainableForRound } from './schedule';
 export type { ScheduleEntry } from './schedule';

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel } from './densenet';
 import { ModelError } from './errors';
 import { parseSchedule, formatSchedule, scheduleRounds, trainableForRound } from './schedule';
-import { applyTrainable, parseTrainable, planTrainable } from './trainable';
+import { applyTrainable, parseTrainable, planTrainable, updatedWeights } from './trainable';
 import { Trainer } from './trainer';
 import { getNamedWeights } from './weights';
 import { blobImages, tinySpec } from './test-util';
@@ -82,6 +82,11 @@ test('training from: a layer changes only the planned tensors; frozen BatchNorm 
   const after = new Map(getNamedWeights(model).map((w) => [w.name, w.values]));
   for (const name of plan.frozen) assert.deepEqual(after.get(name), before.get(name), `${name} changed`);
   for (const name of [...plan.trained, ...plan.statistics]) assert.notDeepEqual(after.get(name), before.get(name), `${name} did not change`);
+  assert.deepEqual(updatedWeights(model, plan).map((w) => w.name), plan.trained);
+  assert.deepEqual(
+    updatedWeights(model, plan, { statistics: true }).map((w) => w.name).sort(),
+    [...plan.trained, ...plan.statistics].sort(),
+  );
 
   // Switching to head only: a frozen BatchNorm layer ignores training: true.
   applyTrainable(model, { kind: 'head' });

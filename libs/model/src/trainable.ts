@@ -3,7 +3,8 @@ import { buildModel } from './densenet';
 import { ModelError } from './errors';
 import { HEAD_LAYERS, ModelSpecSchema } from './spec';
 import type { ModelSpec, ModelSpecInput } from './spec';
-import { weightManifest } from './weights';
+import type { NamedWeights } from '@fedxray/protocol';
+import { getNamedWeights, weightManifest } from './weights';
 import { closeNames } from './suggest';
 
 /**
@@ -121,4 +122,15 @@ export function applyTrainable(model: tf.LayersModel, setting: TrainableSetting)
   const trained = new Set(plan.trainedLayers);
   for (const l of model.layers) if (l.getClassName() !== 'InputLayer') l.trainable = trained.has(l.name);
   return plan;
+}
+
+/**
+ * The tensors a training step under `plan` changed, to send back: the
+ * trained ones, plus the moving statistics of trained BatchNorm layers when
+ * `statistics` is set (a strategy that pools them asks for them). Frozen
+ * tensors never travel.
+ */
+export function updatedWeights(model: tf.LayersModel, plan: TrainablePlan, o: { statistics?: boolean } = {}): NamedWeights {
+  const keep = new Set(o.statistics ? [...plan.trained, ...plan.statistics] : plan.trained);
+  return getNamedWeights(model).filter((w) => keep.has(w.name));
 }
