@@ -101,6 +101,7 @@ export function planTrainable(specIn: ModelSpec | ModelSpecInput, setting: Train
   const key = JSON.stringify([spec.arch, spec.channels, spec.classes.length, spec.head, formatTrainable(setting)]);
   const known = planCache.get(key);
   if (known) return known;
+  // Layer names do not depend on the input size: build at a size every architecture accepts.
   const model = buildModel({ ...spec, imageSize: Math.max(spec.imageSize, 32), freezeBackbone: false }, { seed: 0 });
   try {
     const plan = planTrainableOn(model, setting);
