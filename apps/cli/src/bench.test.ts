@@ -68,3 +68,14 @@ test('bench conv times our convolutions against the stock wasm kernel on DenseNe
   }
   assert.ok(Math.abs(r.forwardMs - r.rows.reduce((a: number, row: any) => a + row.forwardMs, 0)) < 1e-9);
 });
+
+test('bench train --trainable head adds head-only training: features computed in the first epoch, read from the feature cache after', async () => {
+  const r = await runJson('train', '--arch', 'densenet-tiny', '--image-size', '32', '--batch', '4', '--steps', '1', '--warmup', '0', '--workers', '1', '--trainable', 'head', '--images', '8', '--epochs', '3');
+  assert.ok(positive(r.imagesPerSecond));
+  assert.equal(r.head.images, 8);
+  assert.equal(r.head.store, 'custom');
+  assert.equal(r.head.epochSeconds.length, 3);
+  assert.ok(positive(r.head.firstEpochImagesPerSecond) && positive(r.head.cachedImagesPerSecond));
+  assert.ok(Math.abs(r.head.firstEpochImagesPerSecond - 8 / r.head.epochSeconds[0]) < 1e-9 * r.head.firstEpochImagesPerSecond);
+  assert.ok(Math.abs(r.cachedToFullRatio - r.head.cachedImagesPerSecond / r.imagesPerSecond) < 1e-9 * r.cachedToFullRatio);
+});

@@ -6,3 +6,5 @@ export { InlineTrainer } from './trainer';
 export type { LocalTrainer, DatasetFacts, FitOutcome, FitProgress } from './trainer';
 export { WorkerTrainer, startTsWorker, hospitalProcessCommand } from './worker-trainer';
 export { UnmaskedWebSocket, hospitalSocketOptions } from './transport';
+export { FeatureCache, featureBatches } from './feature-cache';
+export type { FeatureCacheOptions, FeaturePreprocessing, FeatureBatchOptions, FeatureBatch, FeatureVariant } from './feature-cache';

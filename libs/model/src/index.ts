@@ -23,6 +23,25 @@ export type { GradCamResult } from './gradcam';
 export { heatmapOverlayPng } from './overlay';
 export type { RawImage } from './overlay';
 export { ModelError, BackendError } from './errors';
+// --- Starting weights, what trains, features of a frozen backbone ---
+export { resolveStartingWeights, parseWeightsSource, WEIGHTS_SOURCE_FORMS } from './starting-weights';
+export type { WeightsSource, StartingWeights, StartingWeightsOptions, SavedPreprocessing } from './starting-weights';
+export { hashNamedWeights, backboneHash, isBackboneWeight } from './weights-hash';
+export { preprocessingFor, IMAGENET_MEAN, IMAGENET_STD } from './preprocess';
+export type { Preprocessing, RequestedPreprocessing, Normalize } from './preprocess';
+export { fetchImagenetWeights, fetchWeightFile, imagenetFile, imagenetWeightsPath, fedxrayCacheDir, offlineHint, IMAGENET_WEIGHTS, IMAGENET_ARCHS } from './fetch/imagenet';
+export type { KerasWeightFile, FetchImagenetOptions, FetchImagenetResult, ImagenetArch } from './fetch/imagenet';
+export { DownloadError, HashMismatchError, downloadVerified, fileDigest } from './fetch/download';
+export type { DownloadOptions, DownloadProgress, DownloadResult } from './fetch/download';
+export { writeKerasWeights, writeKerasWeightsFile, kerasLayersOf } from './keras-write';
+export type { KerasLayerWeights } from './keras-write';
+export { parseTrainable, formatTrainable, planTrainable, planTrainableOn, applyTrainable, updatedWeights, TRAINABLE_FORMS } from './trainable';
+export type { TrainableSetting, TrainablePlan } from './trainable';
+export { parseSchedule, formatSchedule, scheduleRounds, trainableForRound } from './schedule';
+export type { ScheduleEntry } from './schedule';
+export { HeadTrainer, extractFeatures, featureLength, featureModel } from './features';
+export { benchHeadTraining } from './head-bench';
+export type { HeadBenchOptions, HeadBenchResult, BenchFeatureStore } from './head-bench';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.

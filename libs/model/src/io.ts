@@ -98,6 +98,18 @@ export async function readModelMeta(dir: string): Promise<SavedMeta> {
 /** Loads a model saved by `saveModel` (any tfjs LayersModel directory with a `fedxray.json`). */
 export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; spec: ModelSpec; meta: SavedMeta }> {
   const meta = await readModelMeta(dir);
+  const model = await readLayersModel(dir);
+  const units = model.outputs[0].shape[1];
+  if (units !== meta.spec.classes.length) {
+    model.dispose();
+    throw new ModelError(`Model in ${dir} has ${units} outputs but its spec names ${meta.spec.classes.length} classes`);
+  }
+  rememberSpec(model, meta.spec);
+  return { model, spec: meta.spec, meta };
+}
+
+/** Loads the tfjs LayersModel of a directory (`model.json` + its weight shards), with or without `fedxray.json`. */
+export async function readLayersModel(dir: string): Promise<tf.LayersModel> {
   const json = (await readJson(join(dir, MODEL_FILE), 'a tfjs model')) as tf.io.ModelJSON;
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new ModelError(`${join(dir, MODEL_FILE)} is not a tfjs LayersModel model.json`);
   const specs: tf.io.WeightsManifestEntry[] = [];
@@ -111,14 +123,5 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; s
       buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
     }
   }
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }),
-  );
-  const units = model.outputs[0].shape[1];
-  if (units !== meta.spec.classes.length) {
-    model.dispose();
-    throw new ModelError(`Model in ${dir} has ${units} outputs but its spec names ${meta.spec.classes.length} classes`);
-  }
-  rememberSpec(model, meta.spec);
-  return { model, spec: meta.spec, meta };
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }));
 }

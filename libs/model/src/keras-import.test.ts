@@ -4,44 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import h5wasm, { type Group } from 'h5wasm/node';
-import { buildModel, isBackboneLayer } from './densenet';
+import h5wasm from 'h5wasm/node';
+import { buildModel } from './densenet';
+import { kerasLayersOf, writeKerasWeightsFile } from './keras-write';
 import { importKerasWeights } from './keras-import';
 import { getNamedWeights } from './weights';
 import { ModelError } from './errors';
 import { tinySpec } from './test-util';
 
 await tf.setBackend('cpu');
-
-/** Creates `path` (slash-separated) group by group under `parent`, as h5py does for Keras layer names like `conv1/conv`. */
-function ensureGroup(parent: Group, path: string): Group {
-  let g = parent;
-  for (const part of path.split('/')) g = (g.get(part) as Group | null) ?? g.create_group(part);
-  return g;
-}
-
-/**
- * Writes weights in the Keras HDF5 weight-file layout (`model.save_weights(…, save_format='h5')`):
- * root attrs `layer_names`, `backend`, `keras_version`; a group per layer with attr `weight_names`
- * (`<layer>/kernel:0`, …) and the datasets at those paths inside the layer's group.
- */
-function writeKerasFile(path: string, layers: { layer: string; weights: { name: string; shape: number[]; values: Float32Array }[] }[]): void {
-  const f = new h5wasm.File(path, 'w');
-  f.create_attribute('layer_names', layers.map((l) => l.layer));
-  f.create_attribute('backend', 'tensorflow');
-  f.create_attribute('keras_version', '2.13.1');
-  for (const { layer, weights } of layers) {
-    const g = ensureGroup(f, layer);
-    const names = weights.map((w) => `${layer}/${w.name}:0`);
-    g.create_attribute('weight_names', names);
-    weights.forEach((w, i) => {
-      const full = names[i];
-      ensureGroup(g, full.slice(0, full.lastIndexOf('/')));
-      g.create_dataset({ name: full, data: w.values, shape: w.shape, dtype: '<f4' });
-    });
-  }
-  f.close();
-}
 
 test('a Keras-layout HDF5 file of densenet-tiny loads by name and the report lists what did not match', async () => {
   await h5wasm.ready;
@@ -50,15 +21,10 @@ test('a Keras-layout HDF5 file of densenet-tiny loads by name and the report lis
     // A "notop" file: the backbone of a source model (RGB), plus one layer the model lacks.
     const source = buildModel(tinySpec({ channels: 3 }), { seed: 11 });
     const srcWeights = getNamedWeights(source);
-    const layers = source.layers
-      .filter((l) => isBackboneLayer(l) && l.weights.length > 0)
-      .map((l) => ({
-        layer: l.name,
-        weights: srcWeights.filter((w) => w.name.startsWith(`${l.name}/`)).map((w) => ({ ...w, name: w.name.slice(l.name.length + 1) })),
-      }));
+    const layers = kerasLayersOf(source, 'backbone').filter((l) => l.weights.length > 0);
     layers.push({ layer: 'predictions', weights: [{ name: 'bias', shape: [1000], values: new Float32Array(1000) }] });
     const file = join(dir, 'densenet_tiny_notop.h5');
-    writeKerasFile(file, layers);
+    await writeKerasWeightsFile(file, layers);
 
     // Import into a one-channel model: the stem kernel is summed over RGB.
     const target = buildModel(tinySpec({ channels: 1 }), { seed: 12 });

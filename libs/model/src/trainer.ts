@@ -7,6 +7,7 @@ import { isBackboneFrozen } from './densenet';
 import { namedVariables } from './weights';
 import { registerCpuTrainingKernels } from './cpu-kernels';
 import { FusedAdamOptimizer } from './wasm/adam';
+import { freezeBatchNormWithLayer } from './frozen-batchnorm';
 
 /** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
 const EPSILON = 1e-7;
@@ -108,13 +109,15 @@ export class Trainer {
       throw new ModelError(`Expected a DenseNet with the study's head (layers ${BACKBONE_OUTPUT_LAYER}, ${Object.values(HEAD_LAYERS).join(', ')})`);
     }
     this.backbone = tf.model({ inputs: model.inputs, outputs: features });
+    // A frozen BatchNorm layer runs in inference mode, as in Keras (partly frozen backbones).
+    freezeBatchNormWithLayer(model);
     this.optimizer = createOptimizer(spec);
     // Tests and callers that pick the cpu backend themselves get the fast gradient kernels too.
     registerCpuTrainingKernels();
   }
 
   /** Probabilities for a batch; `training` turns on batch statistics and dropout. */
-  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+  forward(x: tf.Tensor, training: boolean): tf.Tensor2D {
     const frozen = isBackboneFrozen(this.model);
     let h = this.backbone.apply(x, { training: training && !frozen }) as tf.Tensor;
     for (const layer of this.head) h = layer.apply(h, { training }) as tf.Tensor;
@@ -142,8 +145,8 @@ export class Trainer {
   }
 
   /** Loss, accuracy and gradients of one batch, without updating the weights (BatchNorm statistics do update). */
-  computeGradients(x: tf.Tensor4D, y: tf.Tensor | ArrayLike<number>): GradientResult {
-    checkInput(this.model, x);
+  computeGradients(x: tf.Tensor, y: tf.Tensor | ArrayLike<number>): GradientResult {
+    this.checkBatch(x);
     const labels = labelTensor(y, this.spec.classes.length);
     if (labels.shape[0] !== x.shape[0]) {
       labels.dispose();
@@ -204,7 +207,7 @@ export class Trainer {
   }
 
   /** Trains on one batch: forward, loss, backward, optimizer step. `y` holds class indices. */
-  async trainBatch(x: tf.Tensor4D, y: tf.Tensor | ArrayLike<number>): Promise<BatchResult> {
+  async trainBatch(x: tf.Tensor, y: tf.Tensor | ArrayLike<number>): Promise<BatchResult> {
     const { grads, loss, correct, count } = this.computeGradients(x, y);
     try {
       this.applyGradients(grads);
@@ -215,12 +218,17 @@ export class Trainer {
   }
 
   /** Class probabilities in inference mode, n × C row-major. */
-  predict(x: tf.Tensor4D): Float32Array {
-    checkInput(this.model, x);
+  predict(x: tf.Tensor): Float32Array {
+    this.checkBatch(x);
     const probs = tf.tidy(() => this.forward(x, false));
     const out = probs.dataSync() as Float32Array;
     probs.dispose();
     return Float32Array.from(out);
+  }
+
+  /** Refuses a batch that is not what `forward` takes (images of the model's input shape). */
+  protected checkBatch(x: tf.Tensor): void {
+    checkInput(this.model, x);
   }
 
   /** Frees the optimizer state and the FedProx reference; the model stays usable. */

@@ -1,5 +1,6 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { parseFloatOption, parseIntOption, UsageError } from '../usage';
+import { bar, Progress } from '../lib/progress';
 
 const ARCH_NAMES = ['densenet121', 'densenet169', 'densenet201', 'densenet-tiny', 'densenet-small'];
 
@@ -187,12 +188,72 @@ function importKerasCommand(): Command {
     });
 }
 
+interface DownloadProgress {
+  received: number;
+  total: number | null;
+  resumedFrom: number;
+}
+
+/** Download progress: a live bar on a terminal, a line every 10% (or 15 s) in a log. */
+export function downloadReporter(p: Progress, now: () => number = Date.now): (d: DownloadProgress) => void {
+  const start = now();
+  let lastDraw = 0;
+  let lastLine = start;
+  let lastTenth = -1;
+  return (d) => {
+    const t = now();
+    const rate = (d.received - d.resumedFrom) / Math.max(0.001, (t - start) / 1000);
+    const text = `${d.total ? `${bar(d.received, d.total)} ${((100 * d.received) / d.total).toFixed(0)}% ` : ''}${mb(d.received)}${d.total ? ` of ${mb(d.total)}` : ''} at ${mb(rate)}/s${d.resumedFrom > 0 ? ` (resumed at ${mb(d.resumedFrom)})` : ''}`;
+    if (p.tty) {
+      if (t - lastDraw >= 100 || d.received === d.total) {
+        p.update(text);
+        lastDraw = t;
+      }
+      return;
+    }
+    const tenth = d.total ? Math.floor((10 * d.received) / d.total) : -1;
+    if (tenth > lastTenth || t - lastLine >= 15_000) {
+      p.line(text);
+      lastTenth = Math.max(lastTenth, tenth);
+      lastLine = t;
+    }
+  };
+}
+
+function fetchCommand(): Command {
+  return new Command('fetch')
+    .description(
+      "Download Keras' ImageNet weights (the notop file of DenseNet121/169/201) into the cache ($XDG_CACHE_HOME/fedxray, else ~/.cache/fedxray), verify Keras' published MD5, resume an interrupted download; proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY",
+    )
+    .addArgument(new Argument('<weights>', 'which weights').choices(['imagenet']))
+    .addOption(new Option('--arch <name>', 'architecture').choices(['densenet121', 'densenet169', 'densenet201']).default('densenet121'))
+    .option('--url <url>', "a mirror to download from instead of Keras' URL (the file must have Keras' hash)")
+    .option('--from-file <path>', 'take the file from this path (a hospital without internet), checking its hash')
+    .option('--json', 'print {path, md5, from, bytes, resumedFrom, proxy} as JSON')
+    .action(async (_weights: string, opts: { arch: string; url?: string; fromFile?: string; json?: boolean }) => {
+      if (opts.url && opts.fromFile) throw new UsageError('Give --url or --from-file, not both');
+      const { fetchImagenetWeights, imagenetFile } = await import('@fedxray/model');
+      const p = new Progress();
+      const f = imagenetFile(opts.arch);
+      if (!opts.json && !opts.fromFile) p.line(`${f.file}: from the cache, else from ${opts.url ?? f.url}`);
+      const r = await fetchImagenetWeights(opts.arch, { url: opts.url, fromFile: opts.fromFile, onProgress: opts.json ? undefined : downloadReporter(p) });
+      p.done();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const how = r.from === 'cache' ? 'already cached' : r.from === 'file' ? `copied from ${opts.fromFile}` : `downloaded${r.resumedFrom ? ` (resumed at ${mb(r.resumedFrom)})` : ''}${r.proxy ? ` through ${r.proxy}` : ''}`;
+      process.stdout.write(`${r.path} (md5 ${r.md5}, ${how}); use it with --weights imagenet\n`);
+    });
+}
+
 /** `fedxray model …`: build, inspect and import models. */
 export function modelCommand(): Command {
-  const model = new Command('model').description('DenseNet models with the study\'s head: counts, fresh models, Keras weight import, saved-model info');
+  const model = new Command('model').description('DenseNet models with the study\'s head: counts, fresh models, Keras weight import, ImageNet weights, saved-model info');
   model.addCommand(summaryCommand());
   model.addCommand(initCommand());
   model.addCommand(infoCommand());
   model.addCommand(importKerasCommand());
+  model.addCommand(fetchCommand());
   return model;
 }

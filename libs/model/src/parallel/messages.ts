@@ -8,7 +8,8 @@ export type ToWorker =
       shape: [number, number, number, number];
       y: Int32Array;
       microBatch: number;
-      frozen: boolean;
+      /** Layers that do not train (their BatchNorm runs in inference mode). */
+      frozenLayers: string[];
     }
   | { type: 'reference'; weights: NamedWeights | null };
 

@@ -3,7 +3,6 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedWeights } from '@fedxray/protocol';
 import type { BackendChoice } from '../backend';
-import { isBackboneFrozen } from '../densenet';
 import { ModelError } from '../errors';
 import { ModelSpecSchema, type ModelSpec } from '../spec';
 import { Trainer, type BatchResult } from '../trainer';
@@ -173,7 +172,7 @@ export class ParallelTrainer {
 
     const model = this.trainer.model;
     writeWeights(model, this.slots, this.weights!);
-    const frozen = isBackboneFrozen(model);
+    const frozenLayers = model.layers.filter((l) => !l.trainable && l.getClassName() !== 'InputLayer').map((l) => l.name);
     const labels = Int32Array.from(y);
     const pixels = x.dataSync() as Float32Array;
     const per = x.shape[1] * x.shape[2] * x.shape[3];
@@ -191,7 +190,7 @@ export class ParallelTrainer {
           shape: [e - s, x.shape[1], x.shape[2], x.shape[3]],
           y: labels.slice(s, e),
           microBatch: this.microBatch,
-          frozen,
+          frozenLayers,
         };
         return new Promise<Extract<FromWorker, { type: 'done' }>>((resolve, reject) => {
           w.pending.set(id, { resolve, reject });
@@ -203,11 +202,13 @@ export class ParallelTrainer {
     const used = results.map((r, i) => (r ? { r, region: this.workers[i].region } : null)).filter((v) => v !== null);
     const grads = new Map<string, tf.Tensor>();
     const trainable = new Set(namedVariables(model, true).map((v) => v.name));
+    // Moving statistics of frozen BatchNorm layers do not move (inference mode): leave them bit for bit.
+    const frozen = new Set(frozenLayers);
     const vars = namedVariables(model);
     try {
       this.slots.forEach((s, i) => {
         const isGrad = trainable.has(s.name);
-        if (!isGrad && !s.batchNormStat) return;
+        if (!isGrad && (!s.batchNormStat || frozen.has(s.name.slice(0, s.name.lastIndexOf('/'))))) return;
         const acc = sumRegions(
           used.map(({ region }) => region.subarray(s.offset, s.offset + s.size)),
           used.map(({ r }) => r.count),

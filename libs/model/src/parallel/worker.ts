@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../backend';
-import { buildModel, setBackboneTrainable } from '../densenet';
+import { buildModel } from '../densenet';
 import type { ModelSpec } from '../spec';
 import { Trainer } from '../trainer';
 import { registerWasmTrainingKernels } from '../wasm/register';
@@ -48,7 +48,8 @@ async function main(): Promise<void> {
         trainer.setReference(m.weights);
         return;
       }
-      setBackboneTrainable(model, !m.frozen);
+      const frozen = new Set(m.frozenLayers);
+      for (const l of model.layers) if (l.getClassName() !== 'InputLayer') l.trainable = !frozen.has(l.name);
       vars.forEach((v, i) => {
         const s = init.slots[i];
         const t = tf.tensor(weights.slice(s.offset, s.offset + s.size), s.shape, 'float32');

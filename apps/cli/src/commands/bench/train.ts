@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../../usage';
@@ -41,6 +44,13 @@ export function benchTrainCommand(): Command {
     .option('--micro-batch <n>', 'images per forward/backward pass; gradients are accumulated (default: 4 at 224×224, more for smaller images)', parseIntOption('--micro-batch', 1))
     .option('--steps <n>', 'timed steps', parseIntOption('--steps', 1), 5)
     .option('--warmup <n>', 'untimed steps before them', parseIntOption('--warmup', 0), 2)
+    .addOption(
+      new Option('--trainable <what>', 'all: full fine-tuning steps; head: also head-only training on a frozen backbone (features computed in the first epoch, read from the feature cache after), with the ratio to full fine-tuning')
+        .choices(['all', 'head'])
+        .default('all'),
+    )
+    .option('--images <n>', 'with --trainable head: images per epoch', parseIntOption('--images', 1), 32)
+    .option('--epochs <n>', 'with --trainable head: epochs (the first computes the features)', parseIntOption('--epochs', 2), 4)
     .option('--compare-torch', 'also time the same model and head in PyTorch (python3-torch) and report the ratio')
     .option('--json', 'print one JSON object')
     .action(async (o: {
@@ -53,6 +63,9 @@ export function benchTrainCommand(): Command {
       steps: number;
       warmup: number;
       compareTorch?: boolean;
+      trainable: 'all' | 'head';
+      images: number;
+      epochs: number;
       json?: boolean;
     }) => {
       if (o.imageSize > 1024) throw new UsageError(`Expected --image-size ≤ 1024, but got ${o.imageSize}`);
@@ -69,6 +82,10 @@ export function benchTrainCommand(): Command {
           warmup: o.warmup,
         })),
       };
+      if (o.trainable === 'head') {
+        result.head = await benchHead(o);
+        result.cachedToFullRatio = (result.head as { cachedImagesPerSecond: number }).cachedImagesPerSecond / (result.imagesPerSecond as number);
+      }
       if (o.compareTorch) {
         const torch = runTorch(o);
         result.torch = torch;
@@ -100,6 +117,14 @@ export function benchTrainCommand(): Command {
         `${r.arch} ${r.imageSize}×${r.imageSize}, batch ${r.batch}, backend ${r.backend}${r.customKernels ? ` (fedxray training kernels, ${r.kernelSimd})` : ''}, ${r.workers} worker(s), micro-batch ${r.microBatch}`,
         `  ${r.imagesPerSecond.toFixed(3)} images/s (median step ${r.medianStepSeconds.toFixed(2)} s, ${r.medianStepCpuSeconds.toFixed(2)} CPU-s; load average ${r.loadAverage.map((v) => v.toFixed(1)).join(' → ')})`,
       ];
+      const head = result.head as { firstEpochImagesPerSecond: number; cachedImagesPerSecond: number; images: number; featureLength: number } | undefined;
+      if (head) {
+        lines.push(
+          `  head only (--trainable head), ${head.images} images, ${head.featureLength} features each, kept in a hospital feature cache on disk:`,
+          `    first epoch (features computed): ${head.firstEpochImagesPerSecond.toFixed(2)} images/s`,
+          `    later epochs (cached):           ${head.cachedImagesPerSecond.toFixed(1)} images/s = ${(result.cachedToFullRatio as number).toFixed(0)}× full fine-tuning`,
+        );
+      }
       const torch = result.torch as TorchResult | { error: string } | undefined;
       if (torch && 'error' in torch) lines.push(`  PyTorch: not run — ${torch.error}`);
       else if (torch) {
@@ -109,4 +134,39 @@ export function benchTrainCommand(): Command {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** Head-only training with a hospital's feature cache (in a temporary directory) as the store. */
+async function benchHead(o: { arch: string; imageSize: number; batch: number; backend: string; microBatch?: number; images: number; epochs: number }) {
+  const { benchHeadTraining } = await import('@fedxray/model');
+  const { FeatureCache } = await import('@fedxray/hospital');
+  const { createHash } = await import('node:crypto');
+  const dir = await mkdtemp(join(tmpdir(), 'fedxray-bench-features-'));
+  const hashOf = (i: number) => createHash('sha256').update(`bench image ${i}`).digest('hex');
+  let cache: Awaited<ReturnType<typeof FeatureCache.open>> | null = null;
+  try {
+    return await benchHeadTraining({
+      arch: o.arch as Parameters<typeof benchHeadTraining>[0]['arch'],
+      imageSize: o.imageSize,
+      batch: o.batch,
+      backend: o.backend as Parameters<typeof benchHeadTraining>[0]['backend'],
+      microBatch: o.microBatch,
+      images: o.images,
+      epochs: o.epochs,
+      store: {
+        get: async (i) => cache!.get(hashOf(i), 'o'),
+        put: async (i, f) => {
+          cache ??= await FeatureCache.open({
+            dir,
+            backboneHash: hashOf(-1),
+            preprocessing: { imageSize: o.imageSize, channels: 3, normalize: 'imagenet', resize: 'fill' },
+            featureLength: f.length,
+          });
+          await cache.put(hashOf(i), 'o', f);
+        },
+      },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
