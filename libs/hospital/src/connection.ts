@@ -147,7 +147,7 @@ export function diagnoseConnectError(err: RawConnectError, coordinatorUrl: strin
   if (code && UNKNOWN_CA.has(code)) {
     return {
       kind: 'tls-unknown-ca',
-      cause: `TLS: unknown CA: the coordinator's certificate is ${code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'self-signed' : 'signed by a CA'} that this machine does not trust (${message})`,
+      cause: `TLS: unknown CA: the coordinator's certificate is ${code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'self-signed, and this machine does not trust it' : 'signed by a CA this machine does not trust'} (${message})`,
       suggestion: "get the coordinator's CA certificate (PEM) from its operator and pass it with --ca <file>",
       retry: 'bounded',
       code,
