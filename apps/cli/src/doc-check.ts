@@ -49,15 +49,62 @@ export function extractCommands(markdown: string, file: string): DocCommand[] {
   return out;
 }
 
-/** The fedxray commands of one shell line: comments cut, split at `&&`, `;` and `|`, env assignments and `$ ` prompts dropped. */
-function shellCommands(line: string): string[] {
+/**
+ * The command each deploy/ image runs (its ENTRYPOINT), so that `docker run <image> <args>`
+ * in the docs is checked as that command with those args. A test holds this to the Dockerfiles.
+ */
+export const IMAGE_ENTRYPOINTS: Record<string, string> = {
+  'fedxray-hospital': 'fedxray hospital',
+  'fedxray-hospital-gpu': 'fedxray hospital --backend gpu',
+  'fedxray-coordinator': 'fedxray coordinator',
+};
+
+/**
+ * The fedxray commands of one shell line: comments cut, split at `&&`, `;` and `|`; env
+ * assignments, `$ ` prompts, `sudo -u x`, `npx` and a path before `fedxray` dropped;
+ * `docker run … fedxray-<image>:<tag> <args>` read as the image's command with those args.
+ */
+export function shellCommands(line: string): string[] {
   const code = line.replace(/(^|\s)#.*$/, '');
   const found: string[] = [];
   for (const piece of code.split(/&&|;|\|/)) {
-    const m = /^\s*(?:\$\s+)?(?:time\s+)?(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:npx\s+)?(fedxray\s.*)$/.exec(piece);
+    if (/\bdocker\s+run\s/.test(piece)) {
+      const image = [...piece.matchAll(/\b(fedxray-[a-z-]+):\S+/g)].find((m) => IMAGE_ENTRYPOINTS[m[1]]);
+      if (image) found.push(`${IMAGE_ENTRYPOINTS[image[1]]}${piece.slice(image.index! + image[0].length)}`.replace(/\s+/g, ' ').trim());
+      continue;
+    }
+    const m = /^\s*(?:\$\s+)?(?:sudo(?:\s+-u\s+\S+)?\s+)?(?:time\s+)?(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:npx\s+)?(?:\/\S*\/)?(fedxray\s.*)$/.exec(piece);
     if (m) found.push(m[1].replace(/\s+[12]?>.*$/, '').trim());
   }
   return found;
+}
+
+/**
+ * The fedxray commands of a deploy file: a Dockerfile's ENTRYPOINT + CMD and the
+ * examples in its comments; a systemd unit's ExecStart and the examples in its comments.
+ */
+export function deployCommands(text: string, file: string): DocCommand[] {
+  const out: DocCommand[] = [];
+  const lines = text.split('\n');
+  let entry: { line: number; words: string[] } | null = null;
+  let cmd: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i];
+    const start = i;
+    while (/\\\s*$/.test(line) && i + 1 < lines.length) line = `${line.replace(/\\\s*$/, ' ')}${lines[++i].replace(/^\s*#/, '')}`;
+    const comment = /^\s*#\s?(.*)$/.exec(line);
+    const exec = /^(ENTRYPOINT|CMD)\s+(\[.*\])\s*$/.exec(line);
+    const execStart = /^ExecStart=(.*)$/.exec(line);
+    const text = comment ? comment[1] : execStart ? execStart[1] : null;
+    if (text !== null) for (const part of shellCommands(text)) out.push({ file, line: start + 1, text: part });
+    if (exec) {
+      const words = JSON.parse(exec[2]) as string[];
+      if (exec[1] === 'ENTRYPOINT') entry = { line: start + 1, words };
+      else cmd = words;
+    }
+  }
+  if (entry && /(^|\/)fedxray$/.test(entry.words[0])) out.push({ file, line: entry.line, text: ['fedxray', ...entry.words.slice(1), ...cmd].join(' ') });
+  return out;
 }
 
 /** Splits a command into words, honouring quotes. */

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProgram } from './main';
-import { checkCommand, extractCommands } from './doc-check';
+import { IMAGE_ENTRYPOINTS, checkCommand, deployCommands, extractCommands, shellCommands } from './doc-check';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -55,4 +55,32 @@ test('the doc check finds commands in code blocks and inline code, and catches u
   assert.match(problems[5][0], /^`fedxray` has no subcommand nonsense \(it has simulate, coordinator, hospital/);
   assert.deepEqual(problems[6].length, 1);
   assert.match(problems[6][0], /`fedxray model import-keras` has no option --nope/);
+});
+
+test('every fedxray command the deploy files run (Dockerfile entry points, systemd ExecStart, their examples) is one the CLI accepts', () => {
+  const program = buildProgram();
+  const problems: string[] = [];
+  const entrypoints: Record<string, string> = {};
+  for (const name of readdirSync(join(ROOT, 'deploy'))) {
+    const text = readFileSync(join(ROOT, 'deploy', name), 'utf8');
+    const found = deployCommands(text, `deploy/${name}`);
+    assert.ok(found.length > 0, `no fedxray command found in deploy/${name}`);
+    for (const c of found) for (const p of checkCommand(program, c.text)) problems.push(`${c.file}:${c.line}: ${p}\n    ${c.text}`);
+    const entry = /^ENTRYPOINT\s+(\[.*\])/m.exec(text);
+    if (entry) entrypoints[name.replace(/\.Dockerfile$/, '')] = ['fedxray', ...JSON.parse(entry[1]).slice(1)].join(' ');
+  }
+  assert.deepEqual(problems, []);
+  // `docker run fedxray-<image>:<tag> <args>` in the docs is read with the entry point the image really has.
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(entrypoints).map(([k, v]) => [`fedxray-${k}`, v])),
+    IMAGE_ENTRYPOINTS,
+  );
+});
+
+test('a shell line gives its fedxray commands: after sudo, a path or npx; docker run of a fedxray image as its entry point', () => {
+  assert.deepEqual(shellCommands('sudo -u fedxray /opt/fedxray/bin/fedxray coordinator list-hospitals --json  # who'), ['fedxray coordinator list-hospitals --json']);
+  assert.deepEqual(shellCommands('docker run --rm -v fedxray-data:/var/lib/fedxray fedxray-coordinator:0.1.0 add-hospital h --data-dir /d'), ['fedxray coordinator add-hospital h --data-dir /d']);
+  assert.deepEqual(shellCommands('docker run --gpus all -e FEDXRAY_TOKEN fedxray-hospital-gpu:0.1.0 --data /data'), ['fedxray hospital --backend gpu --data /data']);
+  assert.deepEqual(shellCommands('docker build -f deploy/hospital.Dockerfile -t fedxray-hospital:0.1.0 .'), []);
+  assert.deepEqual(shellCommands('cd /opt && ./fedxray-ish --help; echo fedxray'), []);
 });
