@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -50,14 +50,20 @@ function ensureBuilt(): void {
   assert.equal(r.status, 0, `vite build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-test('the dashboard follows a simulated federation live: rounds advance, one row per hospital updates', { timeout: 150_000 }, async (t) => {
+/** Skips the test, saying why, when no browser can run here; otherwise makes sure the page is built. */
+function pageReady(t: TestContext): boolean {
   const missing = browserMissing();
   if (missing) {
     t.skip(`browser test skipped: ${missing}`);
-    return;
+    return false;
   }
-  // Prepare: the built page, a tiny data set, a browser.
   ensureBuilt();
+  return true;
+}
+
+test('the dashboard follows a simulated federation live: rounds advance, one row per hospital updates', { timeout: 150_000 }, async (t) => {
+  if (!pageReady(t)) return;
+  // Prepare: a tiny data set, a browser.
   const { dir } = await makeBlobDataset({ perClass: 36, size: 16, seed: 11 });
   const { context, close } = await launchBrowser();
   const page = context.pages()[0] ?? (await context.newPage());
@@ -185,13 +191,8 @@ function cutOff(): string[] {
 }
 
 test('the dashboard shows the initial model on its cards, and cuts off no label: long class names, many sites, large losses', { timeout: 60_000 }, async (t) => {
-  const missing = browserMissing();
-  if (missing) {
-    t.skip(`browser test skipped: ${missing}`);
-    return;
-  }
+  if (!pageReady(t)) return;
   // Prepare: a run state as the coordinator sends it, with what is hard to lay out.
-  ensureBuilt();
   const classes = ['covid19', 'normal', 'pneumonia', 'tuberculosis', 'left-lower-lobe-consolidation'];
   const sites = ['st-marys-hospital', 'royal-infirmary', 'childrens-hospital', 'university-clinic', 'county-general', 'hospital-6'];
   const now = Date.now();
