@@ -1,11 +1,13 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunState } from '@fedxray/coordinator';
 import { Simulation } from '@fedxray/simulation';
 import { browserMissing, launchBrowser } from './support/browser';
+import { serveDashboard } from './support/dashboard-server';
 import { makeBlobDataset, tempDir } from './support/images';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,6 +21,9 @@ interface Seen {
   status: string;
   rows: { name: string; rounds: number; text: string }[];
   jobs: number;
+  /** The global accuracy card, and whether the accuracy chart plots the initial model ("init"). */
+  accuracy: string;
+  initPlotted: boolean;
 }
 
 /** What the page shows right now, read from the DOM the way a person would read it. */
@@ -34,6 +39,8 @@ function readPage(): Seen {
       text: tr.textContent ?? '',
     })),
     jobs: document.querySelectorAll('#jobs .job').length,
+    accuracy: document.getElementById('global-accuracy')?.textContent ?? '',
+    initPlotted: Array.from(document.querySelectorAll('#chart-accuracy svg text')).some((t) => t.textContent === 'init'),
   };
 }
 
@@ -43,14 +50,20 @@ function ensureBuilt(): void {
   assert.equal(r.status, 0, `vite build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-test('the dashboard follows a simulated federation live: rounds advance, one row per hospital updates', { timeout: 150_000 }, async (t) => {
+/** Skips the test, saying why, when no browser can run here; otherwise makes sure the page is built. */
+function pageReady(t: TestContext): boolean {
   const missing = browserMissing();
   if (missing) {
     t.skip(`browser test skipped: ${missing}`);
-    return;
+    return false;
   }
-  // Prepare: the built page, a tiny data set, a browser.
   ensureBuilt();
+  return true;
+}
+
+test('the dashboard follows a simulated federation live: rounds advance, one row per hospital updates', { timeout: 150_000 }, async (t) => {
+  if (!pageReady(t)) return;
+  // Prepare: a tiny data set, a browser.
   const { dir } = await makeBlobDataset({ perClass: 36, size: 16, seed: 11 });
   const { context, close } = await launchBrowser();
   const page = context.pages()[0] ?? (await context.newPage());
@@ -137,5 +150,94 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
     assert.equal(history[history.length - 1].rounds, 3, `${name} should have contributed to 3 rounds`);
     assert.ok(new Set(history.map((r) => r.rounds)).size >= 2, `${name}'s round count never moved on the page`);
   }
+  // The accuracy card never says "—" while the chart already plots the initial model (as it does before round 1 ends).
+  assert.ok(
+    seen.some((s) => s.initPlotted && s.round === 1 && s.rows.every((r) => r.rounds === 0)),
+    'the page was seen with only the initial model evaluated',
+  );
+  assert.deepEqual(
+    seen.filter((s) => s.initPlotted && !/^\d+\.\d%$/.test(s.accuracy)).map((s) => s.accuracy),
+    [],
+  );
   assert.deepEqual(pageErrors, []);
+});
+
+/** Elements whose text is cut off (wider or taller than their box), and chart texts outside their chart or over each other. */
+function cutOff(): string[] {
+  const problems: string[] = [];
+  for (const sel of ['.card-value', '.card-sub', '.job-name', '#confusion', '#confusion th', '#config dt', '#config dd', '#hospital-rows td']) {
+    for (const e of Array.from(document.querySelectorAll<HTMLElement>(sel))) {
+      if (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1) problems.push(`${sel} "${e.textContent}" is cut off (${e.scrollWidth}×${e.scrollHeight} in ${e.clientWidth}×${e.clientHeight})`);
+    }
+  }
+  for (const id of ['chart-accuracy', 'chart-loss', 'chart-durations']) {
+    const box = document.getElementById(id)!.getBoundingClientRect();
+    const texts = Array.from(document.querySelectorAll(`#${id} svg text`))
+      .filter((t) => (t.textContent ?? '').trim() !== '')
+      .map((t) => ({ text: t.textContent!, r: t.getBoundingClientRect() }));
+    for (const { text, r } of texts) {
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) problems.push(`${id}: "${text}" lies outside the chart`);
+    }
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length; j++) {
+        const a = texts[i].r;
+        const b = texts[j].r;
+        const overlap = Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left)) * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+        if (overlap > 4) problems.push(`${id}: "${texts[i].text}" and "${texts[j].text}" overlap`);
+      }
+    }
+  }
+  return problems;
+}
+
+test('the dashboard shows the initial model on its cards, and cuts off no label: long class names, many sites, large losses', { timeout: 60_000 }, async (t) => {
+  if (!pageReady(t)) return;
+  // Prepare: a run state as the coordinator sends it, with what is hard to lay out.
+  const classes = ['covid19', 'normal', 'pneumonia', 'tuberculosis', 'left-lower-lobe-consolidation'];
+  const sites = ['st-marys-hospital', 'royal-infirmary', 'childrens-hospital', 'university-clinic', 'county-general', 'hospital-6'];
+  const now = Date.now();
+  const record = (round: number, accuracy: number, loss: number): RunState['history'][number] => ({
+    round,
+    attempt: 1,
+    startedAt: now - 60_000 + round * 1000,
+    durationMs: 123_456,
+    fit: { loss, accuracy, examples: 100, hospitals: sites, failures: [] },
+    metrics: { accuracy, loss, balancedAccuracy: accuracy },
+    sites: Object.fromEntries(sites.map((n, i) => [n, { examples: 10, loss: loss + i, accuracy }])),
+    fitSites: {},
+  });
+  const training: RunState = {
+    run: { id: 'run-20261204T024553-b12d10', status: 'running', rounds: 20, completedRounds: 0, startedAt: now - 90_000, config: { model: { arch: 'densenet121', classes }, rounds: 20, minAvailable: 2 }, error: null },
+    current: { round: 1, attempt: 1, phase: 'fit', startedAt: now - 5000, jobs: sites.map((name) => ({ name, status: 'training', progress: { epoch: 1, epochs: 2, done: 10, total: 100, loss: 11.64 } })) },
+    hospitals: sites.map((name) => ({ name, connected: true, lastSeen: now, backend: 'wasm', software: 'fedxray/0.1.0', examples: { train: 12_345, val: 1234, test: 1234 }, lastLoss: 11.64, lastAccuracy: 0.5, failures: 0, roundsContributed: 0 })),
+    history: [],
+    initial: { accuracy: 0.25, loss: 123.456 },
+    confusion: { classes, matrix: classes.map((_, i) => classes.map((_, j) => (i === j ? 1234 : 12))) },
+  };
+  const later: RunState = { ...training, run: { ...training.run, completedRounds: 2 }, current: { ...training.current!, round: 3 }, history: [record(1, 0.4, 11.64), record(2, 0.6, 0.0012)] };
+  const server = await serveDashboard(DIST);
+  const { context, close } = await launchBrowser({ width: 1280, height: 900 });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    // Execute: before round 1 ends, then two rounds later.
+    server.show(training);
+    await page.goto(server.url, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.getElementById('run-id')?.textContent?.startsWith('run-'));
+    const cards = await page.evaluate(() => ['global-accuracy', 'accuracy-sub', 'global-loss', 'loss-sub'].map((id) => document.getElementById(id)!.textContent));
+    server.show(later);
+    await page.waitForFunction(() => document.getElementById('round-number')?.dataset.round === '3');
+    await page.waitForFunction(() => document.querySelectorAll('#chart-loss svg text').length > 10);
+    const problems = await page.evaluate(cutOff);
+    const legend = await page.evaluate(() => Array.from(document.querySelectorAll('#chart-loss svg text')).map((t) => t.textContent));
+    const headers = await page.evaluate(() => Array.from(document.querySelectorAll('#confusion thead th')).map((t) => t.textContent));
+
+    // Assert
+    assert.deepEqual(cards, ['25.0%', 'initial model, before round 1', '123.456', 'initial model, before round 1']);
+    assert.deepEqual(problems, []);
+    for (const name of ['Global model', ...sites]) assert.ok(legend.includes(name), `${name} in the loss chart's legend`);
+    assert.deepEqual(headers.slice(1), classes);
+  } finally {
+    await close();
+    await server.close();
+  }
 });

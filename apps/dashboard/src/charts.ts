@@ -19,9 +19,32 @@ function base(): echarts.EChartsCoreOption {
   return {
     animation: false,
     textStyle: { fontFamily: FONT, color: TEXT },
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
+    // containLabel: the grid's edges are measured to the axis labels, so long ones (a loss of 11.64) are never cut off.
+    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
     tooltip: { trigger: 'axis', backgroundColor: '#fff', borderColor: AXIS, textStyle: { color: '#1d2b3a', fontSize: 12 } },
   };
+}
+
+/** The metric charts' legend: what ECharts lays out in rows, `gap` apart both ways. */
+const LEGEND = { itemWidth: 14, gap: 16, fontSize: 11, lineHeight: 14 };
+let measureContext: CanvasRenderingContext2D | null = null;
+
+/** Height of the wrapped legend for these names in `width` pixels (text measured in the page's font, as ECharts does). */
+export function legendHeight(names: string[], width: number): number {
+  measureContext ??= document.createElement('canvas').getContext('2d');
+  if (measureContext) measureContext.font = `${LEGEND.fontSize}px ${FONT}`;
+  const measure = (s: string) => measureContext?.measureText(s).width ?? s.length * LEGEND.fontSize * 0.6;
+  let rows = 1;
+  let x = 0;
+  for (const name of names) {
+    // icon, ECharts' 5 px between icon and text, the text
+    const w = LEGEND.itemWidth + 5 + measure(name);
+    if (x > 0 && x + LEGEND.gap + w > width) {
+      rows++;
+      x = w;
+    } else x += (x > 0 ? LEGEND.gap : 0) + w;
+  }
+  return rows * LEGEND.lineHeight + (rows - 1) * LEGEND.gap;
 }
 
 export class Charts {
@@ -49,7 +72,7 @@ export class Charts {
     this.durations.setOption(
       {
         ...base(),
-        grid: { left: 48, right: 16, top: 16, bottom: 28 },
+        grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
         tooltip: { ...(base().tooltip as object), valueFormatter: (v: unknown) => `${Number(v).toFixed(1)} s` },
         xAxis: { type: 'category', data: records.map((r) => `R${r.round}`), axisLine: { lineStyle: { color: AXIS } }, axisTick: { show: false } },
         yAxis: { type: 'value', name: 's', nameGap: 8, nameTextStyle: { align: 'right' }, splitLine: { lineStyle: { color: '#eef2f6' } }, axisLabel: { color: TEXT } },
@@ -86,7 +109,9 @@ export class Charts {
     chart.setOption(
       {
         ...base(),
-        legend: { top: 0, right: 0, icon: 'roundRect', itemWidth: 14, itemHeight: 4, itemGap: 16, textStyle: { fontFamily: FONT, color: TEXT, fontSize: 11 } },
+        // Every name shown: the legend wraps, and the plot starts below its last row.
+        legend: { top: 0, left: 0, right: 0, icon: 'roundRect', itemWidth: LEGEND.itemWidth, itemHeight: 4, itemGap: LEGEND.gap, textStyle: { fontFamily: FONT, color: TEXT, fontSize: LEGEND.fontSize } },
+        grid: { ...(base().grid as object), top: legendHeight(['Global model', ...names], chart.getWidth()) + 14 },
         tooltip: { ...(base().tooltip as object), valueFormatter: (v: unknown) => (v === null || v === undefined ? '—' : metric === 'accuracy' ? `${(Number(v) * 100).toFixed(1)}%` : Number(v).toFixed(3)) },
         xAxis: {
           type: 'category',

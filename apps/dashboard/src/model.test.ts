@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentRound, flattenConfig, formatAgo, formatDuration, metricSeries, storedView, type StoredRun, type StoredSite } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, storedView, type StoredRun, type StoredSite } from './model';
 
 const record = (round: number, accuracy: number, loss: number, sites: Record<string, { accuracy: number; loss: number }>) => ({
   round,
@@ -74,4 +74,16 @@ test('formatting: durations, relative times, nested config', () => {
     ['model.classes', 'a, b'],
     ['rounds', '3'],
   ]);
+});
+
+test('the cards show the newest metrics: the initial model until a round is evaluated, then the last round against the one before', () => {
+  const initial = { accuracy: 0.3, loss: 1.2 };
+  assert.deepEqual(latestMetrics({ history: [], initial: null }), { latest: null, of: null, previous: null, against: null });
+  assert.deepEqual(latestMetrics({ history: [], initial }), { latest: initial, of: 'initial', previous: null, against: null });
+  const r1 = record(1, 0.6, 0.9, {});
+  const r2 = record(2, 0.8, 0.5, {});
+  assert.deepEqual(latestMetrics({ history: [r1], initial }), { latest: r1.metrics, of: 'round', previous: initial, against: 'initial model' });
+  // Rounds arrive in any order; a round without an evaluation is passed over.
+  const unevaluated = { ...record(3, 0, 0, {}), metrics: null };
+  assert.deepEqual(latestMetrics({ history: [r2, unevaluated, r1], initial }), { latest: r2.metrics, of: 'round', previous: r1.metrics, against: 'previous round' });
 });

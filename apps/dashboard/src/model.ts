@@ -128,6 +128,26 @@ export function metricSeries(view: Pick<View, 'history' | 'initial'>, metric: 'a
   return { rounds, global, sites };
 }
 
+/**
+ * The global model's newest metrics for the cards: the last evaluated round,
+ * else the initial model (plotted as "init" before round 1 ends); `previous`
+ * is what they are compared with: the evaluated round before, or the initial model.
+ */
+export function latestMetrics(view: Pick<View, 'history' | 'initial'>): {
+  latest: Record<string, number> | null;
+  /** `initial` when `latest` is the initial model's. */
+  of: 'initial' | 'round' | null;
+  previous: Record<string, number> | null;
+  against: 'initial model' | 'previous round' | null;
+} {
+  const evaluated = view.history.filter((h) => h.metrics).sort((a, b) => a.round - b.round);
+  const last = evaluated[evaluated.length - 1];
+  if (!last) return { latest: view.initial, of: view.initial ? 'initial' : null, previous: null, against: null };
+  const latest = last.metrics!;
+  if (evaluated.length > 1) return { latest, of: 'round', previous: evaluated[evaluated.length - 2].metrics, against: 'previous round' };
+  return { latest, of: 'round', previous: view.initial, against: view.initial ? 'initial model' : null };
+}
+
 /** The round number to show as "current": the round in progress, else the last completed one. */
 export function currentRound(view: Pick<View, 'current' | 'history'>): number {
   if (view.current) return view.current.round;

@@ -1,6 +1,6 @@
 import type { JobProgress, RoundState } from '@fedxray/coordinator';
 import { Charts } from './charts';
-import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, type HospitalView, type View } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, latestMetrics, type HospitalView, type View } from './model';
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -81,19 +81,20 @@ export class Page {
     r.dataset.round = String(round);
     setText(r, round ? `${round} / ${view.run.rounds}` : `— / ${view.run.rounds}`);
     setText($('round-sub'), `${view.run.completedRounds} completed${view.current && view.current.attempt > 1 ? ` · attempt ${view.current.attempt}` : ''}`);
-    const withMetrics = view.history.filter((h) => h.metrics).sort((a, b) => a.round - b.round);
-    const last = withMetrics[withMetrics.length - 1]?.metrics ?? null;
-    const prev = withMetrics.length > 1 ? withMetrics[withMetrics.length - 2].metrics : view.initial;
-    setText($('global-accuracy'), formatPercent(last?.accuracy));
-    setText($('global-loss'), formatNumber(last?.loss));
-    const delta = (a: number | undefined, b: number | undefined, pct: boolean): string => {
-      if (typeof a !== 'number' || typeof b !== 'number') return '';
+    const { latest, of, previous, against } = latestMetrics(view);
+    setText($('global-accuracy'), formatPercent(latest?.accuracy));
+    setText($('global-loss'), formatNumber(latest?.loss));
+    const sub = (metric: 'accuracy' | 'loss'): string => {
+      if (!latest) return 'after the first evaluation';
+      if (of === 'initial') return 'initial model, before round 1';
+      const a = latest[metric];
+      const b = previous?.[metric];
+      if (typeof a !== 'number' || typeof b !== 'number') return metric === 'accuracy' ? `balanced ${formatPercent(latest.balancedAccuracy)}` : '';
       const d = a - b;
-      const s = pct ? `${(d * 100).toFixed(1)} pt` : d.toFixed(3);
-      return `${d >= 0 ? '+' : ''}${s} vs ${withMetrics.length > 1 ? 'previous round' : 'initial model'}`;
+      return `${d >= 0 ? '+' : ''}${metric === 'accuracy' ? `${(d * 100).toFixed(1)} pt` : d.toFixed(3)} vs ${against}`;
     };
-    setText($('accuracy-sub'), last ? delta(last.accuracy, prev?.accuracy, true) || `balanced ${formatPercent(last.balancedAccuracy)}` : 'after the first evaluation');
-    setText($('loss-sub'), last ? delta(last.loss, prev?.loss, false) : '');
+    setText($('accuracy-sub'), sub('accuracy'));
+    setText($('loss-sub'), sub('loss'));
     if (view.source === 'live') {
       const connected = view.hospitals.filter((h) => h.connected).length;
       setText($('connected'), `${connected} / ${view.hospitals.length}`);
@@ -205,10 +206,10 @@ export class Page {
     if (key === this.confusionKey) return;
     this.confusionKey = key;
     if (!cm) {
-      box.replaceChildren(el('p', { class: 'empty' }, view.source === 'stored' ? 'The store keeps no confusion matrix for a finished run; see its report.html.' : 'Shown after the first evaluation.'));
+      box.replaceChildren(el('p', { class: 'empty' }, view.source === 'stored' ? 'The store keeps no confusion matrix for a finished run; see the run folder’s report.md.' : 'Shown after the first evaluation.'));
       return;
     }
-    const table = el('table', { class: 'confusion' });
+    const table = el('table', { class: cm.classes.length > 4 ? 'confusion upright' : 'confusion' });
     const head = el('tr');
     head.append(el('th', { class: 'corner' }, 'true \\ pred'));
     for (const c of cm.classes) head.append(el('th', { title: c }, c));

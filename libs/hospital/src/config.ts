@@ -51,7 +51,17 @@ export const HospitalConfigSchema = z.object({
   /** Give up after this many consecutive failed connection attempts (0 = never). @default 0 */
   maxReconnectAttempts: z.number().int().nonnegative().default(0),
   reconnectDelayMs: z.number().int().positive().default(1000),
+  /** Longest pause between connection attempts. @default 30 s */
   reconnectDelayMaxMs: z.number().int().positive().default(30_000),
+  /**
+   * How long a cause that retrying cannot fix (a wrong URL or port, an
+   * untrusted certificate, http:// against TLS, a 404) may last before the
+   * hospital gives up. Causes that can clear by themselves (the coordinator
+   * not up yet, a proxy's 502) are retried without end. @default 60 s
+   */
+  giveUpAfterMs: z.number().int().nonnegative().default(60_000),
+  /** While the coordinator stays unreachable for the same cause, repeat the report this often. @default 5 min */
+  reportEveryMs: z.number().int().positive().default(300_000),
   /**
    * Mask websocket frames with random keys, as browsers do. Off by default: a
    * zero key lets uploads skip a copy of every update (see transport.ts). @default false

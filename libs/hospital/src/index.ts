@@ -1,5 +1,9 @@
 export { Hospital, redact } from './session';
-export type { HospitalEvents } from './session';
+export type { HospitalEvents, ConnectFailure, Delivery } from './session';
+export { diagnoseConnectError } from './connection';
+export type { ConnectionDiagnosis, ConnectionFailureKind } from './connection';
+export { ProgressMeter } from './progress-meter';
+export type { ProgressReport } from './progress-meter';
 export { HospitalConfigSchema, TrainerOptionsSchema, DataSourceSchema } from './config';
 export type { HospitalConfig, HospitalConfigInput, TrainerOptions, TrainerOptionsInput, DataSource } from './config';
 export { InlineTrainer } from './trainer';

@@ -21,23 +21,47 @@ import {
   type WeightsPayload,
 } from '@fedxray/protocol';
 import { HospitalConfigSchema, type HospitalConfig, type HospitalConfigInput } from './config';
+import { diagnoseConnectError, probeTls, type ConnectionDiagnosis } from './connection';
+import { explainDisconnect } from './disconnect';
 import { InlineTrainer, type FitProgress, type LocalTrainer } from './trainer';
 import { WorkerTrainer } from './worker-trainer';
+
+/** A failed attempt to reach the coordinator, as reported to the operator. */
+export interface ConnectFailure extends ConnectionDiagnosis {
+  /** Consecutive failed attempts so far. */
+  attempts: number;
+  /** Milliseconds since the first failed attempt of this streak. */
+  failingForMs: number;
+  /** For a cause retrying cannot fix: milliseconds left before the hospital gives up. */
+  giveUpInMs?: number;
+}
+
+/**
+ * What became of a result the hospital computed: `accepted` by the
+ * coordinator, `refused` by it (with its code), `not-sent` because the
+ * connection was gone when it was ready, or `unacknowledged` (sent, no answer).
+ */
+export type Delivery = 'accepted' | 'refused' | 'not-sent' | 'unacknowledged';
 
 export interface HospitalEvents {
   connected: [{ url: string }];
   welcome: [Welcome];
-  disconnected: [{ reason: string }];
-  refused: [{ code: string; message: string; fatal: boolean }];
+  /** The connection dropped while the session goes on; the hospital reconnects by itself. (Not emitted when it leaves.) */
+  disconnected: [{ reason: string; explanation: string }];
+  /**
+   * The coordinator could not be reached: emitted on the first failure of a
+   * streak, whenever the cause changes, and every `reportEveryMs` while it lasts.
+   */
+  connectFailed: [ConnectFailure];
+  /** A refusal or failure that ends the session (`done` rejects with the same message). */
+  refused: [{ code: string; message: string }];
   fitStart: [{ round: number }];
   progress: [{ round: number; phase: 'fit' | 'evaluate'; progress: FitProgress }];
-  fitDone: [{ round: number; loss: number; accuracy: number; examples: number; durationMs: number; accepted: boolean; error?: string }];
-  evaluateDone: [{ round: number; examples: number; durationMs: number }];
+  fitDone: [{ round: number; loss: number; accuracy: number; examples: number; durationMs: number; delivery: Delivery; accepted: boolean; error?: string }];
+  evaluateDone: [{ round: number; split: 'val' | 'test'; examples: number; durationMs: number; delivery: Delivery; error?: string }];
   error: [Error];
   finished: [{ reason: string; finished: boolean }];
 }
-
-const FATAL: ReadonlySet<string> = new Set(['unauthorized', 'revoked', 'bad_version', 'bad_message']);
 
 /** Error text safe to send: file paths are redacted, since a hospital never sends file names. */
 export function redact(message: string): string {
@@ -61,7 +85,9 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private busy: Promise<void> = Promise.resolve();
   private resolveDone!: (v: { reason: string; finished: boolean }) => void;
   private rejectDone!: (e: Error) => void;
-  private failedAttempts = 0;
+  /** The current run of failed connection attempts, null while connected. */
+  private streak: { since: number; attempts: number; boundedSince: number | null; lastCause: string; lastReportAt: number; speaksTls?: boolean } | null = null;
+  private diagnosing: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -77,11 +103,16 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     this.done.catch(() => undefined);
   }
 
-  static async start(input: HospitalConfigInput): Promise<Hospital> {
+  /**
+   * Validates the config, builds the trainer (in a worker thread unless
+   * `worker: false`) and starts connecting. `options.trainer` replaces the
+   * trainer the config describes (a simulation's own, or a test's).
+   */
+  static async start(input: HospitalConfigInput, options: { trainer?: LocalTrainer } = {}): Promise<Hospital> {
     const parsed = HospitalConfigSchema.safeParse(input);
     if (!parsed.success) throw new Error(`Invalid hospital config: ${describeZodError(parsed.error)}`);
     const config = parsed.data;
-    const trainer = config.worker ? await WorkerTrainer.create(config.trainer) : await InlineTrainer.create(config.trainer);
+    const trainer = options.trainer ?? (config.worker ? await WorkerTrainer.create(config.trainer) : await InlineTrainer.create(config.trainer));
     const h = new Hospital(config, trainer);
     h.connect();
     return h;
@@ -101,32 +132,22 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     } as any);
     const s = this.socket;
     s.on('connect', () => {
-      this.failedAttempts = 0;
+      this.streak = null;
       this.emit('connected', { url: cfg.coordinator });
       const facts = this.trainer.facts();
       s.emit('hello', { software: 'fedxray/0.1.0', backend: this.trainer.backend(), classes: facts.classes, examples: facts.examples }, (ack: Ack) => {
-        if (!ack.ok) this.fatal(ack.error.code, ack.error.message);
+        if (!ack.ok) this.fatal(ack.error.code, `refused by the coordinator (${ack.error.code}): ${ack.error.message}`);
       });
       this.startHeartbeat();
     });
     s.on('connect_error', (err: Error & { data?: { code?: ErrorCode; message?: string } }) => {
-      const code = err.data?.code;
-      if (code && FATAL.has(code)) return this.fatal(code, err.data?.message ?? err.message);
-      this.failedAttempts++;
-      this.emit('refused', { code: code ?? 'network', message: err.data?.message ?? err.message, fatal: false });
-      if (cfg.maxReconnectAttempts && this.failedAttempts >= cfg.maxReconnectAttempts) {
-        return this.fatal('network', `Gave up after ${this.failedAttempts} connection attempts: ${err.message}`);
-      }
-      // A refusal by the server's middleware is not retried by socket.io itself.
-      if (code && !this.closed) {
-        const delay = Math.min(cfg.reconnectDelayMaxMs, cfg.reconnectDelayMs * 2 ** Math.min(this.failedAttempts, 10)) * (0.75 + Math.random() / 2);
-        setTimeout(() => !this.closed && !s.connected && s.connect(), delay).unref();
-      }
+      this.diagnosing = this.diagnosing.then(() => this.connectFailed(err));
     });
     s.on('disconnect', (reason) => {
       this.stopHeartbeat();
-      this.emit('disconnected', { reason });
-      if (reason === 'io server disconnect' && !this.closed) {
+      if (this.closed) return;
+      this.emit('disconnected', { reason, explanation: explainDisconnect(reason) });
+      if (reason === 'io server disconnect') {
         // The server closed us (e.g. it restarted); come back after a pause.
         setTimeout(() => !this.closed && s.connect(), cfg.reconnectDelayMs).unref();
       }
@@ -170,8 +191,41 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     });
   }
 
+  /** One failed connection attempt: name its cause, report it, and retry or give up. */
+  private async connectFailed(err: Error & { data?: { code?: string; message?: string } }): Promise<void> {
+    if (this.closed) return;
+    const cfg = this.config;
+    const now = Date.now();
+    const streak = (this.streak ??= { since: now, attempts: 0, boundedSince: null, lastCause: '', lastReportAt: 0 });
+    streak.attempts++;
+    const reset = !err.data?.code && /ECONNRESET|socket hang up/i.test(`${(err as any).description?.error?.code} ${(err as any).description?.message}`);
+    if (reset && cfg.coordinator.startsWith('http:') && streak.speaksTls === undefined) streak.speaksTls = await probeTls(cfg.coordinator);
+    if (this.closed) return;
+    const d = diagnoseConnectError(err, cfg.coordinator, streak.speaksTls);
+    if (d.retry === 'fatal') return this.fatal(d.code ?? 'unauthorized', `${d.cause}; ${d.suggestion}`);
+    streak.boundedSince = d.retry === 'bounded' ? (streak.boundedSince ?? now) : null;
+    const giveUpInMs = streak.boundedSince === null ? undefined : Math.max(0, streak.boundedSince + cfg.giveUpAfterMs - now);
+    const changed = d.cause !== streak.lastCause;
+    if (changed || now - streak.lastReportAt >= cfg.reportEveryMs) {
+      streak.lastCause = d.cause;
+      streak.lastReportAt = now;
+      this.emit('connectFailed', { ...d, attempts: streak.attempts, failingForMs: now - streak.since, giveUpInMs });
+    }
+    if (giveUpInMs === 0) {
+      return this.fatal(d.code ?? 'network', `Gave up connecting to ${cfg.coordinator} after ${Math.round((now - streak.since) / 1000)} s and ${streak.attempts} attempts: ${d.cause}; ${d.suggestion}`);
+    }
+    if (cfg.maxReconnectAttempts && streak.attempts >= cfg.maxReconnectAttempts) {
+      return this.fatal(d.code ?? 'network', `Gave up connecting to ${cfg.coordinator} after ${streak.attempts} attempts: ${d.cause}`);
+    }
+    // A refusal by the server's middleware is not retried by socket.io itself.
+    if (err.data?.code) {
+      const delay = Math.min(cfg.reconnectDelayMaxMs, cfg.reconnectDelayMs * 2 ** Math.min(streak.attempts, 10)) * (0.75 + Math.random() / 2);
+      setTimeout(() => !this.closed && !this.socket.connected && this.socket.connect(), delay).unref();
+    }
+  }
+
   private fatal(code: string, message: string): void {
-    this.emit('refused', { code, message, fatal: true });
+    this.emit('refused', { code, message });
     this.rejectDone(Object.assign(new Error(message), { code }));
     void this.close();
   }
@@ -203,15 +257,8 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       });
       const payload = encodeWeights(out.weights, { dtype: msg.config.weightsDtype });
       const durationMs = Date.now() - started;
-      const ack = await this.send('fitResult', { runId: msg.runId, round: msg.round, examples: out.examples, metrics: out.metrics, durationMs, weights: payload });
-      this.emit('fitDone', {
-        round: msg.round,
-        ...out.metrics,
-        examples: out.examples,
-        durationMs,
-        accepted: ack.ok,
-        error: ack.ok ? undefined : `${ack.error.code}: ${ack.error.message}`,
-      });
+      const sent = await this.send('fitResult', { runId: msg.runId, round: msg.round, examples: out.examples, metrics: out.metrics, durationMs, weights: payload });
+      this.emit('fitDone', { round: msg.round, ...out.metrics, examples: out.examples, durationMs, ...sent, accepted: sent.delivery === 'accepted' });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'fit', err);
     } finally {
@@ -230,8 +277,8 @@ export class Hospital extends EventEmitter<HospitalEvents> {
         if (this.socket.connected) this.socket.emit('progress', { round: msg.round, phase: 'evaluate', ...p });
       });
       const durationMs = Date.now() - started;
-      await this.send('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary, durationMs });
-      this.emit('evaluateDone', { round: msg.round, examples: summary.count, durationMs });
+      const sent = await this.send('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary, durationMs });
+      this.emit('evaluateDone', { round: msg.round, split: msg.split, examples: summary.count, durationMs, ...sent });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'evaluate', err);
     } finally {
@@ -254,12 +301,16 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     }
   }
 
-  private send(event: 'fitResult' | 'evaluateResult' | 'calibrateResult', msg: any): Promise<Ack> {
-    return new Promise<Ack>((resolve) => {
-      if (!this.socket.connected) return resolve({ ok: false, error: { code: 'internal', message: 'not connected' } });
-      this.socket.timeout(10 * 60_000).emit(event as 'fitResult', msg, (err: Error | null, ack: Ack) =>
-        resolve(err ? { ok: false, error: { code: 'internal', message: `no acknowledgement: ${err.message}` } } : ack),
-      );
+  /** Sends a result and says what became of it (see Delivery). */
+  private send(event: 'fitResult' | 'evaluateResult' | 'calibrateResult', msg: any): Promise<{ delivery: Delivery; error?: string }> {
+    return new Promise((resolve) => {
+      if (!this.socket.connected) return resolve({ delivery: 'not-sent', error: 'no connection to the coordinator when the result was ready' });
+      const waitMs = 10 * 60_000;
+      this.socket.timeout(waitMs).emit(event as 'fitResult', msg, (err: Error | null, ack: Ack) => {
+        if (err) resolve({ delivery: 'unacknowledged', error: `sent, but the coordinator did not acknowledge it within ${waitMs / 60_000} min` });
+        else if (ack.ok) resolve({ delivery: 'accepted' });
+        else resolve({ delivery: 'refused', error: `${ack.error.code}: ${ack.error.message}` });
+      });
     });
   }
 

@@ -3,6 +3,17 @@ import { ModelError } from './errors';
 import { BACKBONE_OUTPUT_LAYER, HEAD_LAYERS } from './spec';
 import type { ModelSpec } from './spec';
 
+/**
+ * A map that cannot show where the evidence lies: `empty` when no location has
+ * positive evidence for the class (the ReLU'd map is 0 everywhere, so nothing
+ * is coloured), `uniform` when the map varies by less than FLAT_RANGE of its
+ * peak across the image (everything is coloured about the same).
+ */
+export type FlatMap = 'empty' | 'uniform';
+
+/** Relative range (max − min) / max below which a map counts as `uniform`. */
+export const FLAT_RANGE = 0.05;
+
 export interface GradCamResult {
   /** Class activation map at the input's resolution, row-major, scaled to [0, 1]. */
   heatmap: Float32Array;
@@ -12,6 +23,12 @@ export interface GradCamResult {
   classIndex: number;
   /** The model's class probabilities for the image. */
   probs: Float32Array;
+  /** Largest value of the map before scaling (0 when it is empty). */
+  rawPeak: number;
+  /** Where the map is hottest, in input pixels (x to the right, y down; the first such pixel in row-major order). */
+  peak: { x: number; y: number };
+  /** Why the map shows no location, or null when it does (see FlatMap). */
+  flat: FlatMap | null;
 }
 
 const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
@@ -64,11 +81,29 @@ export function gradCam(model: tf.LayersModel, spec: ModelSpec, x: tf.Tensor4D, 
     const grads = tf.grad((t: tf.Tensor) => tf.sum(tf.slice(logitsOf(t), [0, cls], [1, 1])))(a);
     const alpha = tf.mean(grads, [1, 2], true);
     const map = tf.relu(tf.sum(tf.mul(a, alpha), 3, true)) as tf.Tensor4D;
-    const up = tf.image.resizeBilinear(map, [height, width], true);
-    const max = tf.max(up);
-    return tf.reshape(tf.div(up, tf.maximum(max, 1e-12)), [height * width]);
+    return tf.reshape(tf.image.resizeBilinear(map, [height, width], true), [height * width]);
   });
   const heatmap = Float32Array.from(cam.dataSync() as Float32Array);
   cam.dispose();
-  return { heatmap, width, height, classIndex: cls, probs };
+  return { ...scaleMap(heatmap, width), width, height, classIndex: cls, probs };
+}
+
+/** Scales a non-negative map to [0, 1] in place, and finds its peak and whether it is flat. */
+export function scaleMap(map: Float32Array, width: number): Pick<GradCamResult, 'heatmap' | 'rawPeak' | 'peak' | 'flat'> {
+  let max = 0;
+  let min = Infinity;
+  let at = 0;
+  for (let i = 0; i < map.length; i++) {
+    if (map[i] > max) {
+      max = map[i];
+      at = i;
+    }
+    if (map[i] < min) min = map[i];
+  }
+  // Below this the map is rounding noise of a sum that ReLU took to zero.
+  const empty = !(max > 1e-12);
+  if (!empty) for (let i = 0; i < map.length; i++) map[i] /= max;
+  else map.fill(0);
+  const flat: FlatMap | null = empty ? 'empty' : (max - min) / max < FLAT_RANGE ? 'uniform' : null;
+  return { heatmap: map, rawPeak: empty ? 0 : max, peak: { x: at % width, y: Math.floor(at / width) }, flat };
 }

@@ -18,10 +18,10 @@ export type { BackendChoice, BackendResult, BackendAttempt, InitBackendOptions }
 export { registerCpuTrainingKernels } from './cpu-kernels';
 export { importKerasWeights, readKerasWeights } from './keras-import';
 export type { KerasImportReport } from './keras-import';
-export { gradCam } from './gradcam';
-export type { GradCamResult } from './gradcam';
+export { gradCam, FLAT_RANGE } from './gradcam';
+export type { GradCamResult, FlatMap } from './gradcam';
 export { heatmapOverlayPng } from './overlay';
-export type { RawImage } from './overlay';
+export type { RawImage, OverlayOptions } from './overlay';
 export { ModelError, BackendError } from './errors';
 // --- Starting weights, what trains, features of a frozen backbone ---
 export { resolveStartingWeights, parseWeightsSource, WEIGHTS_SOURCE_FORMS } from './starting-weights';

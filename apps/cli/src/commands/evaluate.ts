@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, parseIntOption } from '../usage';
+import { describeMismatch, matchClasses } from '../lib/classes';
 
 const SPLITS = ['test', 'val', 'train', 'all'] as const;
 type SplitChoice = (typeof SPLITS)[number];
@@ -35,7 +36,7 @@ export function evaluateCommand(): Command {
         'report.json, report.md and PNG charts (confusion matrix, ROC curves, calibration)',
     )
     .requiredOption('--model <dir>', 'saved model directory (model.json + fedxray.json, as a run writes it)')
-    .requiredOption('--data <dir>', 'image folder; its class folders are matched to the model’s classes by name')
+    .requiredOption('--data <dir>', 'image folder; its class folders are matched to the model’s classes by exact name, and a folder the model has no class for is refused')
     .addOption(
       new Option('--split <split>', 'which split to evaluate: the folder’s own train/val/test, else the same content-hash 8:1:1 split hospitals use')
         .choices([...SPLITS])
@@ -65,7 +66,17 @@ export function evaluateCommand(): Command {
       const backend = await model.initBackend(flags.backend as (typeof model.BACKEND_CHOICES)[number], { training: false });
       const { model: net, spec } = await model.loadModel(modelDir);
       try {
-        const ds = await data.scanDataset(dataDir, { classes: [...spec.classes] });
+        const scanned = await data.scanDataset(dataDir);
+        const match = matchClasses(scanned.classes, spec.classes);
+        const mismatch = describeMismatch(match, spec.classes, dataDir);
+        if (mismatch) throw new UsageError(mismatch);
+        // Labels follow the model's class order, whatever order the folders sort in.
+        const label = new Map(spec.classes.map((c, i) => [c, i]));
+        const ds = { ...scanned, classes: [...spec.classes], items: scanned.items.map((it) => ({ ...it, label: label.get(it.className)! })) };
+        process.stderr.write(
+          `Class folders matched to the model's classes by name: ${match.matched.join(', ')}` +
+            `${match.missing.length > 0 ? `; no folder for ${match.missing.join(', ')} (no images of ${match.missing.length === 1 ? 'that class' : 'those classes'}: ${match.missing.length === 1 ? 'its' : 'their'} recall and AUC are undefined)` : ''}\n`,
+        );
         const splits = data.splitDataset(ds, { seed: flags.splitSeed });
         let items = flags.split === 'all' ? [...splits.train, ...splits.val, ...splits.test] : splits[flags.split];
         if (items.length === 0) {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { UsageError, parseIntOption } from '../usage';
-import { Progress, bar, fmt, seconds } from '../lib/progress';
+import { HospitalLog } from '../lib/hospital-log';
 
 export function hospitalCommand(): Command {
   return new Command('hospital')
@@ -18,6 +18,10 @@ export function hospitalCommand(): Command {
     .option('--mask-frames', 'mask websocket frames with random keys, as browsers do (default: a zero key, so uploads skip a copy)')
     .option('--threads <n>', "extra training threads: 'auto' (one per core on wasm, none on native backends) or a number", 'auto')
     .option('--micro-batch <n>', 'images per forward/backward pass; larger batches accumulate gradients (default: 4 at 224×224)', parseIntOption('--micro-batch', 1))
+    .addOption(new Option('--normalize <mode>', "pixel scaling: rescale (x/255, the study's) or imagenet (ImageNet mean and standard deviation, for ImageNet-pretrained backbones)").choices(['rescale', 'imagenet']).default('rescale'))
+    .addOption(new Option('--log <format>', 'log format: pretty lines, or one JSON object per line').choices(['pretty', 'json']).default('pretty'))
+    .option('--progress-every <s>', 'without a terminal (systemd, docker, nohup), write a progress line this often, in seconds', parseIntOption('--progress-every', 1), 60)
+    .option('--give-up-after <s>', 'give up when a cause retrying cannot fix (wrong port or URL, untrusted certificate, http/https mismatch) lasts this long, in seconds; an unreachable coordinator is waited for without end', parseIntOption('--give-up-after', 0), 60)
     .action(async (flags) => {
       const token = flags.token ?? process.env.FEDXRAY_TOKEN;
       if (!token) throw new UsageError('Give the hospital token with --token or the FEDXRAY_TOKEN environment variable');
@@ -26,41 +30,36 @@ export function hospitalCommand(): Command {
         throw new UsageError(`Expected --balance to be max, none or a positive integer, but got ${flags.balance}`);
       }
       const { Hospital } = await import('@fedxray/hospital');
-      const p = new Progress();
+      const log = new HospitalLog(flags.log, flags.progressEvery * 1000);
       const h = await Hospital.start({
         coordinator: flags.coordinator,
         token,
         worker: flags.worker,
         ca: flags.ca,
         maskFrames: flags.maskFrames === true,
+        giveUpAfterMs: flags.giveUpAfter * 1000,
         trainer: {
           data: { dir: resolve(flags.data), splitSeed: flags.seed },
           backend: flags.backend,
           augment: flags.augment,
           balance,
+          normalize: flags.normalize,
           seed: flags.seed,
           threads: flags.threads === 'auto' ? 'auto' : parseIntOption('--threads', 0)(flags.threads),
           microBatch: flags.microBatch,
         },
       });
       const f = h.trainer.facts();
-      p.line(`Hospital data: ${f.classes.length} classes, train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}`);
-      h.on('connected', ({ url }) => p.line(`Connected to ${url}`));
-      h.on('welcome', (w) => p.line(`Joined run ${w.runId} as ${w.hospitalName}`));
-      h.on('refused', (r) => p.line(`${r.fatal ? 'Refused' : 'Not connected'}: ${r.message}${r.fatal ? '' : ' (retrying)'}`));
-      h.on('disconnected', ({ reason }) => p.line(`Disconnected (${reason}); reconnecting`));
-      h.on('progress', ({ round, phase, progress: pr }) =>
-        p.update(`Round ${round} ${phase} epoch ${pr.epoch}/${pr.epochs} ${bar(pr.done, pr.total)} ${pr.done}/${pr.total}${pr.loss !== undefined ? ` loss ${fmt(pr.loss)}` : ''}`),
+      log.info(
+        'data',
+        `Hospital data: ${f.classes.length} classes, train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}; normalize ${h.config.trainer.normalize}`,
+        { classes: f.classes, examples: f.examples, skipped: f.skipped, backend: h.trainer.backend(), normalize: h.config.trainer.normalize },
       );
-      h.on('fitDone', (d) =>
-        p.line(`Round ${d.round}: trained in ${seconds(d.durationMs)}, loss ${fmt(d.loss)}, accuracy ${fmt(d.accuracy)}${d.accepted ? '' : `; update refused: ${d.error}`}`),
-      );
-      h.on('evaluateDone', (d) => p.line(`Round ${d.round}: evaluated the global model on ${d.examples} local test images`));
-      h.on('error', (err) => p.line(`Error: ${err.message}`));
+      log.attach(h, flags.coordinator);
       const stop = () => void h.close().then(() => process.exit(130));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const end = await h.done;
-      p.line(`Federation over: ${end.reason}`);
+      log.info('finished', `Federation over: ${end.reason}`, { ...end });
     });
 }

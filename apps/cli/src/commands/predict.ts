@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../usage';
+import { describeHeatmap, inputToOriginal } from '../lib/gradcam-report';
 
 interface PredictOpts {
   model: string;
@@ -17,7 +18,10 @@ interface PredictOpts {
 /** `fedxray predict`: class probabilities per image, and Grad-CAM heatmaps on request. */
 export function predictCommand(): Command {
   return new Command('predict')
-    .description('Print class probabilities for X-ray images with a saved model; --gradcam also writes a heatmap of where the evidence for the class lies, overlaid on the image (PNG)')
+    .description(
+      'Print class probabilities for X-ray images with a saved model; --gradcam also writes a heatmap of where the evidence for the class lies, ' +
+        'overlaid on the image with a colour bar and legend (PNG), and prints where it peaks or that it is flat',
+    )
     .argument('<image...>', 'image files (PNG, JPEG, DICOM, … — what fedxray data reads)')
     .requiredOption('--model <dir>', 'saved model directory (model.json + fedxray.json)')
     .option('--gradcam <outdir>', 'write <outdir>/<image>.gradcam.png for each image')
@@ -29,7 +33,7 @@ export function predictCommand(): Command {
     .option('--overlay-size <px>', 'side of the heatmap overlay PNG', parseIntOption('--overlay-size', 16), 512)
     .action(async (images: string[], opts: PredictOpts) => {
       const { initBackend, loadModel, predictProbs, gradCam, heatmapOverlayPng } = await import('@fedxray/model');
-      const { decodeImage, decodeResized } = await import('@fedxray/data');
+      const { decodeImage, decodeResized, probeImage } = await import('@fedxray/data');
       const tf = await import('@tensorflow/tfjs');
       const backend = await initBackend(opts.backend, { training: false });
       const { model, spec, meta } = await loadModel(opts.model);
@@ -45,7 +49,16 @@ export function predictCommand(): Command {
       }
       if (opts.gradcam) await mkdir(opts.gradcam, { recursive: true });
       const used = new Map<string, number>();
-      const results: { file: string; probabilities: Record<string, number>; predicted: string; gradcam?: string; explained?: string }[] = [];
+      const results: {
+        file: string;
+        probabilities: Record<string, number>;
+        predicted: string;
+        /** The overlay PNG written. */
+        gradcam?: string;
+        explained?: string;
+        /** The heatmap: flat or not (see GradCamResult.flat), and its peak in the original image's pixels. */
+        heatmap?: { flat: 'empty' | 'uniform' | null; peak: { x: number; y: number }; imageWidth: number; imageHeight: number };
+      }[] = [];
       for (const file of images) {
         let pixels: Float32Array;
         try {
@@ -72,9 +85,21 @@ export function predictCommand(): Command {
             const img = await decodeResized(file, opts.overlaySize, { channels: 3, resize: opts.resize });
             const bytes = new Uint8Array(img.data.length);
             for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(255 * Math.min(1, Math.max(0, img.data[i])));
-            await writeFile(out, await heatmapOverlayPng({ data: bytes, width: img.width, height: img.height, channels: img.channels }, cam));
+            const info = await probeImage(file);
+            const original = { width: info.width, height: info.height };
+            const peak = inputToOriginal(cam.peak, spec.imageSize, original, opts.resize);
+            const explained = spec.classes[cam.classIndex];
+            await writeFile(
+              out,
+              await heatmapOverlayPng({ data: bytes, width: img.width, height: img.height, channels: img.channels }, cam, {
+                title: `Grad-CAM: ${explained} p=${probs[cam.classIndex].toFixed(2)}`,
+                peak: { ...cam.peak, label: `peak at x ${peak.x}, y ${peak.y} of ${original.width}x${original.height}` },
+                flat: cam.flat,
+              }),
+            );
             r.gradcam = out;
-            r.explained = spec.classes[cam.classIndex];
+            r.explained = explained;
+            r.heatmap = { flat: cam.flat, peak, imageWidth: original.width, imageHeight: original.height };
           }
           results.push(r);
         } finally {
@@ -89,7 +114,8 @@ export function predictCommand(): Command {
       const lines = [`${spec.arch} on ${backend.backend}; ${spec.classes.length} classes`];
       for (const r of results) {
         const ps = spec.classes.map((c) => `${c} ${r.probabilities[c].toFixed(3)}`).join('  ');
-        lines.push(`${r.file.padEnd(width)}  ${ps}  → ${r.predicted}${r.gradcam ? `  (Grad-CAM for ${r.explained}: ${r.gradcam})` : ''}`);
+        lines.push(`${r.file.padEnd(width)}  ${ps}  → ${r.predicted}`);
+        if (r.gradcam && r.heatmap) lines.push(`  ${describeHeatmap({ file: r.gradcam, explained: r.explained!, ...r.heatmap })}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
