@@ -1,17 +1,25 @@
 import type { NamedWeights } from '@fedxray/protocol';
+import { z } from 'zod';
 import { RoundStrategy, sameSizes } from './base';
 import type { ModelLayout } from './layout';
-import type { ClientUpdate, StrategyOptions } from './strategy';
+import { defineStrategy, type BuildOptions } from './registry';
+import type { ClientUpdate } from './strategy';
 import type { ServerState } from './server-state';
 import { WeightedSum } from './weighted-sum';
 
 /** Updates folded per pass unless configured: a round of up to 16 hospitals is folded in one pass over the accumulator (docs/AGGREGATION.md). */
 export const DEFAULT_GROUP_UPDATES = 16;
 
-export interface FedAvgOptions extends StrategyOptions {
+export interface FedAvgOptions extends BuildOptions {
   /** Updates folded per pass over the accumulator; up to this many are held by reference. See WeightedSum. */
   groupUpdates?: number;
 }
+
+/** The parameters of every streaming strategy. */
+export const streamingParams = {
+  /** Updates folded per pass over the accumulator (up to this many are held). @default 16 */
+  groupUpdates: z.number().int().min(1).max(64).default(DEFAULT_GROUP_UPDATES),
+};
 
 /**
  * FedAvg (McMahan et al. 2017): the example-weighted mean of the updates,
@@ -100,3 +108,12 @@ export abstract class StatefulFedAvg extends FedAvg {
     this.state.import(state);
   }
 }
+
+export const fedavgStrategy = defineStrategy({
+  name: 'fedavg',
+  description: 'example-weighted mean of the updates (McMahan et al. 2017)',
+  params: streamingParams,
+  needsIndividualUpdates: false,
+  weightedMean: true,
+  create: (config, options) => new FedAvg({ ...options, groupUpdates: config.groupUpdates }),
+});
