@@ -188,7 +188,7 @@ export function cappedShares(counts: readonly number[], cap: number): number[] {
   let left = 1;
   let rest = counts.reduce((a, b) => a + b, 0);
   let k = 0;
-  while (k < n && (counts[order[k]] * left) / rest > cap) {
+  while (k < n && left > cap && (counts[order[k]] * left) / rest > cap) {
     left -= cap;
     rest -= counts[order[k]];
     k++;
@@ -196,4 +196,19 @@ export function cappedShares(counts: readonly number[], cap: number): number[] {
   const shares = counts.map((c) => (c * left) / rest);
   for (let j = 0; j < k; j++) shares[order[j]] = cap;
   return shares;
+}
+
+/**
+ * The most inputs `cappedShares` can ever cut to `cap`, whatever the counts:
+ * it cuts only while the share left exceeds the cap (fewer than 1/cap inputs),
+ * and this takes the cap away in the same float64 steps.
+ */
+export function maxCut(cap: number): number {
+  let left = 1;
+  let k = 0;
+  while (left > cap) {
+    left -= cap;
+    k++;
+  }
+  return k;
 }
