@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NamedWeights } from '@fedxray/protocol';
 import { coordinateMedian, krumScores, squaredDistances, trimmedMean } from './aggregate';
-import { STRATEGY_NAMES, createStrategy, parseStrategyConfig } from './config';
+import { STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyInfo } from './config';
 import { AggregationError } from './errors';
 import type { ClientUpdate, Strategy } from './strategy';
 import { assertClose, model, toNumbers } from './testing';
@@ -66,6 +66,8 @@ for (const name of STRATEGY_NAMES) {
         for (const intake of [false, true]) {
           const updates = [...good.slice(0, at), poisoned(value), ...good.slice(at)];
           const { r, refusedAtAccumulate } = round(name, updates, intake);
+          // the robust rules read every value at accumulate; the streaming ones find it while folding
+          assert.equal(refusedAtAccumulate, strategyInfo(name).needsIndividualUpdates);
           if (!refusedAtAccumulate) {
             assert.deepEqual(
               r.refused.map((x) => [x.hospitalId, x.code]),
@@ -112,6 +114,25 @@ for (const name of STRATEGY_NAMES) {
     assertClose(r.weights, toNumbers(round(name, good, false).r.weights));
   });
 }
+
+test('when the fold refuses every update, finish says so and the round stays open for them to send again', () => {
+  for (const intake of [false, true]) {
+    const s = createStrategy(parseStrategyConfig({ name: 'fedavg' }));
+    s.begin(3, model(1, 0, 0.1));
+    const a = poisoned(Number.NaN);
+    const b = { ...poisoned(Number.POSITIVE_INFINITY), hospitalId: 'bad2' };
+    for (const u of [a, b]) {
+      if (intake) feed(s, u);
+      else s.accumulate(u);
+    }
+    assert.throws(() => s.finish(), refusal('no_updates', /Round 3: every update was refused: Update from (bad|bad2): dense\/kernel\[123\] is (NaN|Infinity)/));
+    s.accumulate({ ...good[0], hospitalId: 'bad' });
+    const r = s.finish();
+    assert.deepEqual(r.used, ['bad']);
+    assertClose(r.weights, toNumbers(good[0].weights));
+    s.dispose();
+  }
+});
 
 for (const name of ['krum', 'multikrum']) {
   test(`${name} with n ≤ 2f + 2 is refused at creation when n is known, else at finish naming n and f, and the round stays open`, () => {
