@@ -7,7 +7,7 @@ import { cappedShares, maxCut } from './aggregate';
 import { STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyInfo } from './config';
 import { AggregationError } from './errors';
 import type { ClientUpdate, Strategy } from './strategy';
-import { assertClose, model, rng, toNumbers } from './testing';
+import { assertClose, feed, model, rng, toNumbers } from './testing';
 
 /** Shares min(cap, λ·count) adding up to 1, λ found by bisection in float64 (equal shares when n·cap ≤ 1). */
 function referenceShares(counts: number[], cap: number): number[] {
@@ -75,15 +75,8 @@ function updatesWith(counts: number[], seed: number): ClientUpdate[] {
 function runRound(s: Strategy, global: NamedWeights, updates: ClientUpdate[], intake: boolean) {
   s.begin(1, global);
   for (const u of updates) {
-    const into = intake ? s.intake() : null;
-    const weights = into
-      ? u.weights.map((t) => {
-          const slot = into.get(t.name)!;
-          slot.set(t.values);
-          return { ...t, values: slot };
-        })
-      : u.weights;
-    s.accumulate({ ...u, weights });
+    if (intake) feed(s, u);
+    else s.accumulate(u);
   }
   return s.finish();
 }

@@ -6,8 +6,8 @@ import type { NamedWeights } from '@fedxray/protocol';
 import { coordinateMedian, krumScores, squaredDistances, trimmedMean } from './aggregate';
 import { STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyInfo } from './config';
 import { AggregationError } from './errors';
-import type { ClientUpdate, Strategy } from './strategy';
-import { assertClose, model, toNumbers } from './testing';
+import type { ClientUpdate } from './strategy';
+import { assertClose, feed, model, toNumbers } from './testing';
 
 const good = [1, 2, 3, 4, 5].map((i) => ({ hospitalId: `h${i}`, examples: 10 * i, weights: model(200 + i, 0, 0.1) }));
 
@@ -24,19 +24,6 @@ function refusal(code: string, pattern: RegExp) {
     assert.match(e.message, pattern);
     return true;
   };
-}
-
-/** Accumulates an update as the coordinator does: decoded into intake() when the strategy offers it. */
-function feed(s: Strategy, u: ClientUpdate): void {
-  const into = s.intake();
-  const weights: NamedWeights = into
-    ? u.weights.map((t) => {
-        const slot = into.get(t.name)!;
-        slot.set(t.values);
-        return { ...t, values: slot };
-      })
-    : u.weights;
-  s.accumulate({ ...u, weights });
 }
 
 /** One round; returns the result and whether accumulate refused the update `bad`. */
