@@ -72,6 +72,8 @@ export class WeightedSum {
   private refusals: SumRefusal[] = [];
   private folded = 0;
   private weightSum = 0;
+  /** The weights of the inputs already folded (weightSum less the pending ones'). */
+  private foldedWeight = 0;
   private inputs = 0;
   // wasm engine
   private readonly kernels: WasmKernels | null = null;
@@ -319,6 +321,7 @@ export class WeightedSum {
     this.refusals = [];
     this.folded = 0;
     this.weightSum = 0;
+    this.foldedWeight = 0;
     this.inputs = 0;
   }
 
@@ -389,6 +392,7 @@ export class WeightedSum {
       if (this.dropNonFinite() === 0) throw new AggregationError('bad_update', 'The weighted sum overflowed float64 although every input is finite');
     }
     if (this.held() > 0) this.folded++;
+    this.foldedWeight = this.weightSum;
     const kept = this.folded > 0;
     this.pending = [];
     this.pendingSlots = 0;
@@ -407,7 +411,6 @@ export class WeightedSum {
       const bad = findNonFinite(slots ? this.slotViews(j) : this.pending[j]);
       if (!bad) continue;
       this.refusals.push({ id: this.pendingIds[j], ...bad });
-      this.weightSum -= this.pendingWeights[j];
       this.inputs--;
       dropped++;
       // the last pending input takes its place (those after j are already checked)
@@ -424,7 +427,8 @@ export class WeightedSum {
       this.pendingIds[j] = this.pendingIds[last];
       this.pendingIds.pop();
     }
-    if (this.inputs === 0) this.weightSum = 0;
+    // summed again rather than subtracted, so that nothing of the culprits' weights is left over
+    this.weightSum = this.pendingWeights.reduce((a, w) => a + w, this.foldedWeight);
     return dropped;
   }
 
