@@ -45,7 +45,8 @@ export interface FinishOptions {
    * ones, which spares the process the page faults of 30 MB of new memory a round.
    * Not used (and left untouched) when any name or shape differs, or when any
    * of its arrays shares memory with the round's global or with another of its
-   * arrays. Streaming strategies use it; the robust ones allocate.
+   * arrays. Streaming strategies use it; the robust ones allocate. A `finish`
+   * that throws because the fold refused every update may have written there.
    */
   recycle?: NamedWeights;
 }
