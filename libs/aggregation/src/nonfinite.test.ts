@@ -120,3 +120,29 @@ test('weights are positive, finite and at most 1e30, so that only a value that i
   sum.add([new Float32Array(16).fill(-3.4e38)], 1e30);
   assert.deepEqual(Array.from(sum.mean()[0]), new Array(16).fill(0));
 });
+
+test('only groups folded in place are scanned first: none in a round of up to twice the group', { skip: wasmKernelsAvailable() ? false : 'wasm SIMD unavailable' }, () => {
+  const sizes = [4096, 16];
+  const sum = new WeightedSum(sizes, { group: 4, helper: false });
+  const kernels = (sum as unknown as { kernels: { scan: (p: number, n: number) => number } }).kernels;
+  const scan = kernels.scan;
+  let scans = 0;
+  kernels.scan = (p, n) => {
+    scans++;
+    return scan(p, n);
+  };
+  for (const [count, scanned] of [
+    [8, 0],
+    [9, 4], // the second group of four is folded in place when the ninth arrives
+    [13, 8],
+  ]) {
+    scans = 0;
+    for (let k = 0; k < count; k++) {
+      const slots = sum.intake()!;
+      slots.forEach((t, s) => t.fill(k + s));
+      sum.add(slots, 1);
+    }
+    sum.mean();
+    assert.equal(scans, scanned, `${count} inputs in groups of 4`);
+  }
+});
