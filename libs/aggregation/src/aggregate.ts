@@ -3,6 +3,7 @@
  * tensors in the same order). Pure functions; the strategies call them.
  */
 import { AggregationError } from './errors';
+import { findNonFinite } from './finite';
 import { WeightedSum } from './weighted-sum';
 
 function checkInputs(inputs: readonly (readonly Float32Array[])[]): void {
@@ -47,7 +48,14 @@ function sortSmall(a: Float64Array, n: number): void {
   }
 }
 
-/** Applies `reduce` to the sorted values of every coordinate across the inputs. */
+function notFinite(u: number, s: number, i: number, value: number): AggregationError {
+  return new AggregationError('not_finite', `Expected every value to be finite, but input ${u} has ${value} at tensor ${s}[${i}]`);
+}
+
+/**
+ * Applies `reduce` to the sorted values of every coordinate across the inputs.
+ * A NaN or ±Inf value is refused as it is read (sorting it would make the result depend on the inputs' order).
+ */
 function coordinateWise(inputs: readonly (readonly Float32Array[])[], reduce: (sorted: Float64Array, n: number) => number): Float32Array[] {
   checkInputs(inputs);
   const n = inputs.length;
@@ -56,7 +64,16 @@ function coordinateWise(inputs: readonly (readonly Float32Array[])[], reduce: (s
     const out = new Float32Array(t.length);
     const cols = inputs.map((x) => x[s]);
     for (let i = 0; i < out.length; i++) {
-      for (let u = 0; u < n; u++) tmp[u] = cols[u][i];
+      let check = 0;
+      for (let u = 0; u < n; u++) {
+        const x = cols[u][i];
+        tmp[u] = x;
+        check += x - x; // 0 unless some x is NaN or ±Inf
+      }
+      if (check !== 0) {
+        const u = cols.findIndex((c) => !Number.isFinite(c[i]));
+        throw notFinite(u, s, i, cols[u][i]);
+      }
       sortSmall(tmp, n);
       out[i] = reduce(tmp, n);
     }
@@ -101,6 +118,7 @@ export function squaredDistances(inputs: readonly (readonly Float32Array[])[]): 
           sq += diff * diff;
         }
       }
+      if (!Number.isFinite(sq)) throw nonFiniteInput(inputs, [a, b]);
       d[a][b] = sq;
       d[b][a] = sq;
     }
@@ -108,13 +126,30 @@ export function squaredDistances(inputs: readonly (readonly Float32Array[])[]): 
   return d;
 }
 
+/** The refusal of the first NaN or ±Inf value among these inputs (or of an overflow, when every value is finite). */
+function nonFiniteInput(inputs: readonly (readonly Float32Array[])[], which: readonly number[]): AggregationError {
+  for (const u of which) {
+    const bad = findNonFinite(inputs[u]);
+    if (bad) return notFinite(u, bad.tensor, bad.index, bad.value);
+  }
+  return new AggregationError('bad_update', `The squared distance between inputs ${which.join(' and ')} overflows float64`);
+}
+
+/** The refusal of Krum with too few updates for f: it needs n > 2f + 2. */
+export function tooFewForKrum(n: number, byzantine: number, what = 'Krum'): string {
+  return `${what} with byzantine f = ${byzantine} needs more than 2f + 2 = ${2 * byzantine + 2} updates, but got n = ${n}`;
+}
+
 /**
  * Krum scores (Blanchard et al. 2017): for each input, the sum of squared
- * distances to its n − f − 2 nearest other inputs (at least 1). Lower is more central.
+ * distances to its n − f − 2 nearest other inputs. Lower is more central.
+ * Refused (`too_few_updates`) unless n > 2f + 2, the condition of Krum's guarantee.
  */
 export function krumScores(distances: readonly (readonly number[])[], byzantine: number): number[] {
   const n = distances.length;
-  const closest = Math.max(1, n - byzantine - 2);
+  if (!(Number.isInteger(byzantine) && byzantine >= 0)) throw new AggregationError('bad_config', `Expected byzantine to be an integer ≥ 0, but got ${byzantine}`);
+  if (n <= 2 * byzantine + 2) throw new AggregationError('too_few_updates', tooFewForKrum(n, byzantine));
+  const closest = n - byzantine - 2;
   return distances.map((row, i) => {
     const others = row.filter((_, j) => j !== i).sort((a, b) => a - b);
     let s = 0;
@@ -130,4 +165,50 @@ export function lowestScores(scores: readonly number[], keep: number): number[] 
     .sort((a, b) => a[0] - b[0] || a[1] - b[1])
     .slice(0, keep)
     .map(([, i]) => i);
+}
+
+/**
+ * Each input's share of a weighted average whose weights are `counts`, no
+ * share above `cap` (water-filling): shares above the cap are cut to it and
+ * the excess goes to the others in proportion to their counts, as often as
+ * needed. The shares add up to 1. When n·cap ≤ 1 the cap cannot hold for
+ * every input (n shares of at most `cap` cannot add up to 1): every input then
+ * gets 1/n, the closest to the cap that still adds up to 1.
+ */
+export function cappedShares(counts: readonly number[], cap: number): number[] {
+  if (!(cap > 0 && cap <= 1)) throw new AggregationError('bad_config', `Expected maxWeight in (0, 1], but got ${cap}`);
+  const n = counts.length;
+  if (n === 0) throw new AggregationError('no_updates', 'Nothing to weigh: no count');
+  counts.forEach((c, i) => {
+    if (!(Number.isFinite(c) && c > 0)) throw new AggregationError('bad_update', `Expected count ${i} to be a positive finite number, but got ${c}`);
+  });
+  if (n * cap <= 1) return counts.map(() => 1 / n);
+  const order = counts.map((_, i) => i).sort((a, b) => counts[b] - counts[a]);
+  // the largest are cut to the cap while their proportional share of what is left exceeds it
+  let left = 1;
+  let rest = counts.reduce((a, b) => a + b, 0);
+  let k = 0;
+  while (k < n && left > cap && (counts[order[k]] * left) / rest > cap) {
+    left -= cap;
+    rest -= counts[order[k]];
+    k++;
+  }
+  const shares = counts.map((c) => (c * left) / rest);
+  for (let j = 0; j < k; j++) shares[order[j]] = cap;
+  return shares;
+}
+
+/**
+ * The most inputs `cappedShares` can ever cut to `cap`, whatever the counts:
+ * it cuts only while the share left exceeds the cap (fewer than 1/cap inputs),
+ * and this takes the cap away in the same float64 steps.
+ */
+export function maxCut(cap: number): number {
+  let left = 1;
+  let k = 0;
+  while (left > cap) {
+    left -= cap;
+    k++;
+  }
+  return k;
 }

@@ -1,7 +1,17 @@
 import type { NamedWeights } from '@fedxray/protocol';
 import { AggregationError } from './errors';
 import { ModelLayout } from './layout';
-import type { ClientUpdate, FinishOptions, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
+import type { ClientUpdate, FinishOptions, FitInstructions, RefusedUpdate, RoundResult, Strategy, StrategyOptions } from './strategy';
+
+/** The most examples an update may claim: counts are integers, and float64 holds every integer up to 2^53 exactly. */
+export const MAX_EXAMPLES = 2 ** 53;
+
+/** What a strategy's finishing step returns: the new aggregated tensors, who shaped them, and who was left out. */
+export interface FinishedSlots {
+  slots: Float32Array[];
+  used: string[];
+  refused?: RefusedUpdate[];
+}
 
 /** Round bookkeeping shared by every strategy: layout, who contributed, refusal of misuse. */
 export abstract class RoundStrategy implements Strategy {
@@ -44,8 +54,11 @@ export abstract class RoundStrategy implements Strategy {
     if (this.used.includes(update.hospitalId)) {
       throw new AggregationError('duplicate_update', `Update from ${update.hospitalId}: this hospital already contributed to round ${this.round}`);
     }
-    if (!(Number.isFinite(update.examples) && update.examples > 0)) {
-      throw new AggregationError('bad_update', `Update from ${update.hospitalId}: expected a positive number of examples, but got ${update.examples}`);
+    if (!(typeof update.examples === 'number' && update.examples > 0 && update.examples <= MAX_EXAMPLES)) {
+      throw new AggregationError(
+        'bad_update',
+        `Update from ${update.hospitalId}: expected a positive number of examples, at most 2^53, but got ${String(update.examples)}`,
+      );
     }
     const slots = layout.arrange(update);
     this.onUpdate(update, slots);
@@ -57,10 +70,10 @@ export abstract class RoundStrategy implements Strategy {
     if (this.used.length === 0) throw new AggregationError('no_updates', `Round ${this.round}: no update arrived, nothing to aggregate`);
     const global = this.global!;
     const into = options.recycle && layout.recyclable(options.recycle, global) ? layout.slotsOf(options.recycle) : undefined;
-    const { slots, used } = this.onFinish(layout.slotsOf(global), into);
+    const { slots, used, refused = [] } = this.onFinish(layout.slotsOf(global), into);
     this.layout = undefined;
     this.global = undefined;
-    return { weights: layout.assemble(global, slots), used, recycled: into !== undefined && slots.every((a, s) => a === into[s]) };
+    return { weights: layout.assemble(global, slots), used, refused, recycled: into !== undefined && slots.every((a, s) => a === into[s]) };
   }
 
   abstract retainedBytes(): number;
@@ -75,6 +88,14 @@ export abstract class RoundStrategy implements Strategy {
 
   dispose(): void {}
 
+  /**
+   * Forgets the updates of these hospitals (all of them refused while
+   * finishing): they may send again, as if they had never contributed.
+   */
+  protected forget(hospitalIds: readonly string[]): void {
+    this.used = this.used.filter((id) => !hospitalIds.includes(id));
+  }
+
   protected requireRound(): ModelLayout {
     if (!this.layout) throw new AggregationError('not_begun', `${this.name}: call begin(round, global) before accumulate/finish`);
     return this.layout;
@@ -88,7 +109,7 @@ export abstract class RoundStrategy implements Strategy {
    * The new aggregated tensors from the global's current ones: fresh arrays,
    * or `into` (arrays in slot order, safe to overwrite) when the strategy can write there.
    */
-  protected abstract onFinish(globalSlots: Float32Array[], into?: Float32Array[]): { slots: Float32Array[]; used: string[] };
+  protected abstract onFinish(globalSlots: Float32Array[], into?: Float32Array[]): FinishedSlots;
 }
 
 export function sameSizes(a: readonly number[], b: readonly number[]): boolean {

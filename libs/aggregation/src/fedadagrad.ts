@@ -1,4 +1,5 @@
-import { FedOpt } from './fedopt';
+import { createFedOpt, FedOpt, fedOptParams } from './fedopt';
+import { defineStrategy } from './registry';
 
 /** FedAdagrad: v ← v + Δ². */
 export class FedAdagrad extends FedOpt {
@@ -8,3 +9,12 @@ export class FedAdagrad extends FedOpt {
     return v + delta2;
   }
 }
+
+export const fedadagradStrategy = defineStrategy({
+  name: 'fedadagrad',
+  description: 'adaptive server step, v ← v + Δ² (Reddi et al. 2021)',
+  params: fedOptParams(0.01, 0, 1e-3),
+  needsIndividualUpdates: false,
+  weightedMean: true,
+  create: (config, options) => createFedOpt(FedAdagrad, config, options),
+});

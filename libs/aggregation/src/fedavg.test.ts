@@ -80,7 +80,7 @@ test('mismatched names, shapes and sizes are refused with clear errors; the roun
   );
   const twice = [...model(5), model(5)[0]];
   refused(() => s.accumulate({ hospitalId: 'x', examples: 1, weights: twice }), 'shape_mismatch', /appears twice/);
-  refused(() => s.accumulate({ hospitalId: 'x', examples: 0, weights: model(5) }), 'bad_update', /positive number of examples, but got 0/);
+  refused(() => s.accumulate({ hospitalId: 'x', examples: 0, weights: model(5) }), 'bad_update', /positive number of examples, at most 2\^53, but got 0/);
   refused(() => s.finish(), 'no_updates', /no update arrived/);
   s.accumulate(updates[0]);
   refused(() => s.accumulate(updates[0]), 'duplicate_update', /Update from a: this hospital already contributed to round 3/);

@@ -1,4 +1,6 @@
-import { StatefulFedAvg, type FedAvgOptions } from './fedavg';
+import { StatefulFedAvg, streamingParams, type FedAvgOptions } from './fedavg';
+import { decay, rate } from './params';
+import { defineStrategy } from './registry';
 import { ServerState } from './server-state';
 
 export interface FedAvgMParams {
@@ -45,5 +47,13 @@ export class FedAvgM extends StatefulFedAvg {
     }
     return mean;
   }
-
 }
+
+export const fedavgmStrategy = defineStrategy({
+  name: 'fedavgm',
+  description: 'FedAvg with server momentum: v ← β·v + (x − mean), x ← x − η·v (Hsu et al. 2019)',
+  params: { ...streamingParams, serverLearningRate: rate.default(1), serverMomentum: decay.default(0.9) },
+  needsIndividualUpdates: false,
+  weightedMean: true,
+  create: ({ serverLearningRate, serverMomentum, groupUpdates }, options) => new FedAvgM({ serverLearningRate, serverMomentum }, { ...options, groupUpdates }),
+});

@@ -4,9 +4,11 @@ import { isBatchNormTensor } from './batchnorm';
 import { createStrategy, parseStrategyConfig } from './config';
 import { assertClose, model, referenceMean } from './testing';
 
+// three, so that Krum (f = 0) has n > 2f + 2
 const updates = [
   { hospitalId: 'a', examples: 3, weights: model(31) },
   { hospitalId: 'b', examples: 5, weights: model(32, 1, 2) },
+  { hospitalId: 'c', examples: 2, weights: model(33, -1, 0.5) },
 ];
 const bnNames = ['conv1/bn/gamma', 'conv1/bn/beta', 'conv1/bn/moving_mean', 'conv1/bn/moving_variance'];
 
@@ -24,6 +26,7 @@ for (const name of ['fedavg', 'fedadam', 'fedmedian', 'krum'] as const) {
     s.accumulate(updates[0]);
     // a hospital keeping its BN tensors may leave them out altogether
     s.accumulate({ ...updates[1], weights: updates[1].weights.filter((t) => !isBatchNormTensor(t.name)) });
+    s.accumulate(updates[2]);
     const r = s.finish();
     for (const n of bnNames) {
       const got = r.weights.find((t) => t.name === n)!;

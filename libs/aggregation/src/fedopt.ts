@@ -1,4 +1,6 @@
-import { StatefulFedAvg, type FedAvgOptions } from './fedavg';
+import { StatefulFedAvg, streamingParams, type FedAvgOptions } from './fedavg';
+import { decay, rate } from './params';
+import type { BuildOptions } from './registry';
 import { ServerState } from './server-state';
 
 export interface FedOptParams {
@@ -55,5 +57,27 @@ export abstract class FedOpt extends StatefulFedAvg {
     }
     return mean;
   }
+}
 
+/** The parameters of the adaptive rules, with their defaults. */
+export function fedOptParams(eta: number, beta1: number, tau: number) {
+  return {
+    ...streamingParams,
+    /** Server learning rate η. */
+    eta: rate.default(eta),
+    beta1: decay.default(beta1),
+    beta2: decay.default(0.99),
+    /** Adaptivity τ (Reddi et al. suggest 1e-3). */
+    tau: rate.default(tau),
+  };
+}
+
+/** Builds an adaptive rule from its parsed config. */
+export function createFedOpt(
+  Rule: new (params: FedOptParams, options: FedAvgOptions) => FedOpt,
+  config: FedOptParams & { groupUpdates: number },
+  options: BuildOptions,
+): FedOpt {
+  const { eta, beta1, beta2, tau, groupUpdates } = config;
+  return new Rule({ eta, beta1, beta2, tau }, { ...options, groupUpdates });
 }

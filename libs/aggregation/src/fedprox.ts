@@ -1,4 +1,6 @@
-import { FedAvg, type FedAvgOptions } from './fedavg';
+import { z } from 'zod';
+import { FedAvg, streamingParams, type FedAvgOptions } from './fedavg';
+import { defineStrategy } from './registry';
 import type { FitInstructions } from './strategy';
 
 /**
@@ -19,3 +21,12 @@ export class FedProx extends FedAvg {
     return { proximalMu: this.proximalMu };
   }
 }
+
+export const fedproxStrategy = defineStrategy({
+  name: 'fedprox',
+  description: 'FedAvg on the server; hospitals add (μ/2)·‖w − w_global‖² to their loss (Li et al. 2020)',
+  params: { ...streamingParams, proximalMu: z.number().finite().nonnegative().default(0.01) },
+  needsIndividualUpdates: false,
+  weightedMean: true,
+  create: (config, options) => new FedProx(config.proximalMu, { ...options, groupUpdates: config.groupUpdates }),
+});

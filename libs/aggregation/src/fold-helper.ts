@@ -11,10 +11,12 @@ const SLICE_MS = 100;
 
 // control words, then one word per item: the number of the job that did it.
 // A range of items is one word: next (low 16 bits) and end (high 16 bits).
+// NONFINITE is set when a kernel the helper ran read a NaN or ±Inf value.
 const STATUS = 0;
 const MAIN = 1;
 const HELP = 2;
-const DONE = 3;
+const NONFINITE = 3;
+const DONE = 4;
 /** Items a job may have: a range's ends are 16-bit. */
 export const MAX_ITEMS = 0xffff;
 
@@ -79,6 +81,7 @@ export class FoldHelper {
     const mid = Math.max(0, Math.min(items, split));
     Atomics.store(this.control, MAIN, mid << 16);
     Atomics.store(this.control, HELP, mid | (items << 16));
+    Atomics.store(this.control, NONFINITE, 0);
     this.worker.postMessage({ ...job, seq });
     return seq;
   }
@@ -87,6 +90,11 @@ export class FoldHelper {
   take(): number {
     const i = claim(this.control, MAIN, true);
     return i >= 0 ? i : claim(this.control, HELP, false);
+  }
+
+  /** True when a kernel the helper ran in the current job read a NaN or ±Inf value (read once its items are waited for). */
+  sawNonFinite(): boolean {
+    return Atomics.load(this.control, NONFINITE) !== 0;
   }
 
   /** Blocks until item `i` of job `seq`, taken by the helper, is done. */

@@ -1,4 +1,5 @@
-import { RoundStrategy } from './base';
+import { RoundStrategy, type FinishedSlots } from './base';
+import { refuseNonFinite } from './finite';
 import type { ModelLayout } from './layout';
 import type { ClientUpdate } from './strategy';
 
@@ -21,17 +22,20 @@ export abstract class HoldingStrategy extends RoundStrategy {
     this.held = [];
   }
 
+  /** Refuses an update with a NaN or ±Inf value (the rules read every value at `finish`, where one would make the result depend on arrival order). */
   protected onUpdate(update: ClientUpdate, slots: Float32Array[]): void {
+    refuseNonFinite(update.hospitalId, slots, this.layout!.slotNames);
     this.held.push({ id: update.hospitalId, examples: update.examples, slots });
   }
 
-  protected onFinish(_global: Float32Array[]): { slots: Float32Array[]; used: string[] } {
-    const held = this.held;
+  /** Combines what is held; if that throws (too few updates for the rule), the round stays open with every update still held. */
+  protected onFinish(_global: Float32Array[]): FinishedSlots {
+    const result = this.combine(this.held);
     this.held = [];
-    return this.combine(held);
+    return result;
   }
 
-  protected abstract combine(held: HeldUpdate[]): { slots: Float32Array[]; used: string[] };
+  protected abstract combine(held: HeldUpdate[]): FinishedSlots;
 
   retainedBytes(): number {
     let n = 0;

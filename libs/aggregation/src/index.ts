@@ -1,7 +1,8 @@
 // Public API of @fedxray/aggregation: federated strategies over named float32 tensors.
-export type { ClientUpdate, FinishOptions, FitInstructions, RoundResult, Strategy, StrategyOptions } from './strategy';
-export { StrategyConfigSchema, STRATEGY_NAMES, createStrategy, parseStrategyConfig } from './config';
+export type { ClientUpdate, FinishOptions, FitInstructions, RefusedUpdate, RoundResult, Strategy, StrategyOptions } from './strategy';
+export { StrategyConfigSchema, STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyHelp, strategyInfo } from './config';
 export type { StrategyConfig, StrategyConfigInput, StrategyName } from './config';
+export type { StrategyInfo, StrategyTraits } from './registry';
 export { AggregationError, AGGREGATION_ERROR_CODES } from './errors';
 export type { AggregationErrorCode } from './errors';
 export { FedAvg, DEFAULT_GROUP_UPDATES } from './fedavg';
@@ -18,7 +19,7 @@ export { FedMedian } from './fedmedian';
 export { FedTrimmedAvg } from './fedtrimmedavg';
 export { Krum } from './krum';
 export { isBatchNormTensor } from './batchnorm';
-export { weightedMean, coordinateMedian, trimmedMean, squaredDistances, krumScores } from './aggregate';
+export { weightedMean, coordinateMedian, trimmedMean, squaredDistances, krumScores, cappedShares } from './aggregate';
 export { WeightedSum } from './weighted-sum';
 export type { WeightedSumOptions } from './weighted-sum';
 export { wasmKernelsAvailable } from './kernels';

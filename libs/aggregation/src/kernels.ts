@@ -1,13 +1,18 @@
 import { KERNELS_WASM_BASE64 } from './kernels-wasm';
 
+/** A fold kernel: returns 1 when some input value it read was NaN or ±Inf, else 0. */
+export type FoldKernel = (pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number) => number;
+
 /** The SIMD kernels of kernels.wat, bound to one memory. Pointers are byte offsets (16-byte aligned), n a multiple of 16. */
 export interface WasmKernels {
   readonly memory: WebAssembly.Memory;
-  foldSet(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
-  foldAdd(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
-  foldSetOut(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
-  foldAddOut(pa: number, pxs: number, stride: number, k: number, n: number, pw: number, scale: number, pout: number): void;
+  foldSet: FoldKernel;
+  foldAdd: FoldKernel;
+  foldSetOut: FoldKernel;
+  foldAddOut: FoldKernel;
   scaleOut(pa: number, n: number, scale: number, pout: number): void;
+  /** 1 when some of the n float32 values at p is NaN or ±Inf, else 0. */
+  scan(p: number, n: number): number;
 }
 
 /** wasm32 addresses at most 4 GiB; stay well inside it. */
@@ -52,5 +57,6 @@ export function createWasmKernels(bytes: number): WasmKernels | null {
     foldSetOut: e.foldSetOut,
     foldAddOut: e.foldAddOut,
     scaleOut: e.scaleOut,
+    scan: e.scan,
   };
 }

@@ -1,4 +1,5 @@
 import type { NamedWeights } from '@fedxray/protocol';
+import type { AggregationErrorCode } from './errors';
 
 /** One hospital's trained weights for the round, with the number of examples it trained on. */
 export interface ClientUpdate {
@@ -13,11 +14,25 @@ export interface FitInstructions {
   proximalMu?: number;
 }
 
+/** An update accepted by `accumulate` but left out at `finish` (see RoundResult.refused). */
+export interface RefusedUpdate {
+  hospitalId: string;
+  code: AggregationErrorCode;
+  /** What was expected and what arrived, e.g. `Update from h3: dense/kernel[12] is NaN; every value must be finite`. */
+  message: string;
+}
+
 export interface RoundResult {
   /** The new global weights, in the order of the global passed to `begin`: fresh arrays, or the `recycle` arrays when they were used. */
   weights: NamedWeights;
-  /** hospitalIds whose updates shaped the result (Krum: the selected ones only). */
+  /** hospitalIds whose updates shaped the result (Krum: the selected ones only; never a refused one). */
   used: string[];
+  /**
+   * Updates `accumulate` took but `finish` left out: a streaming strategy finds a
+   * NaN or ±Inf value while folding, where it reads the values anyway
+   * (docs/AGGREGATION.md, "Refusals"). Empty for the others, which refuse at `accumulate`.
+   */
+  refused: RefusedUpdate[];
   /** True when the aggregated tensors were written into the arrays of `FinishOptions.recycle`. */
   recycled: boolean;
 }
@@ -30,7 +45,8 @@ export interface FinishOptions {
    * ones, which spares the process the page faults of 30 MB of new memory a round.
    * Not used (and left untouched) when any name or shape differs, or when any
    * of its arrays shares memory with the round's global or with another of its
-   * arrays. Streaming strategies use it; the robust ones allocate.
+   * arrays. Streaming strategies use it; the robust ones allocate. A `finish`
+   * that throws because the fold refused every update may have written there.
    */
   recycle?: NamedWeights;
 }
@@ -85,4 +101,9 @@ export interface StrategyOptions {
   keepLocal?: (tensorName: string) => boolean;
   /** Which weighted-sum engine to use; `wasm` (SIMD) unless unavailable. */
   backend?: 'wasm' | 'js';
+  /**
+   * How many updates every round will aggregate, when the caller knows it: a
+   * strategy that cannot work with that many (Krum with n ≤ 2f + 2) is refused at creation.
+   */
+  updatesPerRound?: number;
 }

@@ -1,6 +1,7 @@
 // Helpers for this lib's tests: seeded data and float64 references.
 import assert from 'node:assert/strict';
 import type { NamedWeights } from '@fedxray/protocol';
+import type { ClientUpdate, Strategy } from './strategy';
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 export function rng(seed: number): () => number {
@@ -67,4 +68,18 @@ export function assertClose(got: NamedWeights, want: number[][], tol = 1e-6, nam
 
 export function toNumbers(w: NamedWeights): number[][] {
   return w.map((t) => Array.from(t.values));
+}
+
+/** Accumulates an update as the coordinator does: its values written into intake()'s arrays when the strategy offers them. */
+export function feed(s: Strategy, u: ClientUpdate): void {
+  const into = s.intake();
+  const weights: NamedWeights = into
+    ? u.weights.map((t) => {
+        const slot = into.get(t.name);
+        if (!slot) return t;
+        slot.set(t.values);
+        return { ...t, values: slot };
+      })
+    : u.weights;
+  s.accumulate({ ...u, weights });
 }

@@ -1,9 +1,27 @@
 import { AggregationError } from './errors';
+import { findNonFinite, type NonFinite } from './finite';
 import { FoldHelper, MAX_ITEMS } from './fold-helper';
 import { createWasmKernels, MAX_WASM_BYTES, type WasmKernels } from './kernels';
 
 /** Values per input copied into the kernel's scratch at a time (128 KiB of float32; measured best among 2K–128K here). */
 const CHUNK = 32768;
+/**
+ * The largest weight an input may have: with |x| ≤ 3.4e38 (float32), every
+ * sum the kernels form stays far inside float64, so a sum that is not finite
+ * always means an input value that is not.
+ */
+const MAX_WEIGHT = 1e30;
+
+/** An input left out of the sum because of a NaN or ±Inf value: its id (see `add`) and the first such value. */
+export interface SumRefusal extends NonFinite {
+  id: number;
+}
+
+/** The mean of the inputs kept (null when every input was refused), and the inputs refused. */
+export interface SumResult {
+  mean: Float32Array[] | null;
+  refused: SumRefusal[];
+}
 
 export interface WeightedSumOptions {
   /**
@@ -35,6 +53,13 @@ const HELPER_SHARE = 0.56;
  * `add(tensors, w)` any number of times, then `mean()` = Σ wᵢ·xᵢ / Σ wᵢ as fresh
  * Float32Arrays. Memory is the float64 accumulator (8 bytes a value) plus at
  * most `group` held inputs, whatever the number of inputs.
+ *
+ * An input with a NaN or ±Inf value is left out, never folded: the wasm
+ * kernels report a sum that is not finite as they fold (no separate pass over
+ * the values), and the group is then folded again without the culprits; before
+ * a fold that adds to the accumulator in place, which could not be taken back,
+ * the group is scanned first. The js engine scans each input as it is added.
+ * `result()` lists the inputs left out.
  */
 export class WeightedSum {
   readonly sizes: readonly number[];
@@ -43,8 +68,12 @@ export class WeightedSum {
   private readonly total: number;
   private pending: Float32Array[][] = [];
   private pendingWeights: number[] = [];
+  private pendingIds: number[] = [];
+  private refusals: SumRefusal[] = [];
   private folded = 0;
   private weightSum = 0;
+  /** The weights of the inputs already folded (weightSum less the pending ones'). */
+  private foldedWeight = 0;
   private inputs = 0;
   // wasm engine
   private readonly kernels: WasmKernels | null = null;
@@ -105,7 +134,7 @@ export class WeightedSum {
     this.backend = this.kernels ? 'wasm' : 'js';
   }
 
-  /** Number of inputs added since the last reset. */
+  /** Number of inputs in the sum since the last reset (refused ones not counted). */
   get count(): number {
     return this.inputs;
   }
@@ -119,10 +148,14 @@ export class WeightedSum {
     return this.weightSum;
   }
 
-  /** Adds w·x. `tensors` must match `sizes`; the arrays are read at a later add or at mean(): do not modify them before. */
-  add(tensors: readonly Float32Array[], weight: number): void {
-    if (!(Number.isFinite(weight) && weight > 0)) {
-      throw new AggregationError('bad_update', `Expected a positive finite weight, but got ${weight}`);
+  /**
+   * Adds w·x. `tensors` must match `sizes`; the arrays are read at a later add
+   * or at mean(): do not modify them before. `id` names the input in `result().refused`
+   * (default: its position among the inputs since the last reset, from 0).
+   */
+  add(tensors: readonly Float32Array[], weight: number, id: number = this.inputs + this.refusals.length): void {
+    if (!(weight > 0 && weight <= MAX_WEIGHT)) {
+      throw new AggregationError('bad_update', `Expected a positive finite weight of at most ${MAX_WEIGHT}, but got ${weight}`);
     }
     if (tensors.length !== this.sizes.length) {
       throw new AggregationError('shape_mismatch', `Expected ${this.sizes.length} tensors, but got ${tensors.length}`);
@@ -130,6 +163,14 @@ export class WeightedSum {
     for (let s = 0; s < tensors.length; s++) {
       if (tensors[s].length !== this.sizes[s]) {
         throw new AggregationError('shape_mismatch', `Expected tensor ${s} to hold ${this.sizes[s]} values, but got ${tensors[s].length}`);
+      }
+    }
+    if (!this.kernels) {
+      // the js engine folds into the accumulator in place: check first
+      const bad = findNonFinite(tensors);
+      if (bad) {
+        this.refusals.push({ id, ...bad });
+        return;
       }
     }
     // A full group is folded when the next input arrives, so that the last
@@ -145,8 +186,31 @@ export class WeightedSum {
       this.pending.push(tensors as Float32Array[]);
     }
     this.pendingWeights.push(weight);
+    this.pendingIds.push(id);
     this.weightSum += weight;
     this.inputs++;
+  }
+
+  /** Like `add`, but keeps no reference to `tensors` once it returns (copied into a slot, or folded at once). */
+  addAndRelease(tensors: readonly Float32Array[], weight: number, id?: number): void {
+    this.add(tensors, weight, id);
+    if (this.slotMode !== 'on' && this.pending.length > 0) this.fold(null);
+  }
+
+  /** True when `tensors` are the arrays the last intake() handed out (not added yet). */
+  isIntake(tensors: readonly Float32Array[]): boolean {
+    if (this.slotMode !== 'on' || this.pendingSlots >= this.slotCount) return false;
+    const views = this.slotViews(this.pendingSlots);
+    return tensors.length === views.length && tensors.every((t, s) => t === views[s]);
+  }
+
+  /**
+   * The first NaN or ±Inf value of `tensors` (null if none), read with the
+   * SIMD scan when they are the arrays intake() handed out.
+   */
+  nonFinite(tensors: readonly Float32Array[]): NonFinite | null {
+    if (this.isIntake(tensors) && this.kernels!.scan(this.slotBase + this.pendingSlots * this.slotBytes, this.slotBytes >> 2) === 0) return null;
+    return findNonFinite(tensors);
   }
 
   /**
@@ -207,16 +271,28 @@ export class WeightedSum {
   }
 
   /**
-   * Σ wᵢ·xᵢ / Σ wᵢ, then starts over. Throws if nothing was added. Written into
-   * `into` when given (arrays the caller no longer uses, one per size, none of
-   * them an input of this round), else into fresh Float32Arrays.
+   * Σ wᵢ·xᵢ / Σ wᵢ over the inputs kept, and the inputs refused; then starts
+   * over. Throws if nothing was added. Written into `into` when given (arrays
+   * the caller no longer uses, one per size, none of them an input of this
+   * round), else into fresh Float32Arrays. `mean` is null when every input was refused.
    */
-  mean(into?: readonly Float32Array[]): Float32Array[] {
-    if (this.inputs === 0) throw new AggregationError('no_updates', 'Nothing to average: no input was added');
+  result(into?: readonly Float32Array[]): SumResult {
+    if (this.inputs === 0 && this.refusals.length === 0) throw new AggregationError('no_updates', 'Nothing to average: no input was added');
     const out = into ? this.checkInto(into) : this.sizes.map((n) => new Float32Array(n));
-    this.fold(out);
+    const kept = this.fold(out);
+    const refused = this.refusals;
     this.reset();
-    return out;
+    return { mean: kept ? out : null, refused };
+  }
+
+  /** `result().mean`; an input with a NaN or ±Inf value is refused (`not_finite`, naming it by its id). */
+  mean(into?: readonly Float32Array[]): Float32Array[] {
+    const { mean, refused } = this.result(into);
+    if (refused.length > 0) {
+      const r = refused[0];
+      throw new AggregationError('not_finite', `Expected every value to be finite, but input ${r.id} has ${r.value} at tensor ${r.tensor}[${r.index}]`);
+    }
+    return mean!;
   }
 
   private checkInto(into: readonly Float32Array[]): Float32Array[] {
@@ -241,8 +317,11 @@ export class WeightedSum {
     this.pending = [];
     this.pendingSlots = 0;
     this.pendingWeights = [];
+    this.pendingIds = [];
+    this.refusals = [];
     this.folded = 0;
     this.weightSum = 0;
+    this.foldedWeight = 0;
     this.inputs = 0;
   }
 
@@ -293,16 +372,64 @@ export class WeightedSum {
     return views;
   }
 
-  /** Folds the pending inputs into the accumulator, or (with `out`) into the mean written to `out`. */
-  private fold(out: Float32Array[] | null): void {
-    const scale = 1 / this.weightSum;
-    if (this.kernels && this.slotMode === 'on') this.foldSlots(this.kernels, out, scale);
-    else if (this.kernels) this.foldWasm(this.kernels, out, scale);
-    else this.foldJs(this.acc!, out, scale);
+  /**
+   * Folds the pending inputs into the accumulator, or (with `out`) into the
+   * mean written to `out`, leaving out every input with a NaN or ±Inf value.
+   * False when nothing was kept at all (no mean to write).
+   */
+  private fold(out: Float32Array[] | null): boolean {
+    // acc += S cannot be taken back: scan such a group first
+    if (!out && this.folded > 0 && this.held() > 0) this.dropNonFinite();
+    for (;;) {
+      if (this.held() === 0 && (!out || this.folded === 0)) break;
+      const scale = 1 / this.weightSum;
+      let nonFinite = false;
+      if (this.kernels && this.slotMode === 'on') nonFinite = this.foldSlots(this.kernels, out, scale);
+      else if (this.kernels) nonFinite = this.foldWasm(this.kernels, out, scale);
+      else this.foldJs(this.acc!, out, scale);
+      // every fold but acc += S leaves the accumulator as it was (or rewrites it whole): fold again without the culprits
+      if (!nonFinite) break;
+      if (this.dropNonFinite() === 0) throw new AggregationError('bad_update', 'The weighted sum overflowed float64 although every input is finite');
+    }
     if (this.held() > 0) this.folded++;
+    this.foldedWeight = this.weightSum;
+    const kept = this.folded > 0;
     this.pending = [];
     this.pendingSlots = 0;
     this.pendingWeights = [];
+    this.pendingIds = [];
+    return kept;
+  }
+
+  /** Takes every pending input with a NaN or ±Inf value out of the group (into `refusals`); returns how many. */
+  private dropNonFinite(): number {
+    const kx = this.kernels;
+    let dropped = 0;
+    for (let j = this.held() - 1; j >= 0; j--) {
+      const slots = this.slotMode === 'on';
+      if (slots && kx!.scan(this.slotBase + j * this.slotBytes, this.slotBytes >> 2) === 0) continue;
+      const bad = findNonFinite(slots ? this.slotViews(j) : this.pending[j]);
+      if (!bad) continue;
+      this.refusals.push({ id: this.pendingIds[j], ...bad });
+      this.inputs--;
+      dropped++;
+      // the last pending input takes its place (those after j are already checked)
+      const last = this.held() - 1;
+      if (slots) {
+        if (j < last) this.slotViews(j).forEach((t, s) => t.set(this.slotViews(last)[s]));
+        this.pendingSlots--;
+      } else {
+        this.pending[j] = this.pending[last];
+        this.pending.pop();
+      }
+      this.pendingWeights[j] = this.pendingWeights[last];
+      this.pendingWeights.pop();
+      this.pendingIds[j] = this.pendingIds[last];
+      this.pendingIds.pop();
+    }
+    // summed again rather than subtracted, so that nothing of the culprits' weights is left over
+    this.weightSum = this.pendingWeights.reduce((a, w) => a + w, this.foldedWeight);
+    return dropped;
   }
 
   /**
@@ -311,13 +438,14 @@ export class WeightedSum {
    * helper's), the helper through its own; the main thread copies the means out,
    * its own through the staging area, then the helper's as each is done.
    */
-  private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
+  private foldSlots(kx: WasmKernels, out: Float32Array[] | null, scale: number): boolean {
     const k = this.pendingSlots;
     const first = this.folded === 0;
-    if (k === 0 && !out) return;
+    let nonFinite = 0;
     new Float64Array(kx.memory.buffer, this.wPtr, Math.max(k, 1)).set(this.pendingWeights);
-    const name = k === 0 ? 'scaleOut' : out ? (first ? 'foldSetOut' : 'foldAddOut') : first ? 'foldSet' : 'foldAdd';
-    const kernel = kx[name];
+    const fold = out ? (first ? 'foldSetOut' : 'foldAddOut') : first ? 'foldSet' : 'foldAdd';
+    const name = k === 0 ? 'scaleOut' : fold;
+    const kernel = kx[fold];
     const items = this.items;
     const count = this.mine.length;
     const f32 = new Float32Array(kx.memory.buffer);
@@ -329,13 +457,13 @@ export class WeightedSum {
       const m16 = (m + 15) & ~15;
       const accPtr = this.accOffsets[s] + o * 8;
       if (k === 0) kx.scaleOut(accPtr, m16, scale, this.outPtr);
-      else kernel(accPtr, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m16, this.wPtr, scale, this.outPtr);
+      else nonFinite |= kernel(accPtr, this.slotBase + this.slotOffsets[s] + o * 4, this.slotBytes, k, m16, this.wPtr, scale, this.outPtr);
       if (out) out[s].set(f32.subarray(o0, o0 + m), o);
     };
     const helper = this.helper;
     if (!helper) {
       for (let i = 0; i < count; i++) run(i);
-      return;
+      return nonFinite !== 0;
     }
     const seq = helper.start({ kernel: name, calls: this.helperCalls, stride: this.slotBytes, k, pw: this.wPtr, scale }, this.split);
     const mine = this.mine;
@@ -354,6 +482,7 @@ export class WeightedSum {
         out[s].set(f32.subarray(at, at + items[3 * i + 2]), o);
       }
     }
+    return nonFinite !== 0 || helper.sawNonFinite();
   }
 
   /** Stops the helper thread, if one was started (it never keeps the process alive either way). */
@@ -362,7 +491,7 @@ export class WeightedSum {
     this.helper = null;
   }
 
-  private foldWasm(kx: WasmKernels, out: Float32Array[] | null, scale: number): void {
+  private foldWasm(kx: WasmKernels, out: Float32Array[] | null, scale: number): boolean {
     const group = this.pending;
     const k = group.length;
     const first = this.folded === 0;
@@ -372,6 +501,7 @@ export class WeightedSum {
     const x0 = this.xPtr >> 2;
     const o0 = this.outPtr >> 2;
     const kernel = k === 0 ? null : out ? (first ? kx.foldSetOut : kx.foldAddOut) : first ? kx.foldSet : kx.foldAdd;
+    let nonFinite = 0;
     for (let s = 0; s < this.sizes.length; s++) {
       const size = this.sizes[s];
       const accPtr = this.accOffsets[s];
@@ -385,14 +515,17 @@ export class WeightedSum {
           for (let j = 0; j < k; j++) {
             const x = group[j][s];
             f32.set(whole ? x : x.subarray(o, e), x0 + j * CHUNK);
+            // the kernel reads n16 values: no stale value of an earlier chunk past n
+            if (n < n16) f32.fill(0, x0 + j * CHUNK + n, x0 + j * CHUNK + n16);
           }
-          kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n16, this.wPtr, scale, this.outPtr);
+          nonFinite |= kernel(accPtr + o * 8, this.xPtr, CHUNK * 4, k, n16, this.wPtr, scale, this.outPtr);
         } else if (dst) {
           kx.scaleOut(accPtr + o * 8, n16, scale, this.outPtr);
         }
         if (dst) dst.set(f32.subarray(o0, o0 + n), o);
       }
     }
+    return nonFinite !== 0;
   }
 
   private foldJs(acc: Float64Array, out: Float32Array[] | null, scale: number): void {

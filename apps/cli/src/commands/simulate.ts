@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { STRATEGY_NAMES } from '@fedxray/aggregation';
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
@@ -53,7 +54,7 @@ export function simulateCommand(): Command {
     .option('--local-epochs <n>', 'epochs each hospital trains per round (default 1; demo 2)', parseIntOption('--local-epochs', 1))
     .option('--batch-size <n>', 'training batch size', parseIntOption('--batch-size', 1), 32)
     .option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)', parseIntOption('--max-examples', 0), 0)
-    .option('--strategy <name>', 'aggregation strategy (fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedprox, fedmedian, fedtrimmedavg, krum, multikrum)', 'fedavg')
+    .option('--strategy <name>', `aggregation strategy (${STRATEGY_NAMES.join(', ')})`, 'fedavg')
     .option('--fedbn', 'keep BatchNorm layers local to each hospital (FedBN)')
     .option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny', 'densenet-tiny')
     .option('--image-size <px>', 'model input size (default 224; demo 64)', parseIntOption('--image-size', 8))

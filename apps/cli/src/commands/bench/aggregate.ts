@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyInfo, wasmKernelsAvailable } from '@fedxray/aggregation';
 import { parseIntOption, UsageError } from '../../usage';
 
 /** Untimed rounds first: the kernels compile, memory is laid out, and the coordinator's steady state (a result of two rounds before to recycle) is reached. */
 const WARM_UP = 2;
-const STREAMING = ['fedavg', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'];
-const ROBUST = ['fedmedian', 'fedtrimmedavg', 'krum', 'multikrum'];
 
 interface Tensor {
   name: string;
@@ -196,7 +195,7 @@ export function benchAggregateCommand(): Command {
         "(612 tensors, 7,566,404 values) and this machine's memory bandwidth, sampled before and between the rounds; best of --repeats",
     )
     .option('--hospitals <n>', 'updates per round', parseIntOption('--hospitals', 1), 10)
-    .addOption(new Option('--strategy <name>', 'strategy to time').choices([...STREAMING, ...ROBUST]).default('fedavg'))
+    .addOption(new Option('--strategy <name>', 'strategy to time').choices([...STRATEGY_NAMES]).default('fedavg'))
     .option(
       '--group <k>',
       'streaming strategies: updates folded per pass over the accumulator, up to k held (default: the config default, 16)',
@@ -208,8 +207,7 @@ export function benchAggregateCommand(): Command {
     .option('--json', 'print one JSON object')
     .action(async (o: Options) => {
       if (o.group !== undefined && o.group > 64) throw new UsageError(`Expected --group ≤ 64, but got ${o.group}`);
-      if (o.group !== undefined && ROBUST.includes(o.strategy)) throw new UsageError(`--group applies to streaming strategies, not ${o.strategy}`);
-      const { createStrategy, parseStrategyConfig, wasmKernelsAvailable } = await import('@fedxray/aggregation');
+      if (o.group !== undefined && !('groupUpdates' in strategyInfo(o.strategy).defaults)) throw new UsageError(`--group applies to streaming strategies, not ${o.strategy}`);
       const { decodeWeights, encodeWeights } = await import('@fedxray/protocol');
       const manifest = densenet121HeadManifest();
       const sizes = manifest.map((t) => size(t.shape));
