@@ -23,6 +23,12 @@ export type { GradCamResult } from './gradcam';
 export { heatmapOverlayPng } from './overlay';
 export type { RawImage } from './overlay';
 export { ModelError, BackendError } from './errors';
+export type { ModelErrorCode } from './errors';
+export { assertBackendAlive, backendFailure, isBackendCrash } from './backend-health';
+export { runGraph, forwardInBatches, forwardMicroBatch, forwardBytesPerExample, forwardBudgetBytes } from './forward/index';
+export type { ForwardOptions, RunGraphOptions, LayerOverride } from './forward/index';
+export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, BATCHNORM_POOLINGS } from './batchnorm/index';
+export type { BatchNormStatsReport, BatchNormPooling, CollectOptions } from './batchnorm/index';
 
 // --- Training kernels and data parallelism (libs/model/src/wasm, libs/model/src/parallel) ---
 // Exports of the fast training backend go between these two markers.

@@ -7,6 +7,7 @@ import { isBackboneFrozen } from './densenet';
 import { namedVariables } from './weights';
 import { registerCpuTrainingKernels } from './cpu-kernels';
 import { FusedAdamOptimizer } from './wasm/adam';
+import { forwardInBatches } from './forward/batches';
 
 /** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
 const EPSILON = 1e-7;
@@ -214,13 +215,9 @@ export class Trainer {
     return { loss, correct, count };
   }
 
-  /** Class probabilities in inference mode, n × C row-major. */
+  /** Class probabilities in inference mode, n × C row-major (see predictProbs). */
   predict(x: tf.Tensor4D): Float32Array {
-    checkInput(this.model, x);
-    const probs = tf.tidy(() => this.forward(x, false));
-    const out = probs.dataSync() as Float32Array;
-    probs.dispose();
-    return Float32Array.from(out);
+    return predictProbs(this.model, x);
   }
 
   /** Frees the optimizer state and the FedProx reference; the model stays usable. */
@@ -230,7 +227,10 @@ export class Trainer {
   }
 }
 
-/** Probabilities and per-example losses of a batch in inference mode. */
+/**
+ * Probabilities and per-example losses of a batch in inference mode, in
+ * passes sized to the memory the backend has left (`forwardInBatches`).
+ */
 export function evaluateBatch(
   model: tf.LayersModel,
   spec: ModelSpec,
@@ -244,7 +244,7 @@ export function evaluateBatch(
     throw new ModelError(`Expected ${x.shape[0]} labels for ${x.shape[0]} images, but got ${y.shape[0]}`);
   }
   const [probs, losses] = tf.tidy(() => {
-    const p = model.predict(x) as tf.Tensor2D;
+    const p = forwardInBatches(model, x) as tf.Tensor2D;
     const oneHot = tf.oneHot(y, spec.classes.length).toFloat() as tf.Tensor2D;
     return [p, exampleLosses(spec, p, oneHot)];
   });
@@ -255,10 +255,10 @@ export function evaluateBatch(
   return out;
 }
 
-/** Class probabilities in inference mode, n × C row-major. */
+/** Class probabilities in inference mode, n × C row-major, in passes sized to the memory left (`forwardInBatches`). */
 export function predictProbs(model: tf.LayersModel, x: tf.Tensor4D): Float32Array {
   checkInput(model, x);
-  const probs = tf.tidy(() => model.predict(x) as tf.Tensor);
+  const probs = forwardInBatches(model, x);
   const out = Float32Array.from(probs.dataSync() as Float32Array);
   probs.dispose();
   return out;
