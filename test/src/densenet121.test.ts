@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Simulation } from '@fedxray/simulation';
+import { batches, scanDataset, splitDataset } from '@fedxray/data';
+import { getNamedWeights, initBackend, loadModel } from '@fedxray/model';
+import { makeBlobDataset, tempDir } from './support/images';
+
+const SIZE = 224;
+
+/** Mean and population variance per channel of conv1/conv's output over these images, in float64. */
+async function stemMoments(modelDir: string, dirs: string[]): Promise<{ mean: Float64Array; variance: Float64Array }> {
+  const { model } = await loadModel(modelDir);
+  const stem = tf.model({ inputs: model.inputs, outputs: model.getLayer('conv1/conv').output as tf.SymbolicTensor });
+  let sum: Float64Array | null = null;
+  let sq: Float64Array | null = null;
+  let positions = 0;
+  for (const dir of dirs) {
+    const train = splitDataset(await scanDataset(dir), { seed: 42 }).train;
+    for await (const b of batches(train, { imageSize: SIZE, channels: 3, batchSize: 4, shuffle: false, augment: false, balance: 'none' })) {
+      const out = tf.tidy(() => stem.predict(tf.tensor4d(b.x, [b.n, SIZE, SIZE, 3])) as tf.Tensor);
+      const v = out.dataSync();
+      const c = out.shape[3]!;
+      sum ??= new Float64Array(c);
+      sq ??= new Float64Array(c);
+      for (let i = 0; i < v.length; i++) {
+        sum[i % c] += v[i];
+        sq[i % c] += v[i] * v[i];
+      }
+      positions += v.length / c;
+      out.dispose();
+    }
+  }
+  model.dispose();
+  const mean = sum!.map((s) => s / positions);
+  return { mean, variance: sq!.map((s, k) => s / positions - mean[k] ** 2) };
+}
+
+test('the study’s model at its real size (DenseNet-121, 224 px, wasm): 2 hospitals, 1 round — fit, calibration and evaluation succeed everywhere and nothing leaks', { timeout: 25 * 60_000 }, async () => {
+  // Prepare: two hospitals with a handful of images each (8 train, 1 val, 1 test per hospital)
+  const hospitals = await Promise.all([21, 22].map((seed) => makeBlobDataset({ perClass: 5, size: SIZE, seed, classes: ['left', 'right'] })));
+  const dirs = hospitals.map((h) => h.dir);
+  await initBackend('wasm');
+  const before = tf.memory().numTensors;
+  const out = tempDir();
+  const sim = new Simulation(
+    Simulation.parse({
+      hospitalData: dirs,
+      rounds: 1,
+      localEpochs: 1,
+      batchSize: 4,
+      maxExamplesPerEpoch: 4,
+      model: { arch: 'densenet121', imageSize: SIZE },
+      backend: 'wasm',
+      augment: false,
+      balance: 'none',
+      // in this thread, so that its tensors are counted here
+      workers: false,
+      crossSiteEvaluation: true,
+      out,
+    }),
+  );
+  const failures: string[] = [];
+  sim.on('hospitalFailed', (f) => failures.push(`${f.hospital} ${f.phase} ${f.round}: ${f.error}`));
+  // Execute
+  const r = await sim.run();
+  // Assert: every phase ran at every hospital
+  assert.deepEqual(failures, []);
+  assert.equal(r.result.status, 'complete', r.result.error);
+  const round = r.result.rounds[0];
+  assert.deepEqual(round.fit.hospitals, ['hospital-1', 'hospital-2']);
+  assert.deepEqual(round.fit.calibratedBy, ['hospital-1', 'hospital-2']);
+  const testImages = r.hospitals.reduce((s, h) => s + h.examples.test, 0);
+  assert.ok(testImages >= 2);
+  assert.equal(round.metrics?.examples, testImages, 'the evaluation covered every test image of every hospital');
+  const cross = JSON.parse(readFileSync(join(out, 'cross-site.json'), 'utf8'));
+  assert.deepEqual(cross.sites, ['hospital-1', 'hospital-2']);
+  assert.ok(cross.accuracy.flat().every((a: number) => Number.isFinite(a)), 'cross-site evaluation ran at every site');
+  // Calibration set the statistics to those of the data: the first BatchNorm layer's input does not
+  // depend on any normalisation, so its pooled statistics are the moments of conv1/conv over all training images.
+  const { mean, variance } = await stemMoments(r.result.modelDir!, dirs);
+  const { model } = await loadModel(r.result.modelDir!);
+  const weights = getNamedWeights(model);
+  model.dispose();
+  const get = (name: string) => weights.find((w) => w.name === name)!.values;
+  const pooledMean = get('conv1/bn/moving_mean');
+  const pooledVariance = get('conv1/bn/moving_variance');
+  for (let k = 0; k < mean.length; k++) {
+    assert.ok(Math.abs(pooledMean[k] - mean[k]) <= 1e-3 * (Math.abs(mean[k]) + Math.sqrt(variance[k])), `mean[${k}] ${pooledMean[k]} vs ${mean[k]}`);
+    assert.ok(Math.abs(pooledVariance[k] - variance[k]) <= 1e-3 * variance[k] + 1e-9, `variance[${k}] ${pooledVariance[k]} vs ${variance[k]}`);
+  }
+  assert.ok(
+    variance.some((v) => Math.abs(v - 1) > 0.5),
+    'the data’s statistics are far from the initial ones (mean 0, variance 1), so they were changed',
+  );
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+});
