@@ -46,7 +46,7 @@ export interface LocalTrainer {
   setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void>;
   fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome>;
   evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary>;
-  /** BatchNorm moving statistics of `weights` over this hospital's training images (see CalibrateSchema). */
+  /** BatchNorm statistics of `weights` over up to `maxExamples` of this hospital's training images: each layer's exact mean and variance (BatchNormStatsCollector; see CalibrateSchema). */
   calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
