@@ -90,3 +90,23 @@ test('error messages sent to the coordinator carry no file paths', () => {
   assert.equal(redact('C:\\Users\\rad\\scan 1.dcm failed'), '<path> 1.dcm failed');
   assert.ok(!redact('cannot open ./images/a.png').includes('a.png'));
 });
+
+// Last in this file: it leaves this process's wasm backend dead.
+test('after the wasm backend dies, the job and every later one fail with one clear error', { timeout: 120_000 }, async () => {
+  const dir = await blobs(4);
+  const trainer = await InlineTrainer.create({ data: { dir }, backend: 'wasm', augment: false, threads: 0 });
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, classes: CLASSES });
+  await trainer.setup(spec as unknown as Record<string, unknown>, CLASSES);
+  const healthy = await trainer.evaluate(null, 'test');
+  assert.equal(healthy.count, trainer.facts().examples.test);
+  const model = buildModel(spec, { seed: 1 });
+  const weights = getNamedWeights(model);
+  model.dispose();
+  // Fill the heap to its 4 GiB limit with the module's own malloc (pages never written: no real memory).
+  const malloc = (tf.findBackend('wasm') as unknown as { wasm: { asm: { malloc(n: number): number } } }).wasm.asm.malloc;
+  for (const size of [2 ** 30, 2 ** 20, 2 ** 10]) while (malloc(size) !== 0);
+  const dead = /wasm backend failed \(out of memory: could not allocate \d+ bytes\).*cannot compute anything more in this process/;
+  await assert.rejects(trainer.fit(null, fitConfig), dead);
+  await assert.rejects(trainer.evaluate(null, 'test'), dead);
+  await assert.rejects(trainer.calibrate(weights, 8), dead);
+});

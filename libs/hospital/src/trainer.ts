@@ -3,14 +3,17 @@ import * as tf from '@tensorflow/tfjs';
 import { type FitConfig, type NamedWeights } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import {
+  BatchNormStatsCollector,
   ModelSpecSchema,
   ParallelTrainer,
+  assertBackendAlive,
+  backendFailure,
   buildModel,
+  defaultMicroBatch,
   evaluateBatch,
   getNamedWeights,
   initBackend,
   setNamedWeights,
-  weightManifest,
   type ModelSpec,
 } from '@fedxray/model';
 import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
@@ -43,7 +46,7 @@ export interface LocalTrainer {
   setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void>;
   fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome>;
   evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary>;
-  /** BatchNorm moving statistics of `weights` over this hospital's training images (see CalibrateSchema). */
+  /** BatchNorm statistics of `weights` over up to `maxExamples` of this hospital's training images: each layer's exact mean and variance (BatchNormStatsCollector; see CalibrateSchema). */
   calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
@@ -158,8 +161,25 @@ export class InlineTrainer implements LocalTrainer {
     return out;
   }
 
+  /**
+   * Runs one job on the backend. A wasm module that aborted (its heap ran
+   * out) is dead: the job, and every later one, fails with one BackendError
+   * saying so, instead of computing on whatever the abort left behind.
+   */
+  private async job<T>(run: () => Promise<T>): Promise<T> {
+    assertBackendAlive();
+    let result: T;
+    try {
+      result = await run();
+    } catch (err) {
+      throw backendFailure(err);
+    }
+    assertBackendAlive();
+    return result;
+  }
+
   fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
-    return withSeededRandom(config.seed * 31 + this.options.seed, () => this.fitSeeded(weights, config, onProgress));
+    return this.job(() => withSeededRandom(config.seed * 31 + this.options.seed, () => this.fitSeeded(weights, config, onProgress)));
   }
 
   private async fitSeeded(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
@@ -236,7 +256,12 @@ export class InlineTrainer implements LocalTrainer {
     return n;
   }
 
-  async evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
+  evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
+    return this.job(() => this.evaluateSplit(weights, split, onProgress));
+  }
+
+  /** Inference over a split in batches of 32 images, each run in passes that fit the backend's memory (evaluateBatch). */
+  private async evaluateSplit(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
     if (!this.model || !this.spec) throw new Error('evaluate before setup: the coordinator must send the model first');
     const spec = this.spec;
     this.load(weights, [...this.local.keys()]);
@@ -267,15 +292,22 @@ export class InlineTrainer implements LocalTrainer {
     return summary;
   }
 
-  async calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+    return this.job(() => this.collectBatchNormStats(weights, maxExamples));
+  }
+
+  /**
+   * The BatchNorm statistics of `weights` over up to `maxExamples` training
+   * images (no augmentation): each layer's exact mean and variance over every
+   * image, normalising each forward pass by its own batch statistics as
+   * training does with its micro-batches (BatchNormStatsCollector). The
+   * model's own weights do not change.
+   */
+  private async collectBatchNormStats(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
     if (!this.model || !this.spec) throw new Error('calibrate before setup: the coordinator must send the model first');
-    const model = this.model;
     const spec = this.spec;
     this.load(weights, []);
-    const statNames = new Set(weightManifest(model).filter((w) => w.batchNormStat).map((w) => w.name));
-    let examples = 0;
-    // Forward passes in training mode move each BatchNorm layer's moving statistics
-    // towards what the new weights produce on local data; no gradient is taken.
+    const collector = new BatchNormStatsCollector(this.model, { batchSize: this.options.microBatch ?? defaultMicroBatch(spec.imageSize) });
     for await (const batch of batches(this.splits.train, {
       imageSize: spec.imageSize,
       channels: spec.channels as 1 | 3,
@@ -288,13 +320,15 @@ export class InlineTrainer implements LocalTrainer {
       balance: 'none',
       maxExamples,
     })) {
-      tf.tidy(() => {
-        model.apply(tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]), { training: true });
-      });
-      examples += batch.n;
+      const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
+      try {
+        collector.add(x);
+      } finally {
+        x.dispose();
+      }
     }
-    if (examples === 0) throw new Error('No training image could be read');
-    return { stats: getNamedWeights(model).filter((w) => statNames.has(w.name)), examples };
+    if (collector.examples === 0) throw new Error('No training image could be read');
+    return collector.report();
   }
 
   async close(): Promise<void> {

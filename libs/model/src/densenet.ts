@@ -101,7 +101,7 @@ export function featureSize(cfg: ArchConfig, imageSize: number): number {
  */
 export function buildModel(specIn: ModelSpec | ModelSpecInput, options: BuildOptions = {}): tf.LayersModel {
   const spec = ModelSpecSchema.parse(specIn);
-  const cfg = ARCH_CONFIGS[spec.arch];
+  const cfg = { ...ARCH_CONFIGS[spec.arch], batchNormMomentum: spec.batchNormMomentum ?? ARCH_CONFIGS[spec.arch].batchNormMomentum };
   if (featureSize(cfg, spec.imageSize) < 1) {
     throw new ModelError(
       `Expected imageSize large enough for ${spec.arch} (${cfg.blocks.length - 1} transitions after a stride-4 stem), but got ${spec.imageSize}`,

@@ -88,6 +88,15 @@ export class HeadTrainer extends Trainer {
     return h as tf.Tensor2D;
   }
 
+  /** Class probabilities from pooled features, n × C row-major. */
+  override predict(features: tf.Tensor): Float32Array {
+    this.checkBatch(features);
+    const probs = tf.tidy(() => this.forward(features, false));
+    const out = Float32Array.from(probs.dataSync() as Float32Array);
+    probs.dispose();
+    return out;
+  }
+
   protected override checkBatch(x: tf.Tensor): void {
     if (x.rank !== 2 || x.shape[1] !== this.featureLength) {
       throw new ModelError(`Expected pooled features of shape [n, ${this.featureLength}], but got [${x.shape.join(', ')}]`);

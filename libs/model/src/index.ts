@@ -23,6 +23,12 @@ export type { GradCamResult, FlatMap } from './gradcam';
 export { heatmapOverlayPng } from './overlay';
 export type { RawImage, OverlayOptions } from './overlay';
 export { ModelError, BackendError } from './errors';
+export type { ModelErrorCode } from './errors';
+export { assertBackendAlive, backendFailure, isBackendCrash } from './backend-health';
+export { runGraph, forwardInBatches, forwardMicroBatch, forwardBytesPerExample, forwardBudgetBytes } from './forward/index';
+export type { ForwardOptions, RunGraphOptions, LayerOverride } from './forward/index';
+export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, BATCHNORM_POOLINGS } from './batchnorm/index';
+export type { BatchNormStatsReport, BatchNormPooling, CollectOptions } from './batchnorm/index';
 // --- Starting weights, what trains, features of a frozen backbone ---
 export { resolveStartingWeights, parseWeightsSource, WEIGHTS_SOURCE_FORMS } from './starting-weights';
 export type { WeightsSource, StartingWeights, StartingWeightsOptions, SavedPreprocessing } from './starting-weights';

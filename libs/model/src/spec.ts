@@ -77,6 +77,8 @@ export const ModelSpecSchema = z
     optimizer: OptimizerSpecSchema.prefault({}),
     /** Start with the backbone frozen (train the head only). @default false */
     freezeBackbone: z.boolean().default(false),
+    /** Momentum of every BatchNorm layer's moving statistics, head included. Default: the architecture's (ARCH_CONFIGS). */
+    batchNormMomentum: z.number().gt(0).lt(1).optional(),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();

@@ -8,6 +8,7 @@ import { namedVariables } from './weights';
 import { registerCpuTrainingKernels } from './cpu-kernels';
 import { FusedAdamOptimizer } from './wasm/adam';
 import { freezeBatchNormWithLayer } from './frozen-batchnorm';
+import { forwardInBatches } from './forward/batches';
 
 /** Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 − EPSILON] before the log. */
 const EPSILON = 1e-7;
@@ -217,13 +218,10 @@ export class Trainer {
     return { loss, correct, count };
   }
 
-  /** Class probabilities in inference mode, n × C row-major. */
+  /** Class probabilities in inference mode, n × C row-major, in passes that fit memory (see predictProbs). */
   predict(x: tf.Tensor): Float32Array {
     this.checkBatch(x);
-    const probs = tf.tidy(() => this.forward(x, false));
-    const out = probs.dataSync() as Float32Array;
-    probs.dispose();
-    return Float32Array.from(out);
+    return predictProbs(this.model, x as tf.Tensor4D);
   }
 
   /** Refuses a batch that is not what `forward` takes (images of the model's input shape). */
@@ -238,7 +236,10 @@ export class Trainer {
   }
 }
 
-/** Probabilities and per-example losses of a batch in inference mode. */
+/**
+ * Probabilities and per-example losses of a batch in inference mode, in
+ * passes sized to the memory the backend has left (`forwardInBatches`).
+ */
 export function evaluateBatch(
   model: tf.LayersModel,
   spec: ModelSpec,
@@ -252,7 +253,7 @@ export function evaluateBatch(
     throw new ModelError(`Expected ${x.shape[0]} labels for ${x.shape[0]} images, but got ${y.shape[0]}`);
   }
   const [probs, losses] = tf.tidy(() => {
-    const p = model.predict(x) as tf.Tensor2D;
+    const p = forwardInBatches(model, x) as tf.Tensor2D;
     const oneHot = tf.oneHot(y, spec.classes.length).toFloat() as tf.Tensor2D;
     return [p, exampleLosses(spec, p, oneHot)];
   });
@@ -263,10 +264,10 @@ export function evaluateBatch(
   return out;
 }
 
-/** Class probabilities in inference mode, n × C row-major. */
+/** Class probabilities in inference mode, n × C row-major, in passes sized to the memory left (`forwardInBatches`). */
 export function predictProbs(model: tf.LayersModel, x: tf.Tensor4D): Float32Array {
   checkInput(model, x);
-  const probs = tf.tidy(() => model.predict(x) as tf.Tensor);
+  const probs = forwardInBatches(model, x);
   const out = Float32Array.from(probs.dataSync() as Float32Array);
   probs.dispose();
   return out;

@@ -1,5 +1,5 @@
 export { Simulation } from './simulate';
-export type { SimulationResult, SimulationEvents } from './simulate';
+export type { SimulationResult, SimulationEvents, HospitalFailure } from './simulate';
 export { SimulationOptionsSchema } from './options';
 export type { SimulationOptions, SimulationOptionsInput } from './options';
 export { Tuner, TuneResumeError, planTrials, analyse, simulationTrialRunner } from './tune/tuner';

@@ -20,14 +20,32 @@ export interface SimulationResult {
   peakRssMB: number;
 }
 
+/** A job that failed at an in-process hospital (hospitals in their own processes report to the coordinator only). */
+export interface HospitalFailure {
+  hospital: string;
+  /** Absent for failures outside a job (e.g. a message the hospital could not read). */
+  phase?: 'fit' | 'calibrate' | 'evaluate';
+  round?: number;
+  error: string;
+}
+
 export interface SimulationEvents extends CoordinatorEvents {
   plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string }];
+  hospitalFailed: [HospitalFailure];
   baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
 }
 
 interface Site {
   name: string;
   source: DataSource;
+}
+
+/** The session reports a failed job as "<phase> failed in round <n>: <error>". */
+const JOB_FAILURE = /^(fit|calibrate|evaluate) failed in round (\d+): ([\s\S]*)$/;
+
+function hospitalFailure(hospital: string, err: Error): HospitalFailure {
+  const m = JOB_FAILURE.exec(err.message);
+  return m ? { hospital, phase: m[1] as HospitalFailure['phase'], round: Number(m[2]), error: m[3] } : { hospital, error: err.message };
 }
 
 function countBy(items: DataItem[], classes: string[]): Record<string, number> {
@@ -138,7 +156,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           worker: o.workers,
           trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
         });
-        h.on('error', () => undefined);
+        h.on('error', (err) => this.emit('hospitalFailed', hospitalFailure(site.name, err)));
         hospitals.push(h);
         const f = h.trainer.facts();
         const counts = 'train' in site.source ? countBy(site.source.train, classes) : {};

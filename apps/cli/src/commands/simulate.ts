@@ -163,8 +163,15 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     progress.set(hospital, `${hospital} ${bar(pr.done, pr.total, 10)}${pr.loss !== undefined ? ` ${fmt(pr.loss, 2)}` : ''}`);
     p.update(`  ${[...progress.values()].join('  ')}`);
   });
-  sim.on('fitResult', ({ hospital, ok, metrics, examples, error }) => {
-    p.line(ok ? `  ${hospital}: trained on ${examples} images, loss ${fmt(metrics!.loss)}, accuracy ${fmt(metrics!.accuracy)}` : `  ${hospital}: failed (${error})`);
+  // One line per failed job: a fit that failed at an in-process hospital is reported by the hospital, not again by the coordinator.
+  const failedFits = new Set<string>();
+  sim.on('hospitalFailed', ({ hospital, phase, round: r, error }) => {
+    if (phase === 'fit') failedFits.add(`${hospital}@${r}`);
+    p.line(`  FAILED ${hospital}: ${phase ? `${phase} in round ${r}` : 'outside a job'}: ${error}`);
+  });
+  sim.on('fitResult', ({ hospital, round: r, ok, metrics, examples, error }) => {
+    if (ok) p.line(`  ${hospital}: trained on ${examples} images, loss ${fmt(metrics!.loss)}, accuracy ${fmt(metrics!.accuracy)}`);
+    else if (!failedFits.has(`${hospital}@${r}`)) p.line(`  FAILED ${hospital}: fit in round ${r}: ${error}`);
   });
   sim.on('roundFailed', ({ round: r, reason }) => p.line(`Round ${r} failed: ${reason}; retrying`));
   sim.on('roundEnd', (rec) => {
@@ -194,12 +201,15 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
   p.line('');
   p.line(table(['round', 'train loss', 'train acc', 'test loss', 'test acc', 'bal. acc', 'macro AUC', 'time'], rows));
   const f = result.result.final;
+  // Resident memory of this process: the coordinator and every hospital in it (worker threads included), not --processes children.
+  const took = `Took ${seconds(Date.now() - started)}, peak memory ${result.peakRssMB} MB (resident, this process: coordinator${options.processes ? '' : ' and hospitals'})`;
   if (result.result.status !== 'complete') {
+    p.line(took);
     throw new Error(`The federation did not finish: ${result.result.error ?? result.result.status}. Partial results are in ${relative(process.cwd(), out) || '.'}`);
   }
   p.line('');
   p.line(`Final global model: test accuracy ${fmt(f?.accuracy)}, loss ${fmt(f?.loss)} over ${f?.examples ?? 0} images (pooled across every hospital's test split)`);
   if (result.baseline) p.line(`Centralized baseline: test accuracy ${fmt(result.baseline.accuracy)}, loss ${fmt(result.baseline.loss)} (${result.baseline.epochs} epochs)`);
-  p.line(`Took ${seconds(Date.now() - started)}, peak memory ${result.peakRssMB} MB. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
+  p.line(`${took}. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
   if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
 }
