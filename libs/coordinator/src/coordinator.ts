@@ -31,7 +31,8 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { StrategyConfigSchema, createStrategy, type Strategy } from '@fedxray/aggregation';
-import { computeMetrics, mergeSummaries, mulberry32, writeReport, type EvaluationSummary } from '@fedxray/evaluation';
+import { computeMetrics, mergeSummaries, writeReport, type EvaluationSummary } from '@fedxray/evaluation';
+import { mulberry32 } from '@fedxray/runtime';
 import { ModelSpecSchema, buildModel, getNamedWeights, loadModel, saveModel, setNamedWeights, type ModelSpec } from '@fedxray/model';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
 import { deferred, sample, type Deferred } from './deferred';

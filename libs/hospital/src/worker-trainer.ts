@@ -1,32 +1,10 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker, tsBootstrap } from '@fedxray/runtime';
 import type { FitConfig, NamedWeights } from '@fedxray/protocol';
 import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { TrainerOptionsInput } from './config';
 import type { DatasetFacts, FitOutcome, FitProgress, LocalTrainer } from './trainer';
 
-function tsxApiUrl(): string {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    // The ESM build of the API sits beside the CommonJS entry that require() finds.
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-    return pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
-  }
-}
-
-/**
- * Starts a worker thread on a TypeScript module: the worker registers tsx
- * itself (resolved from this package, so any working directory will do), then
- * imports the entry. `--import` in a worker's execArgv is not honoured on every
- * Node 20 release, so registering in-thread is the portable way.
- */
-export function startTsWorker(entry: URL, options: { workerData?: unknown; resourceLimits?: import('node:worker_threads').ResourceLimits } = {}): Worker {
-  const api = tsxApiUrl();
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(code, { eval: true, workerData: options.workerData, resourceLimits: options.resourceLimits });
-}
 
 /** A LocalTrainer whose tfjs runs in its own worker thread (its own backend instance). */
 export class WorkerTrainer implements LocalTrainer {
@@ -119,7 +97,6 @@ export class WorkerTrainer implements LocalTrainer {
 
 /** Node arguments and entry file that run one hospital per process (see process-entry.ts). */
 export function hospitalProcessCommand(): { execPath: string; args: string[] } {
-  const entry = new URL('./process-entry.ts', import.meta.url);
-  const code = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
+  const code = tsBootstrap(new URL('./process-entry.ts', import.meta.url));
   return { execPath: process.execPath, args: ['--input-type=module', '--eval', code] };
 }

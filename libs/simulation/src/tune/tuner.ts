@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { relativePath, scanDataset } from '@fedxray/data';
+import { writeFileAtomic } from '@fedxray/runtime';
 import { Simulation } from '../simulate';
 import type { SimulationOptions, SimulationOptionsInput } from '../options';
 import { mainEffects, snLargerIsBetter, type FactorEffect } from './analysis';
@@ -143,13 +144,6 @@ export class TuneResumeError extends Error {
 
 function canonical(x: unknown): string {
   return JSON.stringify(x, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
-}
-
-/** Writes a file so a reader (or a crash) sees either the old or the new content. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** The runs of a design: row i of the array with each level index replaced by the factor's value. */
