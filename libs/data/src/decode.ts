@@ -3,8 +3,16 @@ import { z } from 'zod';
 import { decodeBmp } from './bmp';
 import { DataError } from './errors';
 import { readDicom } from './dicom';
-import type { ImageInfo } from './scan';
 import { sniffFormat } from './sniff';
+
+/** What a full decode learned about one image (filled when scanning with `verify`). */
+export interface ImageInfo {
+  width: number;
+  height: number;
+  /** Bits per sample as stored: 8 or 16 for rasters, Bits Stored for DICOM (e.g. 12). */
+  bitDepth: number;
+  channels: number;
+}
 
 export const DecodeOptionsSchema = z.object({
   /** Side of the square model input in pixels (the study: 224). */

@@ -6,16 +6,9 @@ import { mapPool } from './pool';
 import { sniffFormat } from './sniff';
 import type { ImageFormat } from './sniff';
 
-export type SplitName = 'train' | 'val' | 'test';
+import type { ImageInfo } from './decode';
 
-/** What a full decode learned about one image (filled when scanning with `verify`). */
-export interface ImageInfo {
-  width: number;
-  height: number;
-  /** Bits per sample as stored: 8 or 16 for rasters, Bits Stored for DICOM (e.g. 12). */
-  bitDepth: number;
-  channels: number;
-}
+export type SplitName = 'train' | 'val' | 'test';
 
 export interface DataItem {
   path: string;
