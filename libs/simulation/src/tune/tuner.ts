@@ -6,7 +6,7 @@ import { relativePath, scanDataset } from '@fedxray/data';
 import { writeFileAtomic } from '@fedxray/runtime';
 import { Simulation } from '../simulate';
 import type { SimulationOptions, SimulationOptionsInput } from '../options';
-import { mainEffects, snLargerIsBetter, type FactorEffect } from './analysis';
+import { mainEffects, snLargerIsBetter } from './analysis';
 import { FACTOR_NAMES, TuneConfigError, parseTuneDesign, type TuneDesign, type TuneDesignInput } from './config';
 import { DESIGNS } from './l9';
 import { renderTuneMarkdown } from './report';
