@@ -62,10 +62,12 @@ export function storedView(stored: StoredRun, sites: StoredSite[]): View {
       attempt: r.attempt,
       startedAt: r.startedAt,
       durationMs: rec.durationMs ?? (r.finishedAt ? r.finishedAt - r.startedAt : 0),
-      fit: rec.fit ?? { loss: NaN, accuracy: NaN, examples: 0, hospitals: [], failures: [] },
+      fit: { loss: NaN, accuracy: NaN, examples: 0, hospitals: [], failures: [], ...rec.fit, used: rec.fit?.used ?? rec.fit?.hospitals ?? [], discarded: rec.fit?.discarded ?? [] },
       metrics: rec.metrics ?? null,
+      ...(rec.evaluationError ? { evaluationError: rec.evaluationError } : {}),
       sites: rec.sites ?? {},
       fitSites: rec.fitSites ?? {},
+      failedJobs: rec.failedJobs ?? [],
     });
   }
   const config = Object.fromEntries(CONFIG_KEYS.filter((k) => k in run.config).map((k) => [k, run.config[k]]));

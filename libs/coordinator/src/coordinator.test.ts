@@ -89,7 +89,7 @@ test('BatchNorm statistics are recalibrated: pooled mean and variance of what ho
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
   const reported: { name: string; examples: number; stats: Map<string, Float32Array> }[] = [];
   const calibrating = (token: string, name: string, examples: number, shift: number) => {
-    const h = fakeHospital(c.url, token, honest);
+    const h = fakeHospital(c.url, token, honest, { examples: { train: examples, val: 2, test: 2 } });
     h.socket.on('calibrate', (msg: any) => {
       const w = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
       const stats = new Map<string, Float32Array>();

@@ -19,7 +19,8 @@ test('a hospital whose evaluation fails: the failure is logged, stored and in su
   const failed: { hospital: string; phase: string }[] = [];
   c.on('jobFailed', (f) => failed.push(f));
   const good = fakeHospital(c.url, TOKENS.good, honest);
-  const bad = fakeHospital(c.url, TOKENS.bad, honest, { evaluate: () => ({ failure: 'Aborted()' }) });
+  // fails every evaluation of the test split (the validation split after the last round succeeds)
+  const bad = fakeHospital(c.url, TOKENS.bad, honest, { evaluate: (m) => (m.split === 'test' ? { failure: 'Aborted()' } : twoPredictions()) });
   try {
     const result = await c.done;
     assert.equal(result.status, 'complete', result.error);

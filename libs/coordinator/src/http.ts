@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { Coordinator } from './coordinator';
+import type { CoordinatorView } from './view';
 import { prometheusText } from './metrics';
 
 const TYPES: Record<string, string> = {
@@ -38,7 +38,7 @@ function inside(root: string, urlPath: string): string | null {
  * `tf.loadLayersModel('<url>/model/model.json')`) and the dashboard files.
  * Loopback readers are trusted; others need `Authorization: Bearer <dashboard token>`.
  */
-export async function handleHttp(c: Coordinator, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleHttp(c: CoordinatorView, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only API: GET only' });
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;

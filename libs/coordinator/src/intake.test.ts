@@ -12,10 +12,10 @@ test('a schema-valid but inconsistent evaluation summary fails only that hospita
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
   const good = fakeHospital(c.url, TOKENS.good, honest);
   const bad = fakeHospital(c.url, TOKENS.bad, honest, {
-    evaluate: () => {
+    evaluate: (msg) => {
       // confusion matrix and count agree, the schema is met, but class 0's histogram holds one positive too many
       const s = twoPredictions();
-      s.histograms[0][1][7] += 1;
+      if (msg.split === 'test') s.histograms[0][1][7] += 1;
       return s;
     },
   });

@@ -1,4 +1,4 @@
-import type { Coordinator } from './coordinator';
+import type { CoordinatorView } from './view';
 
 function line(name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]): string {
   const out = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
@@ -12,7 +12,7 @@ function line(name: string, help: string, type: 'gauge' | 'counter', samples: [R
 }
 
 /** Prometheus text exposition (version 0.0.4) of the coordinator's state. */
-export function prometheusText(c: Coordinator): string {
+export function prometheusText(c: CoordinatorView): string {
   const s = c.state();
   const n = c.counts();
   const last = s.history[s.history.length - 1];

@@ -18,7 +18,7 @@ import {
 } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import type { CoordinatorConfigInput } from './config';
-import type { RunResult } from './coordinator';
+import type { RunResult } from './events';
 
 export const CLASSES = ['a', 'b', 'c'];
 export const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
