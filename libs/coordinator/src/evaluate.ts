@@ -34,6 +34,8 @@ export async function collectSummaries(p: EvaluationPhase, round: number, attemp
     attempt,
     send: (conn) => conn.socket.emit('evaluate', { runId: p.runId, round, split, weights: payload }),
     parse: parseEvaluateResult,
+    // a late answer to the previous evaluation of the round (its other split) is stale, not wrong
+    answers: (msg) => msg.split === split,
     accept: (conn, msg) => ({ ok: true, value: checkEvaluation(msg, { classes: [...p.classes], split, maxExamples: conn.hello?.examples[split] ?? 0 }) }),
   };
   const targets = p.hub.ready();

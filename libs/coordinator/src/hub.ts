@@ -350,7 +350,7 @@ export class Hub {
       return { ok: false, error: parsed.error };
     }
     const stale: Ack = { ok: false, error: { code: 'stale_round', message: `No ${spec.kind} job for round ${parsed.value.round} is pending for ${conn.name}` } };
-    if (parsed.value.runId !== this.options.runId || parsed.value.round !== job.round || job.settled()) return stale;
+    if (parsed.value.runId !== this.options.runId || parsed.value.round !== job.round || (spec.answers && !spec.answers(parsed.value)) || job.settled()) return stale;
     this.touch(conn);
     let verdict;
     try {

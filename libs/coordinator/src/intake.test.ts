@@ -109,3 +109,31 @@ test('BatchNorm statistics from a hospital claiming more images than it declared
     await c.close();
   }
 });
+
+test('an answer for the other split is stale, not wrong: the job waits for the answer it asked for', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  // a late answer to the round's test evaluation arrives while the validation split is asked for
+  const late = fakeHospital(c.url, TOKENS.bad, honest, { evaluate: () => null });
+  const acks: string[] = [];
+  late.socket.on('evaluate', (msg: { runId: string; round: number; split: 'val' | 'test' }) => {
+    const answer = (split: 'val' | 'test') =>
+      new Promise<void>((resolve) =>
+        late.socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split, summary: twoPredictions(), durationMs: 1 }, (a: { ok: boolean; error?: { code: string } }) => {
+          acks.push(`${msg.split}:${split}:${a.ok ? 'ok' : a.error!.code}`);
+          resolve();
+        }),
+      );
+    void (msg.split === 'val' ? answer('test').then(() => answer('val')) : answer('test'));
+  });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(acks, ['test:test:ok', 'val:test:stale_round', 'val:val:ok']);
+    assert.deepEqual(c.store.failedJobs(c.runId), []);
+  } finally {
+    good.socket.disconnect();
+    late.socket.disconnect();
+    await c.close();
+  }
+});

@@ -49,6 +49,8 @@ export interface JobSpec<M extends { runId: string; round: number }, T> {
   send(conn: Connection): void;
   /** The answer's schema (intake). */
   parse(raw: unknown): Verdict<M>;
+  /** Whether a schema-valid answer is to this job at all (beyond run and round), e.g. the split asked for; one that is not is stale, not wrong. */
+  answers?(msg: M): boolean;
   /** The answer's content, checked with the owning library's checks; what the phase keeps. Called once, while the job is pending. */
   accept(conn: Connection, msg: M): Verdict<T> | Promise<Verdict<T>>;
   /** Told as each hospital's job ends. */
