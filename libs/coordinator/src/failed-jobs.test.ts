@@ -43,6 +43,14 @@ test('a hospital whose evaluation fails: the failure is logged, stored and in su
       ],
     );
     assert.deepEqual(result.rounds.map((r) => r.fit.used), [['bad', 'good'], ['bad', 'good']], 'its updates still count');
+    const api = await (await fetch(`${c.url}/api/runs/${c.runId}/failures`)).json();
+    assert.deepEqual(
+      api.failures.map((f: { round: number; phase: string }) => [f.round, f.phase]),
+      [
+        [1, 'evaluate'],
+        [2, 'evaluate'],
+      ],
+    );
     const summary = JSON.parse(readFileSync(join(c.runDir, 'summary.json'), 'utf8'));
     assert.equal(summary.status, 'complete');
     assert.equal(summary.finalRound, 2);

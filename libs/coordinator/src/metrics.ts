@@ -36,7 +36,7 @@ export function prometheusText(c: CoordinatorView): string {
       line('fedxray_global_loss', 'Pooled loss of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.loss ?? NaN]]),
       line(
         'fedxray_hospital_failures_total',
-        'Failed fit or evaluate jobs per hospital.',
+        'Failed fit, calibrate or evaluate jobs per hospital (no answer in time, gone, refused by a check, or reported).',
         'counter',
         s.hospitals.map((h) => [{ hospital: h.name }, h.failures] as [Record<string, string>, number]),
       ),

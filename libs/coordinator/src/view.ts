@@ -18,7 +18,7 @@ export interface CoordinatorCounts {
  */
 export interface CoordinatorView {
   readonly runId: string;
-  readonly store: Pick<RunStore, 'runs' | 'run' | 'rounds' | 'siteMetrics' | 'events'>;
+  readonly store: Pick<RunStore, 'runs' | 'run' | 'rounds' | 'siteMetrics' | 'events' | 'failedJobs'>;
   readonly registry: Pick<HospitalRegistry, 'list'>;
   readonly config: { readonly dashboardDir?: string };
   state(): RunState;
