@@ -19,6 +19,8 @@ interface Seen {
   status: string;
   rows: { name: string; rounds: number; text: string }[];
   jobs: number;
+  /** The rounds table: round, whose updates were used, failed jobs. */
+  roundRows: { round: number; used: string; failed: string }[];
 }
 
 /** What the page shows right now, read from the DOM the way a person would read it. */
@@ -34,6 +36,11 @@ function readPage(): Seen {
       text: tr.textContent ?? '',
     })),
     jobs: document.querySelectorAll('#jobs .job').length,
+    roundRows: Array.from(document.querySelectorAll<HTMLTableRowElement>('#round-rows tr[data-round]')).map((tr) => ({
+      round: Number(tr.dataset.round),
+      used: tr.querySelector('[data-col="used"]')?.textContent ?? '',
+      failed: tr.querySelector('[data-col="failed"]')?.textContent ?? '',
+    })),
   };
 }
 
@@ -89,6 +96,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
   // Execute: open the page as soon as the coordinator listens, and read it every 100 ms until the run ends.
   const seen: Seen[] = [];
   let shot = false;
+  let result: Awaited<typeof run> | undefined;
   try {
     const url = new URL('/', await Promise.race([listening, run.then(() => Promise.reject(new Error('the run ended before the page could open')))])).href;
     await page.goto(url, { waitUntil: 'load' });
@@ -106,7 +114,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    const result = await run;
+    result = await run;
     assert.equal(result.result.status, 'complete', `${result.result.error ?? ''} ${problems.join('; ')}`);
     // The page keeps the last state it was sent after the coordinator closes.
     await page.waitForFunction(() => document.getElementById('run-status')?.textContent === 'Complete', undefined, { timeout: 10_000 });
@@ -137,5 +145,16 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
     assert.equal(history[history.length - 1].rounds, 3, `${name} should have contributed to 3 rounds`);
     assert.ok(new Set(history.map((r) => r.rounds)).size >= 2, `${name}'s round count never moved on the page`);
   }
+  // The rounds table: every round, both hospitals' updates used, and each failed job of the round (none expected but the run's own).
+  assert.deepEqual(
+    last.roundRows.map((r) => [r.round, r.used]),
+    [
+      [3, 'hospital-1, hospital-2'],
+      [2, 'hospital-1, hospital-2'],
+      [1, 'hospital-1, hospital-2'],
+    ],
+  );
+  const failed = result!.result.rounds.flatMap((r) => r.failedJobs.map((f) => `${r.round}:${f.hospital} (${f.phase}): ${f.error}`));
+  for (const f of failed) assert.ok(last.roundRows.find((r) => r.round === Number(f.split(':')[0]))!.failed.includes(f.slice(f.indexOf(':') + 1)), f);
   assert.deepEqual(pageErrors, []);
 });
