@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeWeights, encodeWeights, type WeightsPayload } from '@fedxray/protocol';
 import { Coordinator } from './coordinator';
 import { createLogger } from './log';
 import { TOKENS, config, fakeHospital, honest, twoPredictions } from './testing';
@@ -94,6 +95,40 @@ test('no valid summary in the last round’s evaluation: the run is not complete
   } finally {
     a.socket.disconnect();
     b.socket.disconnect();
+    await c.close();
+  }
+});
+
+test('calibration and evaluation obey k of n: with more failed jobs than maxFailures, the averaged statistics are kept and the round has no metrics', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3, maxFailures: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
+  // one hospital answers calibrate and evaluate; two stay silent at calibration and fail every evaluation
+  const answering = fakeHospital(c.url, TOKENS.good, honest, {
+    calibrate: (msg) => {
+      const stats = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
+      for (const t of stats) t.values.fill(0.5);
+      return { examples: 10, stats: encodeWeights(stats) };
+    },
+  });
+  const failing = [TOKENS.bad, TOKENS.other].map((token) => fakeHospital(c.url, token, honest, { evaluate: () => ({ failure: 'out of memory' }) }));
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'failed');
+    const [round] = result.rounds;
+    assert.deepEqual(round.fit.calibratedBy, [], 'one valid report of three is not pooled');
+    assert.ok(c.globalWeights().filter((t) => t.name.endsWith('/moving_mean')).every((t) => t.values.some((v) => v !== 0.5)), 'the averaged statistics were kept');
+    assert.equal(round.metrics, null);
+    assert.equal(round.evaluationError, '2 of 3 evaluations failed, more than maxFailures=1');
+    assert.deepEqual(
+      round.failedJobs.map((f) => [f.hospital, f.phase]).sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])),
+      [
+        ['bad', 'calibrate'],
+        ['other', 'calibrate'],
+        ['bad', 'evaluate'],
+        ['other', 'evaluate'],
+      ],
+    );
+  } finally {
+    for (const h of [answering, ...failing]) h.socket.disconnect();
     await c.close();
   }
 });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Coordinator } from './coordinator';
+import { createLogger } from './log';
 import { RunStore } from './store';
 import { config } from './testing';
 
@@ -37,11 +38,13 @@ test('newRun starts a fresh run beside an unfinished one; runId names which one 
   assert.notEqual(fresh.runId, runId);
   assert.equal(fresh.state().run.rounds, 5);
   await fresh.stop();
-  // naming the first run resumes it with its own settings, whatever the rest of the config says
-  const resumed = await Coordinator.start(config({ dataDir, rounds: 7, runId }));
+  // naming the first run resumes it with its own settings, whatever the rest of the config says (and says so)
+  const lines: string[] = [];
+  const resumed = await Coordinator.start(config({ dataDir, rounds: 7, runId }), { logger: createLogger('pretty', (l) => lines.push(l)) });
   assert.equal(resumed.runId, runId);
   assert.equal(resumed.state().run.rounds, 2);
   await resumed.stop();
+  assert.ok(lines.some((l) => /\[warn\] resuming the named run with its own settings.*ignored=\["rounds: 2 → 7"\]/.test(l)), lines.join(''));
 });
 
 test('a start that fails validation stores nothing, so the next start does not resume it', { timeout: 60_000 }, async () => {
@@ -51,6 +54,11 @@ test('a start that fails validation stores nothing, so the next start does not r
   await assert.rejects(Coordinator.start(badModel), /model/);
   const badTls = config({ dataDir: bad.dataDir, tls: { cert: '/no/such/cert.pem', key: '/no/such/key.pem' } });
   await assert.rejects(Coordinator.start(badTls), /\/no\/such\/cert\.pem/);
+  // a port already in use: the run was stored before listening failed, and is removed again
+  const first = await Coordinator.start(config());
+  const port = Number(new URL(first.url).port);
+  await assert.rejects(Coordinator.start(config({ dataDir: bad.dataDir, port })), /EADDRINUSE/);
+  await first.stop();
   const store = new RunStore(bad.dataDir);
   try {
     assert.deepEqual(store.runs(), []);
