@@ -6,23 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { RunStore } from '@fedxray/coordinator';
-
-const BIN = fileURLToPath(new URL('../bin/fedxray.js', import.meta.url));
-
-function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+import { run } from './testing';
 
 function jsonFile(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'fedxray-config-')), 'config.json');
