@@ -9,6 +9,9 @@ export interface BatchNormStatsReport {
   stats: NamedWeights;
 }
 
+/** How reports are pooled. Only `exact` is built here; the others are refused. */
+export type BatchNormPooling = 'exact' | 'median' | 'trimmed-mean';
+
 const STAT = /\/moving_(mean|variance)$/;
 
 /** The BatchNorm moving statistics of a model, in manifest order. */
@@ -40,7 +43,8 @@ export function checkBatchNormReport(manifest: { name: string; shape: number[] }
  * Σ nᵢ(vᵢ + mᵢ²) / N − mean², in float64. Exact for the pooled images when each
  * report is exact for its own. Every report covers the same tensors.
  */
-export function poolBatchNormStats(reports: BatchNormStatsReport[]): NamedWeights {
+export function poolBatchNormStats(reports: BatchNormStatsReport[], options: { pooling?: BatchNormPooling; trimFraction?: number } = {}): NamedWeights {
+  if ((options.pooling ?? 'exact') !== 'exact') throw new ProtocolError('bad_message', `Expected pooling 'exact' (the only one here), but got ${JSON.stringify(options.pooling)}`);
   if (reports.length === 0) throw new ProtocolError('bad_message', 'Expected at least one BatchNorm report to pool, but got none');
   const total = reports.reduce((s, r) => s + r.examples, 0);
   const byName = reports.map((r) => new Map(r.stats.map((t) => [t.name, t.values])));
