@@ -26,22 +26,27 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'scope:protocol', onlyDependOnLibsWithTags: ['scope:none'], bannedExternalImports: frameworkFree },
-            { sourceTag: 'scope:evaluation', onlyDependOnLibsWithTags: ['scope:none'], bannedExternalImports: evaluationFree },
-            { sourceTag: 'scope:aggregation', onlyDependOnLibsWithTags: ['scope:protocol'], bannedExternalImports: frameworkFree },
-            // Secure aggregation and differential privacy: node:crypto only; the leaf runtime lib when it exists.
-            { sourceTag: 'scope:secure', onlyDependOnLibsWithTags: ['scope:protocol', 'scope:runtime'], bannedExternalImports: frameworkFree },
-            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:protocol', 'scope:evaluation'] },
-            { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:protocol', 'scope:evaluation'] },
+            // runtime is the leaf every project may import: it imports no other lib, and no framework
+            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:none'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:protocol', onlyDependOnLibsWithTags: ['scope:runtime'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:evaluation', onlyDependOnLibsWithTags: ['scope:runtime'], bannedExternalImports: evaluationFree },
+            { sourceTag: 'scope:aggregation', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol'], bannedExternalImports: frameworkFree },
+            // Secure aggregation and differential privacy: node:crypto only.
+            { sourceTag: 'scope:secure', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol'], bannedExternalImports: frameworkFree },
+            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol', 'scope:evaluation'] },
+            { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol', 'scope:evaluation'] },
             {
               sourceTag: 'scope:coordinator',
-              onlyDependOnLibsWithTags: ['scope:protocol', 'scope:aggregation', 'scope:evaluation', 'scope:model', 'scope:secure'],
+              onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol', 'scope:aggregation', 'scope:evaluation', 'scope:model', 'scope:secure'],
             },
             {
               sourceTag: 'scope:hospital',
-              onlyDependOnLibsWithTags: ['scope:protocol', 'scope:model', 'scope:data', 'scope:evaluation', 'scope:secure'],
+              onlyDependOnLibsWithTags: ['scope:runtime', 'scope:protocol', 'scope:model', 'scope:data', 'scope:evaluation', 'scope:secure'],
             },
-            { sourceTag: 'scope:simulation', onlyDependOnLibsWithTags: ['scope:coordinator', 'scope:hospital', 'scope:data', 'scope:evaluation', 'scope:protocol', 'scope:secure'] },
+            {
+              sourceTag: 'scope:simulation',
+              onlyDependOnLibsWithTags: ['scope:runtime', 'scope:coordinator', 'scope:hospital', 'scope:data', 'scope:evaluation', 'scope:protocol', 'scope:secure'],
+            },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },

@@ -24,6 +24,8 @@ interface Seen {
   /** The global accuracy card, and whether the accuracy chart plots the initial model ("init"). */
   accuracy: string;
   initPlotted: boolean;
+  /** The rounds table: round, whose updates were used, failed jobs. */
+  roundRows: { round: number; used: string; failed: string }[];
 }
 
 /** What the page shows right now, read from the DOM the way a person would read it. */
@@ -41,6 +43,11 @@ function readPage(): Seen {
     jobs: document.querySelectorAll('#jobs .job').length,
     accuracy: document.getElementById('global-accuracy')?.textContent ?? '',
     initPlotted: Array.from(document.querySelectorAll('#chart-accuracy svg text')).some((t) => t.textContent === 'init'),
+    roundRows: Array.from(document.querySelectorAll<HTMLTableRowElement>('#round-rows tr[data-round]')).map((tr) => ({
+      round: Number(tr.dataset.round),
+      used: tr.querySelector('[data-col="used"]')?.textContent ?? '',
+      failed: tr.querySelector('[data-col="failed"]')?.textContent ?? '',
+    })),
   };
 }
 
@@ -102,6 +109,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
   // Execute: open the page as soon as the coordinator listens, and read it every 100 ms until the run ends.
   const seen: Seen[] = [];
   let shot = false;
+  let result: Awaited<typeof run> | undefined;
   try {
     const url = new URL('/', await Promise.race([listening, run.then(() => Promise.reject(new Error('the run ended before the page could open')))])).href;
     await page.goto(url, { waitUntil: 'load' });
@@ -119,7 +127,7 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    const result = await run;
+    result = await run;
     assert.equal(result.result.status, 'complete', `${result.result.error ?? ''} ${problems.join('; ')}`);
     // The page keeps the last state it was sent after the coordinator closes.
     await page.waitForFunction(() => document.getElementById('run-status')?.textContent === 'Complete', undefined, { timeout: 10_000 });
@@ -159,6 +167,17 @@ test('the dashboard follows a simulated federation live: rounds advance, one row
     seen.filter((s) => s.initPlotted && !/^\d+\.\d%$/.test(s.accuracy)).map((s) => s.accuracy),
     [],
   );
+  // The rounds table: every round, both hospitals' updates used, and each failed job of the round (none expected but the run's own).
+  assert.deepEqual(
+    last.roundRows.map((r) => [r.round, r.used]),
+    [
+      [3, 'hospital-1, hospital-2'],
+      [2, 'hospital-1, hospital-2'],
+      [1, 'hospital-1, hospital-2'],
+    ],
+  );
+  const failed = result!.result.rounds.flatMap((r) => r.failedJobs.map((f) => `${r.round}:${f.hospital} (${f.phase}): ${f.error}`));
+  for (const f of failed) assert.ok(last.roundRows.find((r) => r.round === Number(f.split(':')[0]))!.failed.includes(f.slice(f.indexOf(':') + 1)), f);
   assert.deepEqual(pageErrors, []);
 });
 
@@ -201,10 +220,11 @@ test('the dashboard shows the initial model on its cards, and cuts off no label:
     attempt: 1,
     startedAt: now - 60_000 + round * 1000,
     durationMs: 123_456,
-    fit: { loss, accuracy, examples: 100, hospitals: sites, failures: [] },
+    fit: { loss, accuracy, examples: 100, hospitals: sites, failures: [], used: sites, discarded: [] },
     metrics: { accuracy, loss, balancedAccuracy: accuracy },
     sites: Object.fromEntries(sites.map((n, i) => [n, { examples: 10, loss: loss + i, accuracy }])),
     fitSites: {},
+    failedJobs: [],
   });
   const training: RunState = {
     run: { id: 'run-20261204T024553-b12d10', status: 'running', rounds: 20, completedRounds: 0, startedAt: now - 90_000, config: { model: { arch: 'densenet121', classes }, rounds: 20, minAvailable: 2 }, error: null },

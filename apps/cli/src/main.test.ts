@@ -3,10 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFedxray } from './testing';
-
-/** Runs the real command in its own process, as a user would. */
-const run = (...args: string[]) => runFedxray(args);
+import { run } from './testing';
 
 test('--help lists every command', async () => {
   const r = await run('--help');

@@ -20,6 +20,11 @@ export function runFedxray(args: string[], env: Record<string, string> = {}): Pr
   });
 }
 
+/** `run('simulate', '--help')`: the same, with the arguments spread. */
+export function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runFedxray(args);
+}
+
 export function tempDir(prefix = 'fedxray-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -1,16 +1,26 @@
 import { test } from 'node:test';
+import type { FailedJob } from '@fedxray/coordinator';
 import assert from 'node:assert/strict';
-import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, storedView, type StoredRun, type StoredSite } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, roundRows, storedView, type StoredRun, type StoredSite } from './model';
 
 const record = (round: number, accuracy: number, loss: number, sites: Record<string, { accuracy: number; loss: number }>) => ({
   round,
   attempt: 1,
   startedAt: 1000 * round,
   durationMs: 900,
-  fit: { loss: loss + 0.1, accuracy: accuracy - 0.1, examples: 40, hospitals: Object.keys(sites), failures: round === 2 ? [{ name: 'hospital-2', error: 'timeout' }] : [] },
+  fit: {
+    loss: loss + 0.1,
+    accuracy: accuracy - 0.1,
+    examples: 40,
+    hospitals: Object.keys(sites),
+    used: Object.keys(sites),
+    discarded: [] as string[],
+    failures: round === 2 ? [{ name: 'hospital-2', error: 'timeout' }] : [],
+  },
   metrics: { accuracy, loss },
   sites: Object.fromEntries(Object.entries(sites).map(([n, m]) => [n, { examples: 10, ...m }])),
   fitSites: {},
+  failedJobs: (round === 2 ? [{ hospital: 'hospital-2', phase: 'fit', error: 'timeout' }] : []) as FailedJob[],
 });
 
 const stored: StoredRun = {
@@ -86,4 +96,35 @@ test('the cards show the newest metrics: the initial model until a round is eval
   // Rounds arrive in any order; a round without an evaluation is passed over.
   const unevaluated = { ...record(3, 0, 0, {}), metrics: null };
   assert.deepEqual(latestMetrics({ history: [r2, unevaluated, r1], initial }), { latest: r2.metrics, of: 'round', previous: r1.metrics, against: 'previous round' });
+});
+
+test('the rounds table: who the strategy used and discarded, every failed job, and why a round has no metrics', () => {
+  const krum = record(3, 0.7, 0.6, { a: { accuracy: 0.7, loss: 0.6 }, b: { accuracy: 0.7, loss: 0.6 }, c: { accuracy: 0.1, loss: 3 } });
+  krum.fit.used = ['a', 'b'];
+  krum.fit.discarded = ['c'];
+  krum.failedJobs = [{ hospital: 'd', phase: 'evaluate', error: 'bad_message: histograms[0] holds 2 positives' }];
+  const noMetrics = { ...record(4, 0, 0, {}), metrics: null, evaluationError: 'no hospital returned a valid summary' };
+  // a record written before failed jobs were kept: its fit failures stand for them
+  const old = { ...record(2, 0.5, 0.7, { a: { accuracy: 0.5, loss: 0.7 } }), failedJobs: [] };
+  const rows = roundRows([old, krum, noMetrics]);
+  assert.deepEqual(
+    rows.map((r) => [r.round, r.used, r.discarded, r.failed, r.evaluation]),
+    [
+      [4, [], [], [], 'no hospital returned a valid summary'],
+      [3, ['a', 'b'], ['c'], ['d (evaluate): bad_message: histograms[0] holds 2 positives'], null],
+      [2, ['a'], [], ['hospital-2 (fit): timeout'], null],
+    ],
+  );
+  const credited = storedView({ ...stored, rounds: [...stored.rounds.slice(0, 3), { round: 3, attempt: 1, status: 'complete', startedAt: 3000, finishedAt: 3900, fit: null, metrics: krum }] }, sites);
+  assert.deepEqual(
+    credited.hospitals.map((h) => [h.name, h.roundsContributed, h.failures]),
+    [
+      ['a', 1, 0],
+      ['b', 1, 0],
+      ['d', 0, 1],
+      ['hospital-1', 2, 0],
+      ['hospital-2', 1, 1],
+    ],
+    'only used updates are credited; c was discarded',
+  );
 });

@@ -41,7 +41,7 @@ export function liveView(state: RunState): View {
   return { ...state, source: 'live' };
 }
 
-const CONFIG_KEYS = ['model', 'strategy', 'fit', 'rounds', 'minAvailable', 'minFit', 'fractionFit', 'keepBatchNormLocal', 'evaluateEvery', 'seed'];
+const CONFIG_KEYS = ['model', 'strategy', 'fit', 'rounds', 'minAvailable', 'minFit', 'fractionFit', 'maxFailures', 'keepBatchNormLocal', 'evaluateEvery', 'seed'];
 
 /** Rebuilds a finished run's view from the store: rounds, per-site metrics and a hospitals table. */
 export function storedView(stored: StoredRun, sites: StoredSite[]): View {
@@ -62,10 +62,12 @@ export function storedView(stored: StoredRun, sites: StoredSite[]): View {
       attempt: r.attempt,
       startedAt: r.startedAt,
       durationMs: rec.durationMs ?? (r.finishedAt ? r.finishedAt - r.startedAt : 0),
-      fit: rec.fit ?? { loss: NaN, accuracy: NaN, examples: 0, hospitals: [], failures: [] },
+      fit: { loss: NaN, accuracy: NaN, examples: 0, hospitals: [], failures: [], ...rec.fit, used: rec.fit?.used ?? rec.fit?.hospitals ?? [], discarded: rec.fit?.discarded ?? [] },
       metrics: rec.metrics ?? null,
+      ...(rec.evaluationError ? { evaluationError: rec.evaluationError } : {}),
       sites: rec.sites ?? {},
       fitSites: rec.fitSites ?? {},
+      failedJobs: rec.failedJobs ?? [],
     });
   }
   const config = Object.fromEntries(CONFIG_KEYS.filter((k) => k in run.config).map((k) => [k, run.config[k]]));
@@ -103,15 +105,41 @@ export function hospitalsFromSites(sites: StoredSite[], history: RoundRecord[]):
     const h = get(s.hospital);
     if (s.phase === 'fit') {
       h.examples!.train = s.examples;
-      h.roundsContributed++;
       if (typeof s.metrics.loss === 'number') h.lastLoss = s.metrics.loss;
       if (typeof s.metrics.accuracy === 'number') h.lastAccuracy = s.metrics.accuracy;
     } else if (s.phase === 'evaluate') {
       h.examples!.test = s.examples;
     }
   }
-  for (const r of history) for (const f of r.fit.failures) get(f.name).failures++;
+  for (const r of history) {
+    // credited only where the strategy used the update (Krum and MultiKrum discard some)
+    for (const name of r.fit.used) get(name).roundsContributed++;
+    // every failed job of the round; records written before failed jobs were kept list the fit failures only
+    for (const name of r.failedJobs.length ? r.failedJobs.map((f) => f.hospital) : r.fit.failures.map((f) => f.name)) get(name).failures++;
+  }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One round as the rounds table shows it: whose updates the strategy used and discarded, and every job that failed. */
+export interface RoundRow {
+  round: number;
+  used: string[];
+  discarded: string[];
+  failed: string[];
+  /** Why the round has no metrics, when its evaluation failed. */
+  evaluation: string | null;
+}
+
+export function roundRows(history: RoundRecord[]): RoundRow[] {
+  return [...history]
+    .sort((a, b) => b.round - a.round)
+    .map((r) => ({
+      round: r.round,
+      used: r.fit.used,
+      discarded: r.fit.discarded,
+      failed: (r.failedJobs.length ? r.failedJobs : r.fit.failures.map((f) => ({ hospital: f.name, phase: 'fit', error: f.error }))).map((f) => `${f.hospital} (${f.phase}): ${f.error}`),
+      evaluation: r.evaluationError ?? null,
+    }));
 }
 
 /** Curves per round for one metric: the pooled global model and each site, with round 0 for the initial model. */

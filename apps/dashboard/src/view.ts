@@ -1,6 +1,6 @@
 import type { JobProgress, RoundState } from '@fedxray/coordinator';
 import { Charts } from './charts';
-import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, latestMetrics, type HospitalView, type View } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, latestMetrics, roundRows, type HospitalView, type View } from './model';
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -49,6 +49,7 @@ export class Page {
     this.cards(view);
     this.round(view);
     this.hospitals(view);
+    this.rounds(view);
     this.charts.update(view);
     setText($('durations-sub'), view.history.length ? `mean ${formatDuration(view.history.reduce((s, r) => s + r.durationMs, 0) / view.history.length)}` : '');
     this.confusion(view);
@@ -195,6 +196,28 @@ export class Page {
     setText(cell('failures'), String(h.failures));
     cell('failures').classList.toggle('warn', h.failures > 0);
     row.dataset.rounds = String(h.roundsContributed);
+  }
+
+  private rounds(view: View): void {
+    const rows = roundRows(view.history);
+    $('rounds-empty').hidden = rows.length > 0;
+    const key = JSON.stringify(rows);
+    const body = $('round-rows');
+    if (body.dataset.key === key) return;
+    body.dataset.key = key;
+    body.replaceChildren(
+      ...rows.map((r) => {
+        const tr = el('tr', { 'data-round': String(r.round) });
+        const failed = [...r.failed, ...(r.evaluation ? [`evaluation: ${r.evaluation}`] : [])];
+        tr.append(
+          el('td', { class: 'num' }, String(r.round)),
+          el('td', { 'data-col': 'used' }, r.used.join(', ') || '—'),
+          el('td', { 'data-col': 'discarded', class: r.discarded.length ? 'warn' : '' }, r.discarded.join(', ') || '—'),
+          el('td', { 'data-col': 'failed', class: failed.length ? 'warn' : '' }, failed.join('; ') || '—'),
+        );
+        return tr;
+      }),
+    );
   }
 
   private confusion(view: View): void {

@@ -1,18 +1,13 @@
 // Helpers for this lib's tests: seeded data and float64 references.
 import assert from 'node:assert/strict';
 import type { NamedWeights } from '@fedxray/protocol';
+import { mulberry32 } from '@fedxray/runtime';
 import type { ClientUpdate, Strategy } from './strategy';
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+  const unit = mulberry32(seed);
+  return () => 2 * unit() - 1;
 }
 
 export const SHAPES: Record<string, number[]> = {

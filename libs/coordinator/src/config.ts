@@ -3,9 +3,11 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '@fedxray/protocol';
 
 /**
  * Everything a coordinator needs, with defaults, parsed once at start-up so a
- * bad config fails at once with the path of the bad field.
+ * bad config fails at once with the path of the bad field (an unknown field
+ * too). `model` and `strategy` are checked by their own libraries
+ * (see resolveConfig in run-config.ts).
  */
-export const CoordinatorConfigSchema = z.object({
+export const CoordinatorConfigSchema = z.strictObject({
   /** Where the run store (SQLite), checkpoints and reports live. */
   dataDir: z.string().min(1),
   /** @default '127.0.0.1' */
@@ -13,13 +15,19 @@ export const CoordinatorConfigSchema = z.object({
   /** 0 picks a free port. @default 8080 */
   port: z.number().int().min(0).max(65535).default(8080),
   /** Serve TLS with this certificate and key (PEM paths). */
-  tls: z.object({ cert: z.string(), key: z.string() }).optional(),
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   /** Plain HTTP on a non-loopback address must be asked for explicitly. @default false */
   allowInsecure: z.boolean().default(false),
   /** The run's own folder (model, checkpoints, report). @default <dataDir>/runs/<runId> */
   runDir: z.string().optional(),
-  /** Continue the latest unfinished run in dataDir, or start `runId` fresh. */
+  /**
+   * Resume this run (with its own stored settings), or start it fresh under this
+   * name. Without it, the latest unfinished run in dataDir is resumed when its
+   * settings match; a start whose settings differ is refused.
+   */
   runId: z.string().min(1).max(128).optional(),
+  /** Start a new run even though dataDir holds an unfinished one (which stays, to resume later by its runId). @default false */
+  newRun: z.boolean().default(false),
   rounds: z.number().int().positive().default(3),
   /** Hospitals that must be connected before a round starts. @default 2 */
   minAvailable: z.number().int().positive().default(2),
@@ -44,7 +52,7 @@ export const CoordinatorConfigSchema = z.object({
   /** Evaluate each hospital's last local model at every site after the last round. */
   crossSiteEvaluation: z.boolean().default(false),
   fit: z
-    .object({
+    .strictObject({
       localEpochs: z.number().int().positive().default(1),
       batchSize: z.number().int().positive().default(32),
       learningRate: z.number().positive().optional(),
@@ -52,10 +60,10 @@ export const CoordinatorConfigSchema = z.object({
       weightsDtype: z.enum(['float32', 'float16']).default('float32'),
     })
     .default({ localEpochs: 1, batchSize: 32, maxExamplesPerEpoch: 0, weightsDtype: 'float32' }),
-  /** Strategy config as understood by @fedxray/aggregation (`name` plus its options). */
+  /** Strategy config as understood by @fedxray/aggregation (`name` plus its options; `batchNorm: 'local'` is FedBN). */
   strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
-  /** Keep BatchNorm tensors local to each hospital (FedBN). @default false */
-  keepBatchNormLocal: z.boolean().default(false),
+  /** FedBN, the old way: the same as `strategy.batchNorm: 'local'` (which is the one switch); contradicting it is refused. */
+  keepBatchNormLocal: z.boolean().optional(),
   /**
    * After aggregation, hospitals recompute the BatchNorm moving statistics of the
    * new global model on their own training images and the coordinator pools them
@@ -64,7 +72,7 @@ export const CoordinatorConfigSchema = z.object({
    * at most `maxExamples` images per hospital.
    */
   batchNormCalibration: z
-    .object({ enabled: z.boolean().default(true), maxExamples: z.number().int().positive().default(512) })
+    .strictObject({ enabled: z.boolean().default(true), maxExamples: z.number().int().positive().default(512) })
     .default({ enabled: true, maxExamples: 512 }),
   /** Refuse updates whose L2 distance from the global model exceeds this. */
   maxUpdateNorm: z.number().positive().optional(),

@@ -89,7 +89,7 @@ test('BatchNorm statistics are recalibrated: pooled mean and variance of what ho
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
   const reported: { name: string; examples: number; stats: Map<string, Float32Array> }[] = [];
   const calibrating = (token: string, name: string, examples: number, shift: number) => {
-    const h = fakeHospital(c.url, token, honest);
+    const h = fakeHospital(c.url, token, honest, { examples: { train: examples, val: 2, test: 2 } });
     h.socket.on('calibrate', (msg: any) => {
       const w = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
       const stats = new Map<string, Float32Array>();
@@ -203,6 +203,10 @@ test('the HTTP API and /metrics tell what happened, read-only, and refuse strang
     assert.equal(rounds.filter((r: { status: string }) => r.status === 'complete').length, 2);
     const events = (await json(`/api/runs/${c.runId}/events`)).events;
     assert.ok(events.some((e: { type: string }) => e.type === 'round_started'), JSON.stringify(events.slice(0, 3)));
+    // (these scripted hospitals never answer calibrate: each round's calibrations fail, and are listed)
+    const failures = (await json(`/api/runs/${c.runId}/failures`)).failures;
+    assert.ok(failures.length > 0 && failures.every((f: { phase: string }) => f.phase === 'calibrate'), JSON.stringify(failures));
+    assert.deepEqual(failures, c.store.failedJobs(c.runId));
     const sites = (await json(`/api/runs/${c.runId}/sites`)).sites;
     assert.ok(sites.length > 0 && sites.every((s: { metrics: object }) => !('summary' in s.metrics)), 'per-site metrics without the raw summaries');
     assert.equal((await get('/api/runs/no-such-run')).status, 404);

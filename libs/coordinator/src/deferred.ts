@@ -27,12 +27,3 @@ export function deferred<T>(): Deferred<T> {
   };
   return d;
 }
-
-export function sample<T>(items: T[], k: number, random: () => number): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, k);
-}

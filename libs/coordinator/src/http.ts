@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { Coordinator } from './coordinator';
+import type { CoordinatorView } from './view';
 import { prometheusText } from './metrics';
 
 const TYPES: Record<string, string> = {
@@ -33,12 +33,12 @@ function inside(root: string, urlPath: string): string | null {
 }
 
 /**
- * The read-only HTTP API: run state, runs, rounds, hospitals, events,
+ * The read-only HTTP API: run state, runs, rounds, hospitals, events, failed jobs,
  * Prometheus metrics, the latest global model (tfjs format, loadable with
  * `tf.loadLayersModel('<url>/model/model.json')`) and the dashboard files.
  * Loopback readers are trusted; others need `Authorization: Bearer <dashboard token>`.
  */
-export async function handleHttp(c: Coordinator, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleHttp(c: CoordinatorView, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only API: GET only' });
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
@@ -54,13 +54,14 @@ export async function handleHttp(c: Coordinator, req: IncomingMessage, res: Serv
   if (path === '/api/state') return send(res, 200, c.state());
   if (path === '/api/hospitals') return send(res, 200, { hospitals: c.state().hospitals, registered: c.registry.list() });
   if (path === '/api/runs') return send(res, 200, { runs: c.store.runs().map(({ config: _c, ...r }) => r) });
-  const m = /^\/api\/runs\/([^/]+)(\/rounds|\/events|\/sites)?$/.exec(path);
+  const m = /^\/api\/runs\/([^/]+)(\/rounds|\/events|\/sites|\/failures)?$/.exec(path);
   if (m) {
     const id = decodeURIComponent(m[1]);
     const run = c.store.run(id);
     if (!run) return send(res, 404, { error: `no run ${id}` });
     if (m[2] === '/rounds') return send(res, 200, { rounds: c.store.rounds(id) });
     if (m[2] === '/sites') return send(res, 200, { sites: c.store.siteMetrics(id).map(({ metrics: { summary: _s, ...rest }, ...r }) => ({ ...r, metrics: rest })) });
+    if (m[2] === '/failures') return send(res, 200, { failures: c.store.failedJobs(id) });
     if (m[2] === '/events') return send(res, 200, { events: c.store.events(id, Number(url.searchParams.get('after') ?? 0)) });
     return send(res, 200, { run, rounds: c.store.rounds(id) });
   }

@@ -1,10 +1,14 @@
-export { Coordinator, serverTransportOptions } from './coordinator';
-export type { AggregationRecord, CoordinatorEvents, RunResult } from './coordinator';
+export { Coordinator } from './coordinator';
+export { serverTransportOptions } from './hub';
+export type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
 export { CoordinatorConfigSchema } from './config';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config';
+export { ConfigError, resolveConfig } from './run-config';
+export type { ResolvedConfig } from './run-config';
 export { HospitalRegistry, newToken, hashToken, checkHospitalName } from './registry';
 export { RunStore } from './store';
-export type { RunRow, RoundRow, SiteMetricRow, EventRow, RunStatus } from './store';
-export type { RunState, RoundRecord, HospitalState, RoundState, JobProgress, SiteRoundMetrics } from './state';
+export type { RunRow, RoundRow, SiteMetricRow, EventRow, JobFailureRow, RunStatus } from './store';
+export type { RunState, RoundRecord, FitRecord, FailedJob, HospitalState, RoundState, JobProgress, SiteRoundMetrics } from './state';
+export type { CoordinatorView, CoordinatorCounts } from './view';
 export { createLogger, silentLogger } from './log';
 export type { Logger, LogLevel } from './log';

@@ -1,4 +1,4 @@
-import type { Coordinator } from './coordinator';
+import type { CoordinatorView } from './view';
 
 function line(name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]): string {
   const out = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
@@ -12,7 +12,7 @@ function line(name: string, help: string, type: 'gauge' | 'counter', samples: [R
 }
 
 /** Prometheus text exposition (version 0.0.4) of the coordinator's state. */
-export function prometheusText(c: Coordinator): string {
+export function prometheusText(c: CoordinatorView): string {
   const s = c.state();
   const n = c.counts();
   const last = s.history[s.history.length - 1];
@@ -36,7 +36,7 @@ export function prometheusText(c: Coordinator): string {
       line('fedxray_global_loss', 'Pooled loss of the global model at the last evaluation.', 'gauge', [[run, last?.metrics?.loss ?? NaN]]),
       line(
         'fedxray_hospital_failures_total',
-        'Failed fit or evaluate jobs per hospital.',
+        'Failed fit, calibrate or evaluate jobs per hospital (no answer in time, gone, refused by a check, or reported).',
         'counter',
         s.hospitals.map((h) => [{ hospital: h.name }, h.failures] as [Record<string, string>, number]),
       ),

@@ -36,16 +36,45 @@ export interface SiteRoundMetrics {
   accuracy: number;
 }
 
+/** A hospital's job that failed: no answer in time, gone, refused by a check, or a failure it reported. */
+export interface FailedJob {
+  hospital: string;
+  phase: 'fit' | 'calibrate' | 'evaluate';
+  error: string;
+}
+
+/** What a round's fit phase produced. */
+export interface FitRecord {
+  /** Mean train loss and accuracy of the accepted updates, weighted by examples. */
+  loss: number;
+  accuracy: number;
+  /** Examples of the accepted updates. */
+  examples: number;
+  /** Hospitals whose updates arrived and passed every check. */
+  hospitals: string[];
+  /** Hospitals whose updates shaped the new global model (the strategy's choice: Krum and MultiKrum keep only some). */
+  used: string[];
+  /** Accepted updates the strategy left out. */
+  discarded: string[];
+  failures: { name: string; error: string }[];
+  /** Hospitals whose BatchNorm statistics were pooled into the global model. */
+  calibratedBy?: string[];
+}
+
 export interface RoundRecord {
   round: number;
   attempt: number;
   startedAt: number;
   durationMs: number;
-  fit: { loss: number; accuracy: number; examples: number; hospitals: string[]; failures: { name: string; error: string }[]; calibratedBy?: string[] };
-  /** Pooled metrics of the global model over every site's evaluation split. */
+  fit: FitRecord;
+  /** Pooled metrics of the global model over every site's evaluation split; null when the round was not evaluated, or its evaluation failed. */
   metrics: Record<string, number> | null;
+  /** Why the round's evaluation gave no metrics (absent when it did, or was not scheduled). */
+  evaluationError?: string;
   sites: Record<string, SiteRoundMetrics>;
   fitSites: Record<string, SiteRoundMetrics>;
+  /** Every job of this attempt that failed, in any phase. */
+  failedJobs: FailedJob[];
 }
 
 export interface RunState {

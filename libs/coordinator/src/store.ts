@@ -37,6 +37,17 @@ export interface SiteMetricRow {
   metrics: Record<string, unknown>;
 }
 
+/** A hospital's job that failed, as the store keeps it. */
+export interface JobFailureRow {
+  runId: string;
+  round: number;
+  attempt: number;
+  hospital: string;
+  phase: 'fit' | 'calibrate' | 'evaluate';
+  error: string;
+  ts: number;
+}
+
 export interface EventRow {
   id: number;
   runId: string | null;
@@ -100,6 +111,17 @@ CREATE TABLE IF NOT EXISTS events (
   data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, id);
+CREATE TABLE IF NOT EXISTS job_failures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  round INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  hospital TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  error TEXT NOT NULL,
+  ts INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_failures_run ON job_failures(run_id, round, id);
 `;
 
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
@@ -272,6 +294,29 @@ export class RunStore {
       examples: r.examples,
       metrics: JSON.parse(r.metrics),
     }));
+  }
+
+  // ---- failed jobs -----------------------------------------------------
+  recordJobFailure(row: Omit<JobFailureRow, 'ts'>): void {
+    this.db
+      .prepare('INSERT INTO job_failures (run_id, round, attempt, hospital, phase, error, ts) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(row.runId, row.round, row.attempt, row.hospital, row.phase, row.error, Date.now());
+  }
+
+  /** A run's failed jobs in the order they failed; of one round (and attempt) when given. */
+  failedJobs(runId: string, round?: number, attempt?: number): JobFailureRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM job_failures WHERE run_id = ? AND (? IS NULL OR round = ?) AND (? IS NULL OR attempt = ?) ORDER BY id')
+      .all(runId, round ?? null, round ?? null, attempt ?? null, attempt ?? null) as any[];
+    return rows.map((r) => ({ runId: r.run_id, round: r.round, attempt: r.attempt, hospital: r.hospital, phase: r.phase, error: r.error, ts: r.ts }));
+  }
+
+  /** Forgets a run (a start that failed before its first round): its rounds, metrics, failed jobs, events and row. */
+  deleteRun(id: string): void {
+    this.db.transaction(() => {
+      for (const table of ['rounds', 'site_metrics', 'job_failures', 'events']) this.db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(id);
+      this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    })();
   }
 
   // ---- events ----------------------------------------------------------

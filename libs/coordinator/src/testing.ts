@@ -4,10 +4,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { PROTOCOL_VERSION, decodeWeights, encodeWeights, type Abort, type Ack, type Evaluate, type Fit, type WeightsPayload } from '@fedxray/protocol';
-import { addPredictions, createSummary } from '@fedxray/evaluation';
+import {
+  PROTOCOL_VERSION,
+  decodeWeights,
+  encodeWeights,
+  type Abort,
+  type Ack,
+  type Calibrate,
+  type Evaluate,
+  type Fit,
+  type Hello,
+  type WeightsPayload,
+} from '@fedxray/protocol';
+import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import type { CoordinatorConfigInput } from './config';
-import type { RunResult } from './coordinator';
+import type { RunResult } from './events';
 
 export const CLASSES = ['a', 'b', 'c'];
 export const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
@@ -34,28 +45,55 @@ export function config(overrides: Partial<CoordinatorConfigInput> = {}): Coordin
 /** What a scripted hospital answers to a fit: weights, or null to stay silent. */
 export type Behaviour = (round: number, fit: Fit) => WeightsPayload | null;
 
+/** What a scripted hospital answers to an evaluate: a summary, a reported failure, or null to stay silent. */
+export type EvaluateBehaviour = (msg: Evaluate) => EvaluationSummary | { failure: string } | null;
+
+/** What a scripted hospital answers to a calibrate: the result's examples and statistics, or null to stay silent. */
+export type CalibrateBehaviour = (msg: Calibrate) => { examples: number; stats: WeightsPayload } | null;
+
 export interface FakeHospital {
   socket: Socket;
   acks: Ack[];
   aborts: Abort[];
+  /** Acknowledgements of its evaluateResult and calibrateResult messages. */
+  resultAcks: Ack[];
+}
+
+export interface FakeOptions {
+  version?: number;
+  heartbeatMs?: number;
+  /** Fields added to every fitResult (e.g. `examples`). */
+  extra?: Record<string, unknown>;
+  /** Client options (TLS). */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+  /** What it declares in hello. @default { train: 10, val: 2, test: 2 } */
+  examples?: Hello['examples'];
+  /** @default answers every evaluation with a consistent two-example summary */
+  evaluate?: EvaluateBehaviour;
+  /** @default stays silent (no calibrate handler) */
+  calibrate?: CalibrateBehaviour;
+}
+
+/** A consistent summary of two predictions over CLASSES. */
+export function twoPredictions(): EvaluationSummary {
+  const s = createSummary(CLASSES);
+  addPredictions(s, new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1]), new Int32Array([0, 1]), 0.5);
+  return s;
 }
 
 /**
  * A scripted hospital that speaks the protocol directly, for what a real
  * hospital never sends. With `heartbeatMs` it says it is alive (and training)
- * at that interval; `extra` adds fields to every fitResult; `socket` adds client options (TLS).
+ * at that interval.
  */
-export function fakeHospital(
-  url: string,
-  token: string,
-  behaviour: Behaviour,
-  opts: { version?: number; heartbeatMs?: number; extra?: Record<string, unknown>; socket?: Partial<ManagerOptions & SocketOptions> } = {},
-): FakeHospital {
+export function fakeHospital(url: string, token: string, behaviour: Behaviour, opts: FakeOptions = {}): FakeHospital {
   const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: opts.version ?? PROTOCOL_VERSION }, reconnection: false, ...opts.socket });
   const acks: Ack[] = [];
   const aborts: Abort[] = [];
+  const resultAcks: Ack[] = [];
   let round = 0;
-  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: 10, val: 2, test: 2 } }, () => {}));
+  const examples = opts.examples ?? { train: 10, val: 2, test: 2 };
+  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples }, () => {}));
   if (opts.heartbeatMs) {
     const beat = setInterval(() => socket.connected && socket.emit('heartbeat', { round, phase: 'fit' }), opts.heartbeatMs);
     socket.on('disconnect', () => clearInterval(beat));
@@ -71,20 +109,38 @@ export function fakeHospital(
     );
   });
   socket.on('abort', (msg: Abort) => aborts.push(msg));
+  const evaluate = opts.evaluate ?? (() => twoPredictions());
   socket.on('evaluate', (msg: Evaluate) => {
-    const s = createSummary(CLASSES);
-    addPredictions(s, new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1]), new Int32Array([0, 1]), 0.5);
-    socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: 'test', summary: s, durationMs: 1 }, () => {});
+    const answer = evaluate(msg);
+    if (!answer) return;
+    if ('failure' in answer) {
+      socket.emit('failure', { runId: msg.runId, round: msg.round, phase: 'evaluate', error: { code: 'internal', message: answer.failure } });
+      return;
+    }
+    socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary: answer, durationMs: 1 }, (a: Ack) => resultAcks.push(a));
   });
-  return { socket, acks, aborts };
+  const calibrate = opts.calibrate;
+  if (calibrate) {
+    socket.on('calibrate', (msg: Calibrate) => {
+      const answer = calibrate(msg);
+      if (!answer) return;
+      socket.emit('calibrateResult', { runId: msg.runId, round: msg.round, durationMs: 1, ...answer }, (a: Ack) => resultAcks.push(a));
+    });
+  }
+  return { socket, acks, aborts, resultAcks };
 }
 
 /** Trains honestly: every weight moves by 0.001. */
-export const honest: Behaviour = (_r, fit) => {
-  const w = decodeWeights(fit.weights as WeightsPayload);
-  for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += 0.001;
-  return encodeWeights(w);
-};
+export const honest: Behaviour = (_r, fit) => shifted(0.001)(_r, fit);
+
+/** Every weight moves by `delta`. */
+export function shifted(delta: number): Behaviour {
+  return (_r, fit) => {
+    const w = decodeWeights(fit.weights as WeightsPayload);
+    for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += delta;
+    return encodeWeights(w);
+  };
+}
 
 /** Waits for the run to end, then disconnects the scripted hospitals and closes the coordinator. */
 export async function runToEnd(c: { done: Promise<RunResult>; close(): Promise<void> }, ...hospitals: FakeHospital[]): Promise<RunResult> {

@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DataError } from './errors';
 import { formatOf, NOT_AN_IMAGE } from './formats/registry';
-import type { DecodeTarget, FormatModule, NativeImage, RawImage } from './formats/types';
+import type { DecodeTarget, FormatModule, ImageInfo, NativeImage, RawImage } from './formats/types';
 import { SNIFF_BYTES } from './formats/types';
-import type { ImageInfo } from './scan';
 
-export type { RawImage };
+export type { ImageInfo, RawImage };
 
 export const DecodeOptionsSchema = z.object({
   /** Side of the square model input in pixels (the study: 224). */

@@ -1,6 +1,7 @@
 // Public API of @fedxray/data: plain typed arrays, no tfjs, so it also runs in worker threads.
 export { scanDataset, findDuplicates, relativePath } from './scan';
-export type { DataItem, Dataset, ScanOptions, SkippedFile, DuplicateGroup, ImageInfo, SplitName } from './scan';
+export type { DataItem, Dataset, ScanOptions, SkippedFile, DuplicateGroup, SplitName } from './scan';
+export type { ImageInfo } from './decode';
 export { splitDataset, assignSplit, DEFAULT_SPLIT_RATIOS } from './split';
 export type { SplitOptions, Splits } from './split';
 export { decodeImage, decodeResized, decodeNative, toModelInput, probeImage, DecodeOptionsSchema } from './decode';

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '@fedxray/runtime';
 import { batches, planEpoch } from './batches';
 import type { Batch, BatchOptions, BatchStats, BatchStream } from './batches';
 import { DataError } from './errors';
@@ -23,21 +22,6 @@ interface BatchMessage {
 }
 type WorkerMessage = BatchMessage | { type: 'error'; id: number; message: string };
 
-function tsxApiUrl(): string {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-    return pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
-  }
-}
-
-function startWorker(): Worker {
-  const entry = new URL('./batch-worker.ts', import.meta.url).href;
-  // The worker registers the TypeScript loader itself, then imports the entry.
-  const code = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(code, { eval: true });
-}
 
 /**
  * Worker threads that decode and augment for `batches()`-identical streams. Start one pool and
@@ -61,7 +45,7 @@ export class BatchWorkerPool {
     // libvips stays loaded in this thread, so a worker exiting never unloads it under the others.
     this.ready = import('sharp');
     this.workers = Array.from({ length: size }, (_, index) => {
-      const w = startWorker();
+      const w = startTsWorker(new URL('./batch-worker.ts', import.meta.url));
       w.on('message', (m: WorkerMessage) => this.listeners.get(m.id)?.onMessage(m));
       w.on('error', (e) => this.fail(e instanceof Error ? e : new Error(String(e))));
       w.on('exit', (code) => {

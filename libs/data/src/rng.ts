@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mulberry32 } from '@fedxray/evaluation';
+import { mulberry32 } from '@fedxray/runtime';
 
 /** A seeded uniform generator in [0, 1) (mulberry32): same seed, same sequence. */
 export type Rng = () => number;

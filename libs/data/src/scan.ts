@@ -7,16 +7,9 @@ import { NOT_AN_IMAGE, sniffFormat } from './formats/registry';
 import { SNIFF_BYTES } from './formats/types';
 import type { ImageFormat } from './formats/types';
 
-export type SplitName = 'train' | 'val' | 'test';
+import type { ImageInfo } from './formats/types';
 
-/** What a full decode learned about one image (filled when scanning with `verify`). */
-export interface ImageInfo {
-  width: number;
-  height: number;
-  /** Bits per sample as stored: 8 or 16 for rasters, Bits Stored for DICOM (e.g. 12). */
-  bitDepth: number;
-  channels: number;
-}
+export type SplitName = 'train' | 'val' | 'test';
 
 export interface DataItem {
   path: string;

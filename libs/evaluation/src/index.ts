@@ -7,6 +7,5 @@ export { exactAuc, histogramAuc } from './auc';
 export type { RocCurve, HistogramAuc } from './auc';
 export { DEFAULT_BINS, DEFAULT_CALIBRATION_BINS, binEdges, scoreBin } from './bins';
 export { EvaluationError } from './errors';
-export { mulberry32 } from './random';
 export { writeReport } from './report/write';
 export type { ReportInput, ReportResult, LossAccuracy } from './report/types';

@@ -73,6 +73,17 @@ test('a summary that does not add up is refused, naming what is off', () => {
   moved.histograms[0][1][bin] -= 1;
   moved.histograms[0][0][bin] += 1;
   assert.throws(() => checkSummary(moved), /histograms\[0\] holds 0 positives/);
+  const tooRight = structuredClone(s);
+  const used = tooRight.calibration.count.findIndex((n) => n > 0);
+  tooRight.calibration.correct[used] = tooRight.calibration.count[used] + 1;
+  assert.throws(() => checkSummary(tooRight), new RegExp(`calibration bin ${used} holds`));
+  const offDiagonal = structuredClone(s);
+  offDiagonal.confusion = [
+    [0, 1],
+    [1, 0],
+  ];
+  for (const c of [0, 1]) offDiagonal.histograms[c] = s.histograms[c];
+  assert.throws(() => checkSummary(offDiagonal), /calibration counts 2 right predictions, but the confusion matrix's diagonal 0/);
   const negativeLoss = structuredClone(s);
   negativeLoss.lossSum = -1;
   assert.throws(() => computeMetrics(negativeLoss), /lossSum/);

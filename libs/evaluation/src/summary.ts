@@ -174,6 +174,12 @@ export function checkSummary(s: EvaluationSummary, label = 'summary'): void {
   }
   const calTotal = cal.count.reduce((a, v) => a + v, 0);
   if (calTotal !== s.count) fail(`calibration holds ${calTotal} examples but count says ${s.count}`);
+  // Each bin's examples bound how many were right and their summed confidence (each at most 1).
+  const over = cal.count.findIndex((n, b) => cal.correct[b] > n || cal.confidenceSum[b] > n * (1 + 1e-9));
+  if (over >= 0) fail(`calibration bin ${over} holds ${cal.count[over]} examples, but ${cal.correct[over]} right and a confidence sum of ${cal.confidenceSum[over]}`);
+  const right = cal.correct.reduce((a, v) => a + v, 0);
+  const diagonal = s.confusion.reduce((a, row, c) => a + row[c], 0);
+  if (right !== diagonal) fail(`calibration counts ${right} right predictions, but the confusion matrix's diagonal ${diagonal}`);
 }
 
 /**

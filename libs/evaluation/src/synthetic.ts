@@ -1,4 +1,4 @@
-import { mulberry32 } from './random';
+import { mulberry32 } from '@fedxray/runtime';
 
 /**
  * Synthetic classifier outputs for the tests: softmax over Gaussian logits,

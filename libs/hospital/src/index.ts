@@ -8,7 +8,7 @@ export { HospitalConfigSchema, TrainerOptionsSchema, DataSourceSchema } from './
 export type { HospitalConfig, HospitalConfigInput, TrainerOptions, TrainerOptionsInput, DataSource } from './config';
 export { InlineTrainer } from './trainer';
 export type { LocalTrainer, DatasetFacts, FitOutcome, FitProgress } from './trainer';
-export { WorkerTrainer, startTsWorker, hospitalProcessCommand } from './worker-trainer';
+export { WorkerTrainer, hospitalProcessCommand } from './worker-trainer';
 export { UnmaskedWebSocket, hospitalSocketOptions } from './transport';
 export { FeatureCache, featureBatches } from './feature-cache';
 export type { FeatureCacheOptions, FeaturePreprocessing, FeatureBatchOptions, FeatureBatch, FeatureVariant } from './feature-cache';

@@ -17,6 +17,7 @@ import {
   type ModelSpec,
 } from '@fedxray/model';
 import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { withSeededRandom } from '@fedxray/runtime';
 import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
 
 export interface DatasetFacts {
@@ -50,28 +51,6 @@ export interface LocalTrainer {
   calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
-}
-
-/**
- * Runs `fn` with Math.random replaced by a seeded generator (mulberry32), so
- * what tfjs draws without a seed (dropout masks) repeats run to run. Each
- * worker thread has its own Math.random, so hospitals do not disturb each other.
- */
-async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
-  const original = Math.random;
-  let a = (seed * 2654435761) >>> 0;
-  Math.random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  try {
-    return await fn();
-  } finally {
-    Math.random = original;
-  }
 }
 
 class Aborted extends Error {

@@ -3,39 +3,55 @@
  * thread and keeps heartbeating while this thread trains.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InlineTrainer } from './trainer';
-
-interface Call {
-  id: number;
-  method: 'setup' | 'fit' | 'evaluate' | 'calibrate' | 'abort' | 'close';
-  args: unknown[];
-}
+import type { NamedWeights } from '@fedxray/protocol';
+import { InlineTrainer, type FitProgress } from './trainer';
+import type { FromTrainer, TrainerCall, TrainerResult, TrainerWorkerData } from './worker-messages';
 
 const port = parentPort!;
-const ready = InlineTrainer.create(workerData.options);
+const send = (message: FromTrainer, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const { options } = workerData as TrainerWorkerData;
+const ready = InlineTrainer.create(options);
 
 ready.then(
-  (t) => port.postMessage({ type: 'ready', facts: t.facts(), backend: t.backend() }),
-  (err) => port.postMessage({ type: 'ready', error: err instanceof Error ? err.message : String(err) }),
+  (t) => send({ type: 'ready', facts: t.facts(), backend: t.backend() }),
+  (err) => send({ type: 'startFailed', error: err instanceof Error ? err.message : String(err) }),
 );
 
-port.on('message', async (call: Call) => {
+/** The distinct ArrayBuffers under a model's weights: moved to the other thread, not copied. */
+function buffersOf(weights: NamedWeights): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const w of weights) if (w.values.buffer instanceof ArrayBuffer) buffers.add(w.values.buffer);
+  return [...buffers];
+}
+
+async function run(trainer: InlineTrainer, call: Exclude<TrainerCall, { method: 'abort' }>): Promise<TrainerResult> {
+  const progress = (p: FitProgress) => send({ type: 'progress', id: call.id, progress: p });
+  switch (call.method) {
+    case 'setup':
+      await trainer.setup(...call.args);
+      return { type: 'result', id: call.id, method: 'setup' };
+    case 'fit':
+      return { type: 'result', id: call.id, method: 'fit', result: await trainer.fit(...call.args, progress) };
+    case 'evaluate':
+      return { type: 'result', id: call.id, method: 'evaluate', result: await trainer.evaluate(...call.args, progress) };
+    case 'calibrate':
+      return { type: 'result', id: call.id, method: 'calibrate', result: await trainer.calibrate(...call.args) };
+    case 'close':
+      await trainer.close();
+      return { type: 'result', id: call.id, method: 'close' };
+  }
+}
+
+port.on('message', async (call: TrainerCall) => {
   const trainer = await ready;
   if (call.method === 'abort') {
     trainer.abort();
     return;
   }
   try {
-    const progress = (p: unknown) => port.postMessage({ type: 'progress', id: call.id, progress: p });
-    let result: unknown;
-    if (call.method === 'setup') result = await trainer.setup(call.args[0] as any, call.args[1] as any);
-    else if (call.method === 'fit') result = await trainer.fit(call.args[0] as any, call.args[1] as any, progress);
-    else if (call.method === 'evaluate') result = await trainer.evaluate(call.args[0] as any, call.args[1] as any, progress);
-    else if (call.method === 'calibrate') result = await trainer.calibrate(call.args[0] as any, call.args[1] as any);
-    else if (call.method === 'close') result = await trainer.close();
-    const transfer = call.method === 'fit' ? (result as any).weights.map((w: any) => w.values.buffer) : [];
-    port.postMessage({ type: 'result', id: call.id, result }, transfer);
+    const result = await run(trainer, call);
+    send(result, result.method === 'fit' ? buffersOf(result.result.weights) : []);
   } catch (err) {
-    port.postMessage({ type: 'result', id: call.id, error: err instanceof Error ? err.message : String(err) });
+    send({ type: 'error', id: call.id, error: err instanceof Error ? err.message : String(err) });
   }
 });

@@ -1,52 +1,40 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker, tsBootstrap } from '@fedxray/runtime';
 import type { FitConfig, NamedWeights } from '@fedxray/protocol';
 import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { TrainerOptionsInput } from './config';
 import type { DatasetFacts, FitOutcome, FitProgress, LocalTrainer } from './trainer';
+import type { FromTrainer, TrainerCall, TrainerResult, TrainerWorkerData } from './worker-messages';
 
-function tsxApiUrl(): string {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    // The ESM build of the API sits beside the CommonJS entry that require() finds.
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-    return pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
-  }
-}
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+/** A call without its id (the WorkerTrainer numbers them). */
+type Call = WithoutId<TrainerCall>;
 
-/**
- * Starts a worker thread on a TypeScript module: the worker registers tsx
- * itself (resolved from this package, so any working directory will do), then
- * imports the entry. `--import` in a worker's execArgv is not honoured on every
- * Node 20 release, so registering in-thread is the portable way.
- */
-export function startTsWorker(entry: URL, options: { workerData?: unknown; resourceLimits?: import('node:worker_threads').ResourceLimits } = {}): Worker {
-  const api = tsxApiUrl();
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(code, { eval: true, workerData: options.workerData, resourceLimits: options.resourceLimits });
+function unexpected(result: TrainerResult, wanted: TrainerCall['method']): never {
+  throw new Error(`trainer thread answered a ${wanted} call with a ${result.method} result`);
 }
 
 /** A LocalTrainer whose tfjs runs in its own worker thread (its own backend instance). */
 export class WorkerTrainer implements LocalTrainer {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(v: any): void; reject(e: Error): void; progress?: (p: FitProgress) => void }>();
+  private readonly pending = new Map<number, { resolve(r: TrainerResult): void; reject(e: Error): void; progress?: (p: FitProgress) => void }>();
   private closed = false;
 
   private constructor(
     private readonly worker: Worker,
     private readonly info: { facts: DatasetFacts; backend: string },
   ) {
-    worker.on('message', (msg: any) => {
+    worker.on('message', (msg: FromTrainer) => {
+      if (msg.type === 'ready' || msg.type === 'startFailed') return;
       const p = this.pending.get(msg.id);
       if (!p) return;
-      if (msg.type === 'progress') p.progress?.(msg.progress);
-      else {
-        this.pending.delete(msg.id);
-        if (msg.error) p.reject(new Error(msg.error));
-        else p.resolve(msg.result);
+      if (msg.type === 'progress') {
+        p.progress?.(msg.progress);
+        return;
       }
+      this.pending.delete(msg.id);
+      if (msg.type === 'error') p.reject(new Error(msg.error));
+      else p.resolve(msg);
     });
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', (code) => {
@@ -60,9 +48,13 @@ export class WorkerTrainer implements LocalTrainer {
   }
 
   static async create(options: TrainerOptionsInput): Promise<WorkerTrainer> {
-    const worker = startTsWorker(new URL('./worker-entry.ts', import.meta.url), { workerData: { options }, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+    const workerData: TrainerWorkerData = { options };
+    const worker = startTsWorker(new URL('./worker-entry.ts', import.meta.url), { workerData, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
     const info = await new Promise<{ facts: DatasetFacts; backend: string }>((resolve, reject) => {
-      worker.once('message', (msg: any) => (msg.error ? reject(new Error(msg.error)) : resolve({ facts: msg.facts, backend: msg.backend })));
+      worker.once('message', (msg: FromTrainer) => {
+        if (msg.type === 'ready') resolve({ facts: msg.facts, backend: msg.backend });
+        else reject(new Error(msg.type === 'startFailed' ? msg.error : `trainer thread sent ${msg.type} before it was ready`));
+      });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`trainer thread exited with code ${code} before it was ready`)));
     }).catch(async (err) => {
@@ -72,12 +64,13 @@ export class WorkerTrainer implements LocalTrainer {
     return new WorkerTrainer(worker, info);
   }
 
-  private call<T>(method: string, args: unknown[], progress?: (p: FitProgress) => void, transfer: ArrayBuffer[] = []): Promise<T> {
+  private call(call: Call, progress?: (p: FitProgress) => void): Promise<TrainerResult> {
     if (this.closed) return Promise.reject(new Error('trainer is closed'));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<TrainerResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, progress });
-      this.worker.postMessage({ id, method, args }, transfer);
+      const message: TrainerCall = { ...call, id };
+      this.worker.postMessage(message);
     });
   }
 
@@ -89,29 +82,33 @@ export class WorkerTrainer implements LocalTrainer {
     return this.info.backend;
   }
 
-  setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void> {
-    return this.call('setup', [spec, runClasses]);
+  async setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void> {
+    await this.call({ method: 'setup', args: [spec, runClasses] });
   }
 
-  fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
-    return this.call('fit', [weights, config], onProgress);
+  async fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome> {
+    const r = await this.call({ method: 'fit', args: [weights, config] }, onProgress);
+    return r.method === 'fit' ? r.result : unexpected(r, 'fit');
   }
 
-  evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
-    return this.call('evaluate', [weights, split], onProgress);
+  async evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary> {
+    const r = await this.call({ method: 'evaluate', args: [weights, split] }, onProgress);
+    return r.method === 'evaluate' ? r.result : unexpected(r, 'evaluate');
   }
 
-  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
-    return this.call('calibrate', [weights, maxExamples]);
+  async calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+    const r = await this.call({ method: 'calibrate', args: [weights, maxExamples] });
+    return r.method === 'calibrate' ? r.result : unexpected(r, 'calibrate');
   }
 
   abort(): void {
-    this.worker.postMessage({ id: 0, method: 'abort', args: [] });
+    const message: TrainerCall = { id: 0, method: 'abort', args: [] };
+    this.worker.postMessage(message);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.call('close', []).catch(() => undefined);
+    await this.call({ method: 'close', args: [] }).catch(() => undefined);
     this.closed = true;
     await this.worker.terminate();
   }
@@ -119,7 +116,6 @@ export class WorkerTrainer implements LocalTrainer {
 
 /** Node arguments and entry file that run one hospital per process (see process-entry.ts). */
 export function hospitalProcessCommand(): { execPath: string; args: string[] } {
-  const entry = new URL('./process-entry.ts', import.meta.url);
-  const code = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { console.error(e); process.exit(1); });`;
+  const code = tsBootstrap(new URL('./process-entry.ts', import.meta.url));
   return { execPath: process.execPath, args: ['--input-type=module', '--eval', code] };
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32Bits } from '@fedxray/runtime';
 import { ModelError } from './errors';
 import { ARCH_CONFIGS, BACKBONE_OUTPUT_LAYER, HEAD_LAYERS, ModelSpecSchema } from './spec';
 import type { ArchConfig, ModelSpec, ModelSpecInput } from './spec';
@@ -14,15 +15,8 @@ export interface BuildOptions {
 /** Per-layer seeds derived from one seed, so layers do not share a random stream. */
 function seeder(seed: number | undefined): () => number | undefined {
   if (seed === undefined) return () => undefined;
-  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return () => {
-    // mulberry32 step
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % 2147483647;
-  };
+  const bits = mulberry32Bits((Math.trunc(seed) ^ 0x9e3779b9) >>> 0);
+  return () => bits() % 2147483647;
 }
 
 function glorot(nextSeed: () => number | undefined): ReturnType<typeof tf.initializers.glorotUniform> {

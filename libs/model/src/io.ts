@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeDirAtomic } from '@fedxray/runtime';
 import { ModelError } from './errors';
 import { ModelSpecSchema } from './spec';
 import { rememberSpec, specOf } from './densenet';
@@ -31,12 +32,7 @@ export async function saveModel(model: tf.LayersModel, dir: string, meta?: Saved
   const known = meta?.spec ?? specOf(model);
   if (!known) throw new ModelError('saveModel needs meta.spec for a model that was not made by buildModel or loadModel');
   const spec = ModelSpecSchema.parse(known);
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = join(parent, `.${basename(dir)}.tmp-${tag}`);
-  await mkdir(tmp);
-  try {
+  await writeDirAtomic(dir, async (tmp) => {
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const data = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]));
@@ -59,18 +55,7 @@ export async function saveModel(model: tf.LayersModel, dir: string, meta?: Saved
       }),
     );
     await writeFile(join(tmp, META_FILE), `${JSON.stringify({ format: 'fedxray-model', version: 1, ...meta, spec }, null, 2)}\n`);
-    const old = join(parent, `.${basename(dir)}.old-${tag}`);
-    const existed = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (existed) await rename(dir, old);
-    await rename(tmp, dir);
-    if (existed) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 async function readJson(path: string, what: string): Promise<unknown> {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '@fedxray/runtime';
 import { ModelSpecSchema } from './spec';
 import type { ModelSpec, ModelSpecInput } from './spec';
 
@@ -19,14 +20,7 @@ export function randomImages(n: number, size: number, channels: number, seed = 1
  * random); with `classes` 3, label 2 has no blob.
  */
 export function blobImages(n: number, size: number, seed = 7, classes: 2 | 3 = 2): { x: tf.Tensor4D; labels: number[]; centers: [number, number][] } {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const data = new Float32Array(n * size * size);
   const labels: number[] = [];
   const centers: [number, number][] = [];

@@ -3,7 +3,8 @@ export type { SimulationResult, SimulationEvents, HospitalFailure } from './simu
 export { SimulationOptionsSchema } from './options';
 export type { SimulationOptions, SimulationOptionsInput } from './options';
 export { Tuner, TuneResumeError, planTrials, analyse, simulationTrialRunner } from './tune/tuner';
-export type { TrialPlan, TrialOutcome, TrialRecord, TrialRunner, TrialSettings, TuneOptions, TuneResult, TuneFile, TuneAnalysis, TuneEvents } from './tune/tuner';
+export type { TrialRunner, TuneOptions, TuneResult, TuneEvents } from './tune/tuner';
+export type { TrialPlan, TrialOutcome, TrialRecord, TrialSettings, TuneFile, TuneAnalysis } from './tune/records';
 export { TuneDesignSchema, TuneFactorsSchema, TuneConfigError, parseTuneDesign, FACTOR_NAMES, FACTOR_LABELS } from './tune/config';
 export type { TuneDesign, TuneDesignInput, TuneFactors } from './tune/config';
 export { L9 } from './tune/l9';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** One simulated federation, parsed once; bad values fail at once with their path. */
 export const SimulationOptionsSchema = z
-  .object({
+  .strictObject({
     /** One data set split among hospitals by `partition` … */
     data: z.string().optional(),
     /** … or one folder per hospital. */
@@ -14,8 +14,8 @@ export const SimulationOptionsSchema = z
     batchSize: z.number().int().positive().default(32),
     maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
     learningRate: z.number().positive().optional(),
+    /** As the coordinator takes it: `name` and its options; `batchNorm: 'local'` is FedBN. */
     strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
-    keepBatchNormLocal: z.boolean().default(false),
     /** Model spec fields (arch, imageSize, head, optimizer …); classes come from the data. */
     model: z.record(z.string(), z.unknown()).default({}),
     backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),

@@ -134,14 +134,13 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         weightsDtype: 'float32',
       },
       strategy: o.strategy,
-      keepBatchNormLocal: o.keepBatchNormLocal,
       model,
       seed: o.seed,
       staticTokens: tokens,
       dashboardDir: o.dashboardDir,
     });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
-    for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
+    for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'updateRefused', 'jobFailed', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
     // The coordinator was already listening before these listeners were attached.
     this.emit('listening', { url: coordinator.url });
     const hospitals: Hospital[] = [];

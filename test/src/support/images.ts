@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mulberry32 } from '@fedxray/evaluation';
+import { mulberry32 } from '@fedxray/runtime';
 
 /** Seeded PRNG for test data. */
 export const rng = mulberry32;

@@ -7,6 +7,71 @@ import { dashboardDir } from '../lib/dashboard';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
+function readConfigFile(path: string | undefined): Record<string, any> {
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`Cannot read --config ${path}: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+/** Where each flag goes in the coordinator's config, and how its value is written there. */
+const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][] = [
+  ['host', ['host']],
+  ['port', ['port']],
+  ['rounds', ['rounds']],
+  ['fractionFit', ['fractionFit']],
+  ['maxFailures', ['maxFailures']],
+  ['roundTimeout', ['roundTimeoutMs'], (s: number) => s * 1000],
+  ['localEpochs', ['fit', 'localEpochs']],
+  ['batchSize', ['fit', 'batchSize']],
+  ['float16', ['fit', 'weightsDtype'], () => 'float16'],
+  ['strategy', ['strategy', 'name']],
+  ['fedbn', ['strategy', 'batchNorm'], () => 'local'],
+  ['arch', ['model', 'arch']],
+  ['imageSize', ['model', 'imageSize']],
+  ['maxUpdateNorm', ['maxUpdateNorm']],
+  ['insecure', ['allowInsecure'], () => true],
+  ['runId', ['runId']],
+  ['newRun', ['newRun'], () => true],
+  ['crossSite', ['crossSiteEvaluation'], () => true],
+  ['dashboardToken', ['dashboardToken']],
+];
+
+function has(obj: Record<string, any>, path: string[]): boolean {
+  return path.reduce<any>((o, k) => (o && typeof o === 'object' ? o[k] : undefined), obj) !== undefined;
+}
+
+function put(obj: Record<string, any>, path: string[], value: unknown): void {
+  const last = path.at(-1)!;
+  let o = obj;
+  for (const k of path.slice(0, -1)) o = o[k] = { ...(o[k] ?? {}) };
+  o[last] = value;
+}
+
+/**
+ * The coordinator config from --config and the flags: a flag given on the
+ * command line wins; a flag's default applies only where the file is silent.
+ */
+function coordinatorConfig(flags: Record<string, any>, command: Command, file: Record<string, any>): Record<string, any> & { model: Record<string, unknown> } {
+  const config: Record<string, any> & { model: Record<string, unknown> } = { ...structuredClone(file), model: { ...(file.model ?? {}) } };
+  const given = (flag: string) => command.getOptionValueSource(flag) === 'cli';
+  for (const [flag, path, value] of FLAG_FIELDS) {
+    if (flags[flag] === undefined || (!given(flag) && has(file, path))) continue;
+    put(config, path, value ? value(flags[flag]) : flags[flag]);
+  }
+  if (given('minHospitals') || !has(file, ['minAvailable'])) {
+    config.minAvailable = flags.minHospitals;
+    config.minFit = Math.min(flags.minHospitals, file.minFit ?? flags.minHospitals);
+  }
+  if (flags.tlsCert || flags.tlsKey) config.tls = { cert: flags.tlsCert, key: flags.tlsKey };
+  const classes = flags.classes ? String(flags.classes).split(',').map((s: string) => s.trim()).filter(Boolean) : file.model?.classes;
+  if (!classes || classes.length < 2) throw new UsageError('Give the class names with --classes a,b,c (at least two), or model.classes in --config');
+  put(config, ['model', 'classes'], classes);
+  return config;
+}
+
 export function coordinatorCommand(): Command {
   const cmd = new Command('coordinator').description('Run a coordinator, and manage the hospitals allowed to join it');
   cmd
@@ -27,64 +92,25 @@ export function coordinatorCommand(): Command {
     .option('--fraction-fit <f>', 'fraction of connected hospitals sampled per round', parseFloatOption('--fraction-fit'), 1)
     .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
     .option('--batch-size <n>', 'training batch size at hospitals', parseIntOption('--batch-size', 1), 32)
-    .option('--strategy <name>', 'aggregation strategy', 'fedavg')
-    .option('--fedbn', 'keep BatchNorm layers local to each hospital (FedBN)')
+    .option('--strategy <name>', 'aggregation strategy (docs/AGGREGATION.md)', 'fedavg')
+    .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")
     .option('--max-update-norm <x>', 'refuse updates further than this (L2) from the global model', parseFloatOption('--max-update-norm'))
     .option('--round-timeout <s>', 'seconds a round may take before stragglers count as failed', parseIntOption('--round-timeout', 1), 3600)
     .option('--max-failures <k>', 'failed hospitals tolerated per round', parseIntOption('--max-failures', 0), 1)
-    .option('--run-id <id>', 'name of the run (resumes it if unfinished)')
+    .option('--run-id <id>', 'the run to resume (with its own settings), or the name of a new one')
+    .option('--new-run', 'start a new run even though --data-dir holds an unfinished one (it stays, to resume later with --run-id)')
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--float16', 'send weights as float16 (half the bytes)')
     .option('--dashboard-token <t>', 'token that lets non-loopback browsers read the dashboard')
     .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'))
     .action(async (flags, command: Command) => {
-      const { Coordinator, createLogger } = await import('@fedxray/coordinator');
-      let fileConfig: Record<string, any> = {};
-      if (flags.config) {
-        try {
-          fileConfig = JSON.parse(readFileSync(flags.config, 'utf8'));
-        } catch (err) {
-          throw new UsageError(`Cannot read --config ${flags.config}: ${err instanceof Error ? err.message : err}`);
-        }
-      }
-      const given = (k: string) => command.getOptionValueSource(k) === 'cli' || fileConfig[k] === undefined;
-      const classes = flags.classes ? String(flags.classes).split(',').map((s: string) => s.trim()).filter(Boolean) : fileConfig.model?.classes;
-      if (!classes || classes.length < 2) throw new UsageError('Give the class names with --classes a,b,c (at least two), or model.classes in --config');
-      const config = {
-        ...fileConfig,
-        dataDir: resolve(flags.dataDir),
-        ...(given('host') ? { host: flags.host } : {}),
-        ...(given('port') ? { port: flags.port } : {}),
-        ...(flags.tlsCert || flags.tlsKey ? { tls: { cert: flags.tlsCert, key: flags.tlsKey } } : {}),
-        ...(flags.insecure ? { allowInsecure: true } : {}),
-        ...(given('rounds') ? { rounds: flags.rounds } : {}),
-        ...(given('minHospitals') ? { minAvailable: flags.minHospitals, minFit: Math.min(flags.minHospitals, fileConfig.minFit ?? flags.minHospitals) } : {}),
-        ...(given('fractionFit') ? { fractionFit: flags.fractionFit } : {}),
-        ...(given('maxFailures') ? { maxFailures: flags.maxFailures } : {}),
-        ...(given('roundTimeout') ? { roundTimeoutMs: flags.roundTimeout * 1000 } : {}),
-        fit: {
-          ...(fileConfig.fit ?? {}),
-          ...(given('localEpochs') ? { localEpochs: flags.localEpochs } : {}),
-          ...(given('batchSize') ? { batchSize: flags.batchSize } : {}),
-          ...(flags.float16 ? { weightsDtype: 'float16' } : {}),
-        },
-        ...(given('strategy') ? { strategy: { ...(fileConfig.strategy ?? {}), name: flags.strategy } } : {}),
-        ...(flags.fedbn ? { keepBatchNormLocal: true } : {}),
-        ...(flags.maxUpdateNorm ? { maxUpdateNorm: flags.maxUpdateNorm } : {}),
-        ...(flags.runId ? { runId: flags.runId } : {}),
-        ...(flags.crossSite ? { crossSiteEvaluation: true } : {}),
-        ...(flags.dashboardToken ? { dashboardToken: flags.dashboardToken } : {}),
-        model: {
-          ...(fileConfig.model ?? {}),
-          classes,
-          ...(command.getOptionValueSource('arch') === 'cli' || fileConfig.model?.arch === undefined ? { arch: flags.arch } : {}),
-          ...(command.getOptionValueSource('imageSize') === 'cli' || fileConfig.model?.imageSize === undefined ? { imageSize: flags.imageSize } : {}),
-        },
-        dashboardDir: dashboardDir(),
-      };
+      const { Coordinator, ConfigError, createLogger } = await import('@fedxray/coordinator');
+      const config = { ...coordinatorConfig(flags, command, readConfigFile(flags.config)), dataDir: resolve(flags.dataDir), dashboardDir: dashboardDir() };
       const logger = createLogger(flags.log);
       const p = new Progress();
-      const c = await Coordinator.start(config, { logger });
+      const c = await Coordinator.start(config, { logger }).catch((err) => {
+        throw err instanceof ConfigError ? new UsageError(err.message) : err;
+      });
       p.line(`Coordinator for run ${c.runId} listening on ${c.url}`);
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
       c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}`));

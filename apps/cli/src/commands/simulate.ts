@@ -1,136 +1,78 @@
 import { Command, Option } from 'commander';
-import { STRATEGY_NAMES } from '@fedxray/aggregation';
-import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { UsageError, parseFloatOption, parseIntOption } from '../usage';
+import { z } from 'zod';
+import { parseFloatOption, parseIntOption } from '../usage';
+import { addRunOptions, checkDataSource, configFileSchema, simulationSettings, withConfigFile, type RunFlags } from '../lib/run-options';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
 import { defaultRunDir, demoDataWithProgress } from '../lib/demo';
 import { dashboardDir } from '../lib/dashboard';
 
-interface SimulateFlags {
-  demo?: boolean;
-  data?: string;
-  hospitalData?: string;
-  hospitals: number;
-  partition?: string;
-  rounds: number;
-  localEpochs?: number;
-  batchSize: number;
-  maxExamples: number;
-  strategy: string;
-  fedbn?: boolean;
-  arch: string;
-  imageSize?: number;
-  backend: string;
+interface SimulateFlags extends RunFlags {
   optimizer?: string;
   lr?: number;
   dropout?: number;
   activation?: string;
-  output?: string;
-  seed: number;
   out?: string;
   config?: string;
   baseline?: boolean;
   crossSite?: boolean;
-  workers: boolean;
-  processes?: boolean;
-  augment: boolean;
-  balance: string;
   dashboard?: boolean;
   port: number;
   json?: boolean;
-  cacheDir: string;
 }
 
+/** What `simulate --config <file>` may hold besides the shared options. */
+const SIMULATE_FILE = {
+  optimizer: z.enum(['adam', 'sgd', 'adagrad']).optional(),
+  lr: z.number().positive().optional(),
+  dropout: z.number().min(0).max(1).optional(),
+  activation: z.enum(['relu', 'tanh', 'sigmoid']).optional(),
+  out: z.string().optional(),
+  baseline: z.boolean().optional(),
+  crossSite: z.boolean().optional(),
+  dashboard: z.boolean().optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  json: z.boolean().optional(),
+};
+
 export function simulateCommand(): Command {
-  return new Command('simulate')
-    .description('Run a whole federation on this machine: a coordinator and N hospitals over loopback sockets')
-    .option('--demo', 'use the embedded synthetic chest X-rays (generated once into --cache-dir)')
-    .option('--data <dir>', 'one data set in class folders, split among the hospitals by --partition')
-    .option('--hospital-data <dirs>', 'one folder per hospital, comma-separated (instead of --data)')
-    .option('--hospitals <n>', 'number of hospitals', parseIntOption('--hospitals', 1), 3)
-    .option('--partition <spec>', 'iid | dirichlet:<alpha> | pathological:<k> | quantity:<beta> (default: iid; demo: dirichlet:1)')
-    .option('--rounds <n>', 'federated rounds', parseIntOption('--rounds', 1), 3)
-    .option('--local-epochs <n>', 'epochs each hospital trains per round (default 1; demo 2)', parseIntOption('--local-epochs', 1))
-    .option('--batch-size <n>', 'training batch size', parseIntOption('--batch-size', 1), 32)
-    .option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)', parseIntOption('--max-examples', 0), 0)
-    .option('--strategy <name>', `aggregation strategy (${STRATEGY_NAMES.join(', ')})`, 'fedavg')
-    .option('--fedbn', 'keep BatchNorm layers local to each hospital (FedBN)')
-    .option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny', 'densenet-tiny')
-    .option('--image-size <px>', 'model input size (default 224; demo 64)', parseIntOption('--image-size', 8))
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'))
+  const cmd = new Command('simulate').description('Run a whole federation on this machine: a coordinator and N hospitals over loopback sockets');
+  return addRunOptions(cmd)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd', 'adagrad']))
     .option('--lr <rate>', 'learning rate', parseFloatOption('--lr'))
     .option('--dropout <p>', 'dropout after the Dense-512 layer', parseFloatOption('--dropout'))
     .addOption(new Option('--activation <fn>', 'Dense-512 activation').choices(['relu', 'tanh', 'sigmoid']))
-    .addOption(new Option('--output <kind>', "softmax (categorical CE) or sigmoid (binary CE, the study's)").choices(['softmax', 'sigmoid']))
-    .option('--seed <n>', 'seed for the split, partition, initial weights and sampling', parseIntOption('--seed', 0), 42)
     .option('--out <dir>', 'run directory (default runs/sim-<time>)')
-    .option('--config <file>', 'JSON file with any of these options (flags given on the command line win)')
+    .option('--config <file>', 'JSON file with any of these options in camelCase (flags given on the command line win; an unknown key is refused)')
     .option('--baseline', 'also train the same model centrally on the pooled data and report it beside the federation')
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
-    .option('--no-workers', 'train hospitals on the main thread instead of one worker thread each')
-    .option('--processes', 'run every hospital in its own process, as real hospitals are')
-    .option('--no-augment', 'train without augmentation')
-    .option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class", 'max')
     .option('--dashboard', 'serve the dashboard and print its URL')
     .option('--port <n>', 'coordinator port (0 = any free port)', parseIntOption('--port', 0), 0)
     .option('--json', 'print summary.json to stdout at the end')
-    .option('--cache-dir <dir>', 'where --demo keeps the generated images', '.cache')
-    .action(async (flags: SimulateFlags, cmd: Command) => {
-      await runSimulate(flags, cmd);
+    .action(async (flags: SimulateFlags, command: Command) => {
+      await runSimulate(withConfigFile(flags, command, configFileSchema(SIMULATE_FILE)));
     });
 }
 
-async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void> {
-  let flags = cliFlags;
-  if (cliFlags.config) {
-    let fileConfig: Record<string, unknown>;
-    try {
-      fileConfig = JSON.parse(readFileSync(cliFlags.config, 'utf8'));
-    } catch (err) {
-      throw new UsageError(`Cannot read --config ${cliFlags.config}: ${err instanceof Error ? err.message : err}`);
-    }
-    const fromCli = Object.fromEntries(Object.keys(cliFlags).filter((k) => cmd.getOptionValueSource(k) === 'cli').map((k) => [k, (cliFlags as any)[k]]));
-    flags = { ...cliFlags, ...fileConfig, ...fromCli } as SimulateFlags;
-  }
-  const sources = [flags.demo, flags.data, flags.hospitalData].filter(Boolean).length;
-  if (sources !== 1) throw new UsageError('Give exactly one of --demo, --data <dir> or --hospital-data <a,b,c>');
+async function runSimulate(flags: SimulateFlags): Promise<void> {
+  checkDataSource(flags);
   const p = new Progress();
-  let data = flags.data;
-  if (flags.demo) {
-    data = await demoDataWithProgress(flags.cacheDir, p);
-  }
-  const imageSize = flags.imageSize ?? (flags.demo ? 64 : 224);
+  const data = flags.demo ? await demoDataWithProgress(flags.cacheDir, p) : flags.data;
   const out = flags.out ? resolve(flags.out) : defaultRunDir('sim');
-  const model: Record<string, unknown> = { arch: flags.arch, imageSize };
+  const settings = simulationSettings(flags, data);
+  const model: Record<string, unknown> = { ...settings.model };
   const head: Record<string, unknown> = {};
   if (flags.activation) head.activation = flags.activation;
   if (flags.dropout !== undefined) head.dropout = flags.dropout;
   if (Object.keys(head).length) model.head = head;
-  if (flags.output) model.output = flags.output;
   if (flags.optimizer || flags.lr) model.optimizer = { ...(flags.optimizer ? { name: flags.optimizer } : {}), ...(flags.lr ? { learningRate: flags.lr } : {}) };
+  const imageSize = model.imageSize;
 
   const { Simulation } = await import('@fedxray/simulation');
   const options = Simulation.parse({
-    data,
-    hospitalData: flags.hospitalData ? flags.hospitalData.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-    hospitals: flags.hospitals,
-    partition: flags.partition ?? (flags.demo ? 'dirichlet:1' : 'iid'),
-    rounds: flags.rounds,
-    localEpochs: flags.localEpochs ?? (flags.demo ? 2 : 1),
-    batchSize: flags.batchSize,
-    maxExamplesPerEpoch: flags.maxExamples,
-    strategy: { name: flags.strategy },
-    keepBatchNormLocal: !!flags.fedbn,
+    ...settings,
     model,
-    backend: flags.backend as any,
-    augment: flags.augment,
-    balance: flags.balance === 'max' || flags.balance === 'none' ? flags.balance : Number(flags.balance),
-    seed: flags.seed,
     out,
-    workers: flags.workers,
-    processes: !!flags.processes,
     baseline: !!flags.baseline,
     crossSiteEvaluation: !!flags.crossSite,
     port: flags.port,
@@ -163,24 +105,29 @@ async function runSimulate(cliFlags: SimulateFlags, cmd: Command): Promise<void>
     progress.set(hospital, `${hospital} ${bar(pr.done, pr.total, 10)}${pr.loss !== undefined ? ` ${fmt(pr.loss, 2)}` : ''}`);
     p.update(`  ${[...progress.values()].join('  ')}`);
   });
-  // One line per failed job: a fit that failed at an in-process hospital is reported by the hospital, not again by the coordinator.
-  const failedFits = new Set<string>();
-  sim.on('hospitalFailed', ({ hospital, phase, round: r, error }) => {
-    if (phase === 'fit') failedFits.add(`${hospital}@${r}`);
+  // One line per failed job, whichever side tells first: the hospital (an in-process one reports its own error) or the coordinator.
+  const failed = new Set<string>();
+  const failedLine = (hospital: string, phase: string | undefined, r: number | undefined, error: string) => {
+    const key = `${hospital}:${phase}:${r}`;
+    if (phase && failed.has(key)) return;
+    failed.add(key);
     p.line(`  FAILED ${hospital}: ${phase ? `${phase} in round ${r}` : 'outside a job'}: ${error}`);
-  });
-  sim.on('fitResult', ({ hospital, round: r, ok, metrics, examples, error }) => {
+  };
+  sim.on('hospitalFailed', ({ hospital, phase, round: r, error }) => failedLine(hospital, phase, r, error));
+  sim.on('jobFailed', ({ hospital, phase, round: r, error }) => failedLine(hospital, phase, r, error));
+  sim.on('fitResult', ({ hospital, ok, metrics, examples }) => {
     if (ok) p.line(`  ${hospital}: trained on ${examples} images, loss ${fmt(metrics!.loss)}, accuracy ${fmt(metrics!.accuracy)}`);
-    else if (!failedFits.has(`${hospital}@${r}`)) p.line(`  FAILED ${hospital}: fit in round ${r}: ${error}`);
   });
   sim.on('roundFailed', ({ round: r, reason }) => p.line(`Round ${r} failed: ${reason}; retrying`));
   sim.on('roundEnd', (rec) => {
     const m = rec.metrics;
-    p.line(
-      `Round ${rec.round} done in ${seconds(rec.durationMs)}: global model on ${m?.examples ?? 0} test images: accuracy ${fmt(m?.accuracy)}, loss ${fmt(m?.loss)}${
-        m ? `, balanced accuracy ${fmt(m.balancedAccuracy)}, macro AUC ${fmt(m.macroAuc)}` : ''
-      }`,
-    );
+    const used = rec.fit.discarded.length ? ` (the strategy used ${rec.fit.used.join(', ')}; discarded ${rec.fit.discarded.join(', ')})` : '';
+    if (!m) p.line(`Round ${rec.round} done in ${seconds(rec.durationMs)}${used}${rec.evaluationError ? `: not evaluated: ${rec.evaluationError}` : ''}`);
+    else {
+      p.line(
+        `Round ${rec.round} done in ${seconds(rec.durationMs)}${used}: global model on ${m.examples} test images: accuracy ${fmt(m.accuracy)}, loss ${fmt(m.loss)}, balanced accuracy ${fmt(m.balancedAccuracy)}, macro AUC ${fmt(m.macroAuc)}`,
+      );
+    }
   });
   sim.on('baseline', (b) => {
     if (b.phase === 'start') p.line(`Baseline: the same model trained centrally on the pooled data for ${b.epochs} epochs`);

@@ -1,60 +1,32 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { UsageError, parseIntOption } from '../usage';
+import { UsageError } from '../usage';
+import { addRunOptions, checkDataSource, configFileSchema, simulationSettings, withConfigFile, type RunFlags } from '../lib/run-options';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
 import { defaultRunDir, demoDataWithProgress } from '../lib/demo';
 
-interface TuneFlags {
+interface TuneFlags extends RunFlags {
   design: string;
   optimizers?: string[];
   lrs?: number[];
   dropouts?: number[];
   activations?: string[];
+  factors?: Record<string, unknown>;
   config?: string;
   centralized?: boolean;
-  demo?: boolean;
-  data?: string;
-  hospitals: number;
-  partition?: string;
-  rounds: number;
-  localEpochs: number;
-  batchSize: number;
-  maxExamples: number;
-  arch: string;
-  imageSize?: number;
-  backend: string;
-  seed: number;
   out?: string;
-  workers: boolean;
-  cacheDir: string;
   json?: boolean;
 }
 
-/** What `--config <file>` may hold: the design and its levels, and any of the flags below in camelCase. */
-const TuneFileSchema = z
-  .object({
-    design: z.string().optional(),
-    factors: z.record(z.string(), z.unknown()).optional(),
-    centralized: z.boolean().optional(),
-    demo: z.boolean().optional(),
-    data: z.string().optional(),
-    hospitals: z.number().int().positive().optional(),
-    partition: z.string().optional(),
-    rounds: z.number().int().positive().optional(),
-    localEpochs: z.number().int().positive().optional(),
-    batchSize: z.number().int().positive().optional(),
-    maxExamples: z.number().int().nonnegative().optional(),
-    arch: z.string().optional(),
-    imageSize: z.number().int().positive().optional(),
-    backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).optional(),
-    seed: z.number().int().optional(),
-    out: z.string().optional(),
-    workers: z.boolean().optional(),
-    cacheDir: z.string().optional(),
-  })
-  .strict();
+/** What `tune --config <file>` may hold besides the shared options: the design and its levels. */
+const TUNE_FILE = {
+  design: z.string().optional(),
+  factors: z.record(z.string(), z.unknown()).optional(),
+  centralized: z.boolean().optional(),
+  out: z.string().optional(),
+  json: z.boolean().optional(),
+};
 
 function listOf<T>(name: string, parse: (s: string) => T): (value: string) => T[] {
   return (value: string) => {
@@ -74,7 +46,7 @@ const numberIn = (name: string) => (s: string) => {
 };
 
 export function tuneCommand(): Command {
-  return new Command('tune')
+  const cmd = new Command('tune')
     .description(
       "Taguchi L9 tuning as in the study: 9 federated runs over 4 factors × 3 levels (optimizer, learning rate, dropout, Dense-512 activation), then main effects with larger-is-better S/N ratios and the recommended combination. Rerun with the same --out to resume.",
     )
@@ -83,57 +55,30 @@ export function tuneCommand(): Command {
     .option('--lrs <a,b,c>', 'learning-rate levels [default: 0.001,0.0001,0.005]', listOf('--lrs', numberIn('--lrs')))
     .option('--dropouts <a,b,c>', 'dropout levels [default: 0.3,0.4,0.5]', listOf('--dropouts', numberIn('--dropouts')))
     .option('--activations <a,b,c>', 'Dense-512 activation levels (relu, tanh, sigmoid) [default: relu,tanh,sigmoid]', listOf('--activations', (s) => s))
-    .option('--config <file>', 'JSON with design, factors {optimizer, learningRate, dropout, activation} and any flag below in camelCase (flags given on the command line win)')
-    .option('--centralized', "the study's setting: one hospital holding all the data (iid), i.e. FedAvg over a single client")
-    .option('--demo', 'use the embedded synthetic chest X-rays (generated once into --cache-dir)')
-    .option('--data <dir>', 'one data set in class folders, split among the hospitals by --partition')
-    .option('--hospitals <n>', 'number of hospitals', parseIntOption('--hospitals', 1), 3)
-    .option('--partition <spec>', 'iid | dirichlet:<alpha> | pathological:<k> | quantity:<beta> (default: iid; demo: dirichlet:1)')
-    .option('--rounds <n>', 'federated rounds per trial', parseIntOption('--rounds', 1), 3)
-    .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
-    .option('--batch-size <n>', 'training batch size', parseIntOption('--batch-size', 1), 32)
-    .option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)', parseIntOption('--max-examples', 0), 0)
-    .option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny', 'densenet-tiny')
-    .option('--image-size <px>', 'model input size (default 224; demo 64)', parseIntOption('--image-size', 16))
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'))
-    .option('--seed <n>', 'seed for the split, partition, initial weights and sampling (the same in every trial)', parseIntOption('--seed', 0), 42)
+    .option('--config <file>', 'JSON with design, factors {optimizer, learningRate, dropout, activation} and any option below in camelCase (flags given on the command line win; an unknown key is refused)')
+    .option('--centralized', "the study's setting: one hospital holding all the data (iid), i.e. FedAvg over a single client");
+  return addRunOptions(cmd)
     .option('--out <dir>', 'tune directory: tune.json, tune.md, trial-1 … trial-9 (default runs/tune-<time>)')
-    .option('--no-workers', 'train hospitals on the main thread instead of one worker thread each')
-    .option('--cache-dir <dir>', 'where --demo keeps the generated images', '.cache')
     .option('--json', 'print tune.json to stdout at the end')
-    .action(async (flags: TuneFlags, cmd: Command) => {
-      await runTune(flags, cmd);
+    .action(async (flags: TuneFlags, command: Command) => {
+      await runTune(flags, command);
     });
 }
 
+/** The flags with the --config file's values, and the factor levels (flags win over the file). */
 function mergeConfig(cliFlags: TuneFlags, cmd: Command): { flags: TuneFlags; factors: Record<string, unknown> } {
-  let file: z.infer<typeof TuneFileSchema> = {};
-  if (cliFlags.config) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(cliFlags.config, 'utf8'));
-    } catch (err) {
-      throw new UsageError(`Cannot read --config ${cliFlags.config}: ${err instanceof Error ? err.message : err}`);
-    }
-    const r = TuneFileSchema.safeParse(raw);
-    if (!r.success) throw new UsageError(`Invalid --config ${cliFlags.config}: ${r.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-    file = r.data;
-  }
-  const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
-  const { factors: fileFactors, ...fileFlags } = file;
-  const flags = { ...cliFlags } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(fileFlags)) if (!fromCli(k)) flags[k] = v;
-  const factors: Record<string, unknown> = { ...(fileFactors ?? {}) };
+  const flags = withConfigFile(cliFlags, cmd, configFileSchema(TUNE_FILE));
+  const factors: Record<string, unknown> = { ...(flags.factors ?? {}) };
   if (cliFlags.optimizers) factors.optimizer = cliFlags.optimizers;
   if (cliFlags.lrs) factors.learningRate = cliFlags.lrs;
   if (cliFlags.dropouts) factors.dropout = cliFlags.dropouts;
   if (cliFlags.activations) factors.activation = cliFlags.activations;
-  return { flags: flags as unknown as TuneFlags, factors };
+  return { flags, factors };
 }
 
 async function runTune(cliFlags: TuneFlags, cmd: Command): Promise<void> {
   const { flags, factors } = mergeConfig(cliFlags, cmd);
-  if (!!flags.demo === !!flags.data) throw new UsageError('Give exactly one of --demo or --data <dir>');
+  checkDataSource(flags);
   if (flags.centralized && (cmd.getOptionValueSource('hospitals') === 'cli' || flags.partition !== undefined)) {
     throw new UsageError('--centralized means one hospital holding all the data (iid); leave out --hospitals and --partition');
   }
@@ -144,33 +89,14 @@ async function runTune(cliFlags: TuneFlags, cmd: Command): Promise<void> {
     throw new UsageError(err instanceof Error ? err.message.replace(/^Invalid tune design: /, 'Invalid levels: ') : String(err));
   }
   const p = new Progress();
-  let data = flags.data;
-  if (flags.demo) {
-    data = await demoDataWithProgress(flags.cacheDir, p);
-  }
-  const imageSize = flags.imageSize ?? (flags.demo ? 64 : 224);
+  const data = flags.demo ? await demoDataWithProgress(flags.cacheDir, p) : flags.data;
   const out = flags.out ? resolve(flags.out) : defaultRunDir('tune');
+  const simulation = simulationSettings(flags, data);
+  const imageSize = simulation.model.imageSize;
 
   let tuner: InstanceType<typeof sim.Tuner>;
   try {
-    tuner = new sim.Tuner({
-      out,
-      design: { design: flags.design as 'l9', factors },
-      centralized: !!flags.centralized,
-      simulation: {
-        data,
-        hospitals: flags.hospitals,
-        partition: flags.partition ?? (flags.demo ? 'dirichlet:1' : 'iid'),
-        rounds: flags.rounds,
-        localEpochs: flags.localEpochs,
-        batchSize: flags.batchSize,
-        maxExamplesPerEpoch: flags.maxExamples,
-        model: { arch: flags.arch, imageSize },
-        backend: flags.backend as 'auto',
-        seed: flags.seed,
-        workers: flags.workers,
-      },
-    });
+    tuner = new sim.Tuner({ out, design: { design: flags.design as 'l9', factors }, centralized: !!flags.centralized, simulation });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message.replace(/^Invalid tune design: /, 'Invalid levels: ') : String(err));
   }

@@ -1,5 +1,5 @@
 import { DataError } from '../errors';
-import type { ImageInfo } from '../scan';
+import type { ImageInfo } from './types';
 import { resizeNative } from './resize';
 import { fromRaw, loadSharp } from './sharp';
 import type { DecodeTarget, FormatModule, ImageFormat, NativeImage, RawImage } from './types';

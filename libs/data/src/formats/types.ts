@@ -1,4 +1,3 @@
-import type { ImageInfo } from '../scan';
 
 /** Image formats the data set may hold, recognised by their content, never by the file name. */
 export type ImageFormat = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'dicom';
@@ -44,3 +43,12 @@ export interface FormatModule {
 
 /** Bytes the registry reads to recognise a format: DICOM's "DICM" sits at 128..131. */
 export const SNIFF_BYTES = 256;
+
+/** What a full decode learned about one image (filled when scanning with `verify`). */
+export interface ImageInfo {
+  width: number;
+  height: number;
+  /** Bits per sample as stored: 8 or 16 for rasters, Bits Stored for DICOM (e.g. 12). */
+  bitDepth: number;
+  channels: number;
+}

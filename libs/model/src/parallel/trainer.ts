@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedWeights } from '@fedxray/protocol';
+import { startTsWorker } from '@fedxray/runtime';
 import type { BackendChoice } from '../backend';
 import { ModelError } from '../errors';
 import { ModelSpecSchema, type ModelSpec } from '../spec';
@@ -23,22 +24,6 @@ export interface ParallelTrainerOptions {
   backend?: BackendChoice;
   /** FedProx μ, as in TrainerOptions. @default 0 */
   proximalMu?: number;
-}
-
-/**
- * Node (20) refuses a .ts file as a worker's entry point, and a worker does not
- * inherit the loader hooks tsx installs here: the entry registers tsx, then
- * imports the worker module.
- */
-function workerEntry(): string {
-  let tsx: string;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch {
-    throw new ModelError('Training workers need the tsx package (a dependency of fedxray) to load their TypeScript; it could not be found');
-  }
-  const worker = new URL('./worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(worker)}); })`;
 }
 
 interface WorkerSlot {
@@ -104,7 +89,7 @@ export class ParallelTrainer {
     const trainer = new Trainer(model, spec, { proximalMu: options.proximalMu });
     const { slots, floats } = layoutOf(model);
     if (n === 0) return new ParallelTrainer(trainer, microBatch, slots, null, [], []);
-    const entry = workerEntry();
+    const entry = new URL('./worker.ts', import.meta.url);
     const weights = new SharedArrayBuffer(floats * 4);
     const workers: WorkerSlot[] = [];
     const backends: string[] = [];
@@ -112,8 +97,7 @@ export class ParallelTrainer {
       await Promise.all(
         Array.from({ length: n }, async () => {
           const region = new SharedArrayBuffer(floats * 4);
-          const worker = new Worker(entry, {
-            eval: true,
+          const worker = startTsWorker(entry, {
             workerData: { spec, backend: options.backend ?? 'wasm', proximalMu: options.proximalMu ?? 0, slots, weights, region },
           });
           const slot: WorkerSlot = { worker, region: new Float32Array(region), pending: new Map() };

@@ -1,6 +1,6 @@
 import { FACTOR_LABELS, FACTOR_NAMES } from './config';
 import { DESIGNS } from './l9';
-import type { TrialPlan, TrialRecord, TuneFile } from './tuner';
+import type { TrialPlan, TrialRecord, TuneFile } from './records';
 
 export interface TextTable {
   header: string[];

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mulberry32 } from '@fedxray/evaluation';
+import { mulberry32 } from '@fedxray/runtime';
 import { Tuner } from './tuner';
 
 /** Seeded PRNG for the test images. */

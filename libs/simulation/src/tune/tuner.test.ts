@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tuner, TuneResumeError, type TrialOutcome, type TrialPlan, type TrialRunner, type TuneFile } from './tuner';
+import { Tuner, TuneResumeError, type TrialRunner } from './tuner';
+import type { TrialOutcome, TrialPlan, TuneFile } from './records';
 import { TuneConfigError } from './config';
 
 /** A made-up response surface: deterministic in the factors, so tests know the answer. */

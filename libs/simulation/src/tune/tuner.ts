@@ -1,48 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { relativePath, scanDataset } from '@fedxray/data';
+import { writeFileAtomic } from '@fedxray/runtime';
 import { Simulation } from '../simulate';
 import type { SimulationOptions, SimulationOptionsInput } from '../options';
-import { mainEffects, snLargerIsBetter, type FactorEffect } from './analysis';
+import { mainEffects, snLargerIsBetter } from './analysis';
 import { FACTOR_NAMES, TuneConfigError, parseTuneDesign, type TuneDesign, type TuneDesignInput } from './config';
 import { DESIGNS } from './l9';
 import { renderTuneMarkdown } from './report';
-
-/** The factor values of one trial. */
-export interface TrialSettings {
-  optimizer: string;
-  learningRate: number;
-  dropout: number;
-  activation: string;
-}
-
-export interface TrialPlan {
-  /** 1-based trial number, the row of the array. */
-  trial: number;
-  /** Level index (0, 1, 2) of each factor, in column order. */
-  levels: number[];
-  settings: TrialSettings;
-}
-
-export interface TrialOutcome {
-  status: 'complete' | 'failed';
-  /** Training accuracy of the last round (mean over the hospitals, weighted by examples). */
-  trainAccuracy: number | null;
-  trainLoss: number | null;
-  /** Accuracy of the final global model on every hospital's test split, pooled. */
-  testAccuracy: number | null;
-  testLoss: number | null;
-  error?: string;
-}
-
-export interface TrialRecord extends TrialPlan, TrialOutcome {
-  /** The trial's run directory, relative to the tune's out directory. */
-  runDir: string;
-  durationMs: number;
-  finishedAt: string;
-}
+import type { DataFingerprint, TrialOutcome, TrialPlan, TrialRecord, TrialSettings, TuneAnalysis, TuneFile } from './records';
 
 export interface TrialContext {
   /** Absolute run directory of this trial (empty when the trial starts). */
@@ -70,12 +38,6 @@ export interface TuneOptions {
   fingerprintData?: (options: SimulationOptions) => Promise<DataFingerprint>;
 }
 
-export interface DataFingerprint {
-  images: number;
-  /** sha256 over the sorted class/path/content-hash lines, hex. */
-  sha256: string;
-}
-
 /** The images of the data set(s) a simulation trains on, as one hash: a regenerated or edited data set gets another. */
 export async function fingerprintData(o: Pick<SimulationOptions, 'data' | 'hospitalData'>): Promise<DataFingerprint> {
   const dirs = o.hospitalData ?? (o.data ? [o.data] : []);
@@ -86,35 +48,6 @@ export async function fingerprintData(o: Pick<SimulationOptions, 'data' | 'hospi
   }
   lines.sort();
   return { images: lines.length, sha256: createHash('sha256').update(lines.join('\n')).digest('hex') };
-}
-
-export interface TuneAnalysis {
-  effects: FactorEffect[];
-  /** Best level of each factor by S/N. */
-  recommended: TrialSettings;
-  /** Whether the recommended combination is one of the trials (it often is not). */
-  recommendedTrial: number | null;
-  /** Additive-model prediction for the recommended combination. */
-  predicted: { sn: number; testAccuracy: number };
-  /** The trial with the highest test accuracy. */
-  bestTrial: number;
-  meanSn: number;
-  meanTestAccuracy: number;
-}
-
-export interface TuneFile {
-  format: 'fedxray-tune/1';
-  design: TuneDesign['design'];
-  factors: TuneDesign['factors'];
-  centralized: boolean;
-  /** The images every trial trains on; a resume must find the same. */
-  dataFingerprint: DataFingerprint;
-  /** The settings every trial shares; a resume must match them exactly. */
-  settings: Record<string, unknown>;
-  trials: TrialRecord[];
-  complete: boolean;
-  analysis: TuneAnalysis | null;
-  updatedAt: string;
 }
 
 export interface TuneResult extends TuneFile {
@@ -143,13 +76,6 @@ export class TuneResumeError extends Error {
 
 function canonical(x: unknown): string {
   return JSON.stringify(x, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
-}
-
-/** Writes a file so a reader (or a crash) sees either the old or the new content. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** The runs of a design: row i of the array with each level index replaced by the factor's value. */

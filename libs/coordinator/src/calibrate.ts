@@ -1,0 +1,65 @@
+// The calibration phase: after aggregation, hospitals recompute the new global
+// model's BatchNorm statistics on their own images; the valid reports are pooled.
+import { encodeWeights, type CalibrateResult, type NamedWeights } from '@fedxray/protocol';
+import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport } from './batchnorm-stats';
+import type { CoordinatorConfig } from './config';
+import type { Hub } from './hub';
+import { checkCalibration, parseCalibrateResult } from './intake';
+import type { JobSpec } from './jobs';
+import type { Recorder } from './record';
+import type { CoordinatorCounts } from './view';
+
+export interface CalibrationPhase {
+  runId: string;
+  config: CoordinatorConfig;
+  manifest: { name: string; shape: number[] }[];
+  keepLocal: ReadonlySet<string>;
+  hub: Hub;
+  recorder: Recorder;
+  counters: Omit<CoordinatorCounts, 'connected'>;
+}
+
+/**
+ * The global weights with every connected hospital's BatchNorm statistics
+ * pooled in, and who they came from. Skipped (the weights returned as they
+ * are) when calibration is off or every statistic stays local (FedBN). The
+ * phase obeys the round's k of n: with more than maxFailures failed jobs, or
+ * none valid, the averaged statistics are kept.
+ */
+export async function calibrate(p: CalibrationPhase, round: number, attempt: number, global: NamedWeights, onStart: () => void): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
+  const cfg = p.config.batchNormCalibration;
+  const names = new Set(batchNormStatNames(p.manifest).filter((n) => !p.keepLocal.has(n)));
+  if (!cfg.enabled || names.size === 0) return { weights: global, calibratedBy: [] };
+  onStart();
+  const manifest = p.manifest.filter((t) => names.has(t.name));
+  const weights = encodeWeights(global);
+  const job: JobSpec<CalibrateResult, BatchNormStatsReport> = {
+    kind: 'calibrate',
+    round,
+    attempt,
+    send: (conn) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights }),
+    parse: parseCalibrateResult,
+    accept: (conn, msg) => {
+      p.counters.bytesReceived += msg.stats.data.byteLength;
+      const declared = conn.hello?.examples.train ?? 0;
+      return { ok: true, value: checkCalibration(msg, manifest, Math.min(cfg.maxExamples, declared)) };
+    },
+  };
+  const results = await p.hub.dispatch(p.hub.ready(), job, p.config.roundTimeoutMs);
+  const reports: [string, BatchNormStatsReport][] = [];
+  let failed = 0;
+  for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
+    if (r.ok) reports.push([name, r.value]);
+    else failed++;
+  }
+  const log = p.recorder.logger;
+  if (reports.length === 0 || failed > p.config.maxFailures) {
+    const why = reports.length === 0 ? 'no hospital returned valid statistics' : `${failed} calibrations failed, more than maxFailures=${p.config.maxFailures}`;
+    log.log('warn', `BatchNorm calibration: ${why}; keeping the averaged statistics`, { round });
+    return { weights: global, calibratedBy: [] };
+  }
+  const pooled = poolBatchNormStats(reports.map(([, r]) => r));
+  const calibratedBy = reports.map(([n]) => n);
+  log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: calibratedBy, examples: reports.reduce((s, [, r]) => s + r.examples, 0) });
+  return { weights: applyBatchNormStats(global, pooled), calibratedBy };
+}

@@ -1,0 +1,93 @@
+// Evaluation: every connected hospital evaluates a model on one of its splits
+// and returns a mergeable summary; the valid ones are pooled into exact metrics.
+import { encodeWeights, type EvaluateResult, type NamedWeights } from '@fedxray/protocol';
+import { computeMetrics, mergeSummaries, type EvaluationSummary } from '@fedxray/evaluation';
+import type { CoordinatorConfig } from './config';
+import type { Hub } from './hub';
+import { checkEvaluation, parseEvaluateResult } from './intake';
+import type { JobSpec } from './jobs';
+import type { SiteRoundMetrics } from './state';
+
+export interface EvaluationPhase {
+  runId: string;
+  config: CoordinatorConfig;
+  classes: readonly string[];
+  hub: Hub;
+}
+
+export interface Evaluation {
+  /** Pooled metrics, or null when the evaluation failed (see `error`) or nobody evaluated. */
+  metrics: Record<string, number> | null;
+  pooled: EvaluationSummary | null;
+  /** Each hospital's valid, non-empty summary and what it says. */
+  summaries: Map<string, EvaluationSummary>;
+  sites: Record<string, SiteRoundMetrics>;
+  error?: string;
+}
+
+/** Asks every connected hospital to evaluate `weights` on `split`; each summary is checked on arrival. */
+export async function collectSummaries(p: EvaluationPhase, round: number, attempt: number, split: 'val' | 'test', weights: NamedWeights): Promise<{ summaries: Map<string, EvaluationSummary>; failed: number; asked: number }> {
+  const payload = encodeWeights(weights, { dtype: p.config.fit.weightsDtype });
+  const job: JobSpec<EvaluateResult, EvaluationSummary> = {
+    kind: 'evaluate',
+    round,
+    attempt,
+    send: (conn) => conn.socket.emit('evaluate', { runId: p.runId, round, split, weights: payload }),
+    parse: parseEvaluateResult,
+    // a late answer to the previous evaluation of the round (its other split) is stale, not wrong
+    answers: (msg) => msg.split === split,
+    accept: (conn, msg) => ({ ok: true, value: checkEvaluation(msg, { classes: [...p.classes], split, maxExamples: conn.hello?.examples[split] ?? 0 }) }),
+  };
+  const targets = p.hub.ready();
+  const results = await p.hub.dispatch(targets, job, p.config.roundTimeoutMs);
+  const summaries = new Map<string, EvaluationSummary>();
+  let failed = 0;
+  for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!r.ok) failed++;
+    else if (r.value.count > 0) summaries.set(name, r.value);
+  }
+  return { summaries, failed, asked: targets.length };
+}
+
+/**
+ * The global model's metrics over every site's `split`. Under the round's
+ * k of n: with no valid summary, or more than maxFailures failed jobs, the
+ * evaluation gives no metrics and says why. Never throws for what hospitals sent.
+ */
+export async function evaluate(p: EvaluationPhase, round: number, attempt: number, split: 'val' | 'test', weights: NamedWeights): Promise<Evaluation> {
+  const { summaries, failed, asked } = await collectSummaries(p, round, attempt, split, weights);
+  const none = { metrics: null, pooled: null, summaries, sites: {} };
+  if (summaries.size === 0) return { ...none, error: asked === 0 ? 'no hospital was connected to evaluate' : 'no hospital returned a valid summary' };
+  if (failed > p.config.maxFailures) return { ...none, error: `${failed} of ${asked} evaluations failed, more than maxFailures=${p.config.maxFailures}` };
+  try {
+    const sites: Record<string, SiteRoundMetrics> = {};
+    for (const [name, s] of summaries) {
+      const m = computeMetrics(s);
+      sites[name] = { examples: s.count, loss: m.loss, accuracy: m.accuracy };
+    }
+    const pooled = mergeSummaries([...summaries.values()]);
+    const m = computeMetrics(pooled);
+    const metrics = { accuracy: m.accuracy, loss: m.loss, balancedAccuracy: m.balancedAccuracy, macroF1: m.macro.f1, macroAuc: m.macroAuc, kappa: m.kappa, ece: m.ece, examples: pooled.count };
+    return { metrics, pooled, summaries, sites };
+  } catch (err) {
+    return { ...none, error: `the metrics could not be computed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Each kept local model evaluated at every connected site: accuracy[model][site] (NaN where a site gave no valid summary). */
+export async function crossSite(
+  p: EvaluationPhase,
+  global: NamedWeights,
+  models: { owner: string; weights: () => NamedWeights }[],
+): Promise<{ models: string[]; sites: string[]; accuracy: number[][] }> {
+  const sites = p.hub.ready().map((c) => c.name);
+  const accuracy: number[][] = [];
+  for (const { weights } of models) {
+    // Tensors kept local (FedBN) come from the global model.
+    const byName = new Map(weights().map((t) => [t.name, t]));
+    const full = global.map((g) => byName.get(g.name) ?? g);
+    const { summaries } = await collectSummaries(p, p.config.rounds, 1, 'test', full);
+    accuracy.push(sites.map((s) => (summaries.has(s) ? computeMetrics(summaries.get(s)!).accuracy : NaN)));
+  }
+  return { models: models.map((m) => m.owner), sites, accuracy };
+}

@@ -1,0 +1,139 @@
+// What a hospital sends is checked where it arrives, with the owning library's
+// checks: a bad answer fails that hospital's job (recorded, counted, shown), never the run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeWeights, encodeWeights, type WeightsPayload } from '@fedxray/protocol';
+import { Coordinator } from './coordinator';
+import { TOKENS, config, fakeHospital, honest, shifted, twoPredictions, type CalibrateBehaviour } from './testing';
+
+test('a schema-valid but inconsistent evaluation summary fails only that hospital’s evaluate job; the run completes on the others', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  const bad = fakeHospital(c.url, TOKENS.bad, honest, {
+    evaluate: (msg) => {
+      // confusion matrix and count agree, the schema is met, but class 0's histogram holds one positive too many
+      const s = twoPredictions();
+      if (msg.split === 'test') s.histograms[0][1][7] += 1;
+      return s;
+    },
+  });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(result.rounds[0].fit.hospitals, ['bad', 'good'], 'both updates were used');
+    assert.equal(result.final?.examples, 2, 'the final metrics are the good hospital’s two test images');
+    assert.deepEqual(
+      result.rounds[0].failedJobs.map((f) => [f.hospital, f.phase]),
+      [['bad', 'evaluate']],
+    );
+    assert.match(result.rounds[0].failedJobs[0].error, /histograms\[0\]/);
+    assert.equal(bad.resultAcks[0]?.ok, false, 'the hospital was told its summary was refused');
+    const stored = c.store.failedJobs(c.runId);
+    assert.deepEqual(
+      stored.map((f) => [f.round, f.hospital, f.phase]),
+      [[1, 'bad', 'evaluate']],
+    );
+    assert.equal(c.state().hospitals.find((h) => h.name === 'bad')?.failures, 1);
+    const summary = JSON.parse(readFileSync(join(c.runDir, 'summary.json'), 'utf8'));
+    assert.deepEqual(
+      summary.failedJobs.map((f: { hospital: string; phase: string }) => [f.hospital, f.phase]),
+      [['bad', 'evaluate']],
+    );
+  } finally {
+    good.socket.disconnect();
+    bad.socket.disconnect();
+    await c.close();
+  }
+});
+
+test('an update claiming more examples than the hospital declared is refused, so it cannot take over FedAvg', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
+  const refusals: { hospital: string; message: string }[] = [];
+  c.on('updateRefused', (r) => refusals.push(r));
+  const initial = c.globalWeights();
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  // declares 10 training images, claims 10¹² examples and sends a model far away
+  const bad = fakeHospital(c.url, TOKENS.bad, shifted(1), { extra: { examples: 1e12 } });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(result.rounds[0].fit.hospitals, ['good']);
+    assert.equal(bad.acks[0]?.ok, false);
+    assert.match(JSON.stringify(bad.acks[0]), /1000000000000 examples.*declared 10 training images/);
+    assert.deepEqual(
+      refusals.map((r) => r.hospital),
+      ['bad'],
+    );
+    assert.ok(c.store.events(c.runId).some((e) => e.type === 'update_refused' && e.data.hospital === 'bad'));
+    assert.deepEqual(
+      c.store.failedJobs(c.runId).map((f) => [f.hospital, f.phase]),
+      [['bad', 'fit']],
+    );
+    // the global model is the good hospital's: every value moved by 0.001
+    const global = c.globalWeights();
+    for (let t = 0; t < global.length; t++) {
+      if (/moving_(mean|variance)$/.test(global[t].name)) continue;
+      for (let k = 0; k < global[t].values.length; k += 97) assert.ok(Math.abs(global[t].values[k] - (initial[t].values[k] + 0.001)) < 1e-5, `${global[t].name}[${k}]`);
+    }
+  } finally {
+    good.socket.disconnect();
+    bad.socket.disconnect();
+    await c.close();
+  }
+});
+
+test('BatchNorm statistics from a hospital claiming more images than it declared are refused; the others are pooled', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
+  const reporting = (value: number, examples: number): CalibrateBehaviour => (msg) => {
+    const stats = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
+    for (const t of stats) t.values.fill(value);
+    return { examples, stats: encodeWeights(stats) };
+  };
+  const good = fakeHospital(c.url, TOKENS.good, honest, { calibrate: reporting(0.25, 10) });
+  const bad = fakeHospital(c.url, TOKENS.bad, honest, { calibrate: reporting(7, 1e12) });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(result.rounds[0].fit.calibratedBy, ['good']);
+    assert.deepEqual(
+      result.rounds[0].failedJobs.map((f) => [f.hospital, f.phase]),
+      [['bad', 'calibrate']],
+    );
+    assert.match(result.rounds[0].failedJobs[0].error, /examples/);
+    for (const t of c.globalWeights().filter((w) => /\/moving_mean$/.test(w.name))) assert.ok(t.values.every((v) => Math.abs(v - 0.25) < 1e-6), t.name);
+  } finally {
+    good.socket.disconnect();
+    bad.socket.disconnect();
+    await c.close();
+  }
+});
+
+test('an answer for the other split is stale, not wrong: the job waits for the answer it asked for', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  // a late answer to the round's test evaluation arrives while the validation split is asked for
+  const late = fakeHospital(c.url, TOKENS.bad, honest, { evaluate: () => null });
+  const acks: string[] = [];
+  late.socket.on('evaluate', (msg: { runId: string; round: number; split: 'val' | 'test' }) => {
+    const answer = (split: 'val' | 'test') =>
+      new Promise<void>((resolve) =>
+        late.socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split, summary: twoPredictions(), durationMs: 1 }, (a: { ok: boolean; error?: { code: string } }) => {
+          acks.push(`${msg.split}:${split}:${a.ok ? 'ok' : a.error!.code}`);
+          resolve();
+        }),
+      );
+    void (msg.split === 'val' ? answer('test').then(() => answer('val')) : answer('test'));
+  });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.deepEqual(acks, ['test:test:ok', 'val:test:stale_round', 'val:val:ok']);
+    assert.deepEqual(c.store.failedJobs(c.runId), []);
+  } finally {
+    good.socket.disconnect();
+    late.socket.disconnect();
+    await c.close();
+  }
+});

@@ -1,0 +1,114 @@
+// Every result a hospital sends, checked where it arrives with the owning
+// library's checks (protocol: schema and weights; evaluation: summaries;
+// calibration: BatchNorm reports) and turned into a typed value.
+import {
+  CalibrateResultSchema,
+  EvaluateResultSchema,
+  FitResultSchema,
+  ProtocolError,
+  decodeWeights,
+  describeZodError,
+  validateWeights,
+  type CalibrateResult,
+  type EvaluateResult,
+  type FitResult,
+  type NamedWeights,
+  type WeightsPayload,
+  type WireError,
+} from '@fedxray/protocol';
+import { EvaluationError, checkSummary, computeMetrics, type EvaluationSummary } from '@fedxray/evaluation';
+import { checkBatchNormReport, type BatchNormStatsReport } from './batchnorm-stats';
+import type { JobKind, Verdict } from './jobs';
+
+/** A refusal for the acknowledgement: ProtocolError keeps its code, anything else gets `fallback`. */
+export function wireError(err: unknown, fallback: WireError['code'] = 'internal'): WireError {
+  if (err instanceof ProtocolError) return { code: err.code, message: err.message };
+  if (err instanceof EvaluationError) return { code: 'bad_message', message: err.message };
+  return { code: fallback, message: err instanceof Error ? err.message : String(err) };
+}
+
+function schema<M>(check: { safeParse(raw: unknown): { success: true; data: M } | { success: false; error: Parameters<typeof describeZodError>[0] } }, what: string) {
+  return (raw: unknown): Verdict<M> => {
+    const r = check.safeParse(raw);
+    return r.success ? { ok: true, value: r.data } : { ok: false, error: { code: 'bad_message', message: `Bad ${what}: ${describeZodError(r.error)}` } };
+  };
+}
+
+export const parseFitResult = schema<FitResult>(FitResultSchema, 'fitResult');
+export const parseEvaluateResult = schema<EvaluateResult>(EvaluateResultSchema, 'evaluateResult');
+export const parseCalibrateResult = schema<CalibrateResult>(CalibrateResultSchema, 'calibrateResult');
+
+/** The schema check of each kind of result (what a stray message is checked against). */
+export const RESULT_SCHEMAS: Record<JobKind, (raw: unknown) => Verdict<{ runId: string; round: number }>> = {
+  fit: parseFitResult,
+  evaluate: parseEvaluateResult,
+  calibrate: parseCalibrateResult,
+};
+
+/**
+ * The most examples an update may claim: the distinct training images the
+ * hospital declared in hello, capped by the round's maxExamplesPerEpoch (when
+ * set). An update's count is the number of distinct images it trained on, not
+ * multiplied by local epochs.
+ */
+export function maxFitExamples(declaredTrain: number, maxExamplesPerEpoch: number): number {
+  return maxExamplesPerEpoch > 0 ? Math.min(declaredTrain, maxExamplesPerEpoch) : declaredTrain;
+}
+
+export interface UpdateLimits {
+  /** Names and shapes of the global model, in order. */
+  manifest: { name: string; shape: number[] }[];
+  /** Tensors hospitals keep (FedBN): may be left out. */
+  keepLocal: ReadonlySet<string>;
+  /** The training images the hospital declared in hello. */
+  declaredTrain: number;
+  /** The round's cap on images per epoch (0: none). */
+  maxExamplesPerEpoch: number;
+  /** Refuse updates farther (L2) than this from `global`. */
+  maxNorm?: number;
+  global: NamedWeights;
+  /** Where to decode each tensor (the strategy's own memory), when it offers it. */
+  into?: (name: string) => Float32Array | undefined;
+}
+
+/** An update's weights, decoded and checked: example count within bounds, CRC-32, names, shapes, finite values, norm. Throws ProtocolError. */
+export function checkUpdate(msg: FitResult, limits: UpdateLimits): NamedWeights {
+  const most = maxFitExamples(limits.declaredTrain, limits.maxExamplesPerEpoch);
+  if (msg.examples > most) {
+    const cap = limits.maxExamplesPerEpoch > 0 ? ` and the round allows ${limits.maxExamplesPerEpoch} per epoch` : '';
+    throw new ProtocolError(
+      'bad_message',
+      `An update claiming ${msg.examples} examples is refused: the hospital declared ${limits.declaredTrain} training images${cap}, so it trained on at most ${most}`,
+    );
+  }
+  const weights = decodeWeights(msg.weights as WeightsPayload, limits.into);
+  validateWeights(limits.manifest, weights, { optional: limits.keepLocal, maxNorm: limits.maxNorm, reference: limits.maxNorm ? limits.global : undefined });
+  return weights;
+}
+
+/**
+ * An evaluation summary, checked: the split asked for, the run's classes in
+ * order, consistent counts (evaluation's checkSummary), at most the images the
+ * hospital declared for that split, and metrics that can be computed from it.
+ * Throws ProtocolError or EvaluationError.
+ */
+export function checkEvaluation(msg: EvaluateResult, expected: { classes: string[]; split: 'val' | 'test'; maxExamples: number }): EvaluationSummary {
+  const s = msg.summary as EvaluationSummary;
+  if (msg.split !== expected.split) throw new ProtocolError('bad_message', `Expected a summary of the ${expected.split} split, but got one of ${msg.split}`);
+  if (s.classes.join('\u0000') !== expected.classes.join('\u0000')) {
+    throw new ProtocolError('bad_message', `Expected a summary over the classes [${expected.classes.join(', ')}] in this order, but got [${s.classes.join(', ')}]`);
+  }
+  checkSummary(s, 'summary');
+  if (s.count > expected.maxExamples) {
+    throw new ProtocolError('bad_message', `Expected at most ${expected.maxExamples} ${expected.split} images (what the hospital declared), but the summary counts ${s.count}`);
+  }
+  if (s.count > 0) computeMetrics(s);
+  return s;
+}
+
+/** A calibration report, decoded and checked (see checkBatchNormReport). Throws ProtocolError. */
+export function checkCalibration(msg: CalibrateResult, manifest: { name: string; shape: number[] }[], maxExamples: number): BatchNormStatsReport {
+  const report = { examples: msg.examples, stats: decodeWeights(msg.stats as WeightsPayload) };
+  checkBatchNormReport(manifest, report, { maxExamples });
+  return report;
+}
