@@ -1,7 +1,7 @@
 // The calibration phase: after aggregation, hospitals recompute the new global
 // model's BatchNorm statistics on their own images; the valid reports are pooled.
 import { encodeWeights, type CalibrateResult, type NamedWeights } from '@fedxray/protocol';
-import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport } from './batchnorm-stats';
+import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport } from '@fedxray/model';
 import type { CoordinatorConfig } from './config';
 import type { Hub } from './hub';
 import { checkCalibration, parseCalibrateResult } from './intake';

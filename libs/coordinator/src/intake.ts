@@ -17,13 +17,15 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { EvaluationError, checkSummary, computeMetrics, type EvaluationSummary } from '@fedxray/evaluation';
-import { checkBatchNormReport, type BatchNormStatsReport } from './batchnorm-stats';
+import { ModelError, checkBatchNormReport, type BatchNormStatsReport } from '@fedxray/model';
 import type { JobKind, Verdict } from './jobs';
 
 /** A refusal for the acknowledgement: ProtocolError keeps its code, anything else gets `fallback`. */
 export function wireError(err: unknown, fallback: WireError['code'] = 'internal'): WireError {
   if (err instanceof ProtocolError) return { code: err.code, message: err.message };
   if (err instanceof EvaluationError) return { code: 'bad_message', message: err.message };
+  // A BatchNorm statistics report that fails its checks is bad numbers, as a bad update is.
+  if (err instanceof ModelError && err.code !== 'invalid') return { code: 'bad_weights', message: err.message };
   return { code: fallback, message: err instanceof Error ? err.message : String(err) };
 }
 
