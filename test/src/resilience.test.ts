@@ -9,6 +9,7 @@ import { freePort, runCli } from './support/processes';
 
 const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['left', 'right', 'top'] };
 
+// reliability: A hospital killed (SIGKILL) mid-round | The round completes with the others | no | the hospital's job fails: disconnected
 test('a hospital killed (SIGKILL) mid-round: the round completes with the others', { timeout: 240_000 }, async () => {
   const tokens = { h1: 'token-h1-000000000000000000', h2: 'token-h2-000000000000000000', h3: 'token-h3-000000000000000000' };
   const coordinator = await Coordinator.start({
@@ -55,6 +56,7 @@ test('a hospital killed (SIGKILL) mid-round: the round completes with the others
   }
 });
 
+// reliability: The coordinator killed (SIGKILL) mid-round and restarted | The run resumes from the last checkpoint; no round lost or counted twice | no | resuming run runId=… completedRounds=N (coordinator log)
 test('the coordinator killed (SIGKILL) mid-round and restarted: the run finishes, no round lost or counted twice', { timeout: 300_000 }, async () => {
   const dataDir = tempDir();
   const port = await freePort();

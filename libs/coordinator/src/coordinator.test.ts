@@ -8,6 +8,7 @@ import type { RoundResult, Strategy } from '@fedxray/aggregation';
 import { Coordinator } from './coordinator';
 import { TOKENS, config, fakeHospital, honest, type Behaviour } from './testing';
 
+// reliability: A hospital sends a NaN or wrong-shape update | The update is refused with its code and recorded; the round aggregates the others | no | update refused: <code> in the coordinator log and the round's failed jobs
 test('a NaN update and a wrong-shape update are refused and recorded; rounds go on without them', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config());
   const good = fakeHospital(c.url, TOKENS.good, honest);
@@ -38,6 +39,7 @@ test('a NaN update and a wrong-shape update are refused and recorded; rounds go 
   assert.ok(good.acks.every((a) => a.ok));
 });
 
+// reliability: Wrong, revoked or other-version token, or a second connection with one token | The handshake is refused before any job is sent | no | refused by the coordinator (<code>): … at the hospital, which stops retrying
 test('wrong token, revoked token, another protocol version and a second connection are refused', { timeout: 60_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1 }));
   const registered = c.registry.add('st-marys');
@@ -172,6 +174,7 @@ test('updates decoded straight into the strategy’s memory aggregate to the exa
   for (let t = 0; t < final.length; t++) for (let k = 0; k < last[t].length; k++) assert.ok(Math.abs(final[t].values[k] - (last[t][k] - 0.001)) < 1e-5, `${final[t].name}[${k}]`);
 });
 
+// reliability: A stranger reads the API or escapes a path (../, %2e%2e) | 401/404 before any file is opened | no | none needed: the stranger gets 401 or 404
 test('the HTTP API and /metrics tell what happened, read-only, and refuse strangers and escapes', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 2, dashboardToken: 'dashboard-token-0123456789' }));
   const a = fakeHospital(c.url, TOKENS.good, honest);

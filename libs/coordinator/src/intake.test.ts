@@ -48,6 +48,7 @@ test('a schema-valid but inconsistent evaluation summary fails only that hospita
   }
 });
 
+// reliability: A hospital claims more examples than it declared, to take over FedAvg | Its update is refused; the others are averaged exactly | no | update refused: example count above the declared images
 test('an update claiming more examples than the hospital declared is refused, so it cannot take over FedAvg', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
   const refusals: { hospital: string; message: string }[] = [];
@@ -84,6 +85,7 @@ test('an update claiming more examples than the hospital declared is refused, so
   }
 });
 
+// reliability: A hospital's BatchNorm statistics claim more images than it declared | Its calibration job fails; the others' statistics are pooled | no | bad_weights: BatchNorm statistics over … images in [1, n]
 test('BatchNorm statistics from a hospital claiming more images than it declared are refused; the others are pooled', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
   const reporting = (value: number, examples: number): CalibrateBehaviour => (msg) => {

@@ -92,6 +92,7 @@ test('a hospital may leave after a round and rejoin: it takes part again', { tim
   assert.ok(rejoined.acks.length >= 2 && rejoined.acks.every((a) => a.ok), JSON.stringify(rejoined.acks));
 });
 
+// reliability: An update farther from the global model than --max-update-norm | Refused; the round goes on with the others | no | update refused: update norm … exceeds …
 test('an update farther from the global model than maxUpdateNorm is refused; the round goes on', { timeout: 60_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, maxUpdateNorm: 1 }));
   const far: Behaviour = (_r, fit) => {
