@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, type Strategy } from '@fedxray/aggregation';
 import { buildModel } from '@fedxray/model';
+import { resumePoint } from './checkpoint-recovery';
 import type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 import { deferred } from './deferred';
 import type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
@@ -102,12 +103,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     const { spec, strategy: strategyConfig } = this.resolved;
     const run = this.store.run(this.runId)!;
     this.files = new RunFiles(this.runDir, this.runId, spec, buildModel(spec, { seed: this.config.seed }));
-    const resumed = run.checkpoint && run.completedRounds > 0 ? await this.files.readCheckpoint(run.checkpoint) : null;
+    const resumed = await resumePoint(this.files, this.store, run, this.logger);
     const global = resumed?.global ?? this.files.initialWeights();
     this.strategy = createStrategy(strategyConfig);
     if (resumed?.strategyState) {
       this.strategy.importState(resumed.strategyState);
-      this.logger.log('info', 'strategy state restored', { checkpoint: run.checkpoint });
+      this.logger.log('info', 'strategy state restored', { checkpoint: resumed.checkpoint });
     }
     const rounds = this.store.rounds(this.runId);
     this.ledger.history = rounds.filter((r) => r.round > 0 && r.status === 'complete' && r.metrics).map(storedRecord);

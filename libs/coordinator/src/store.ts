@@ -251,6 +251,19 @@ export class RunStore {
     tx();
   }
 
+  /**
+   * Moves a run back to round `round` (its checkpoint `checkpoint`, null for
+   * the initial model) when later checkpoints turn out damaged: the later
+   * rounds are marked failed, so they are run again (as their next attempt)
+   * and nothing of theirs counts twice.
+   */
+  rewindRun(runId: string, round: number, checkpoint: string | null): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE runs SET completed_rounds = ?, checkpoint = ?, updated_at = ? WHERE id = ?').run(round, checkpoint, Date.now(), runId);
+      this.db.prepare("UPDATE rounds SET status = 'failed' WHERE run_id = ? AND round > ?").run(runId, round);
+    })();
+  }
+
   completeRound(runId: string, round: number, metrics: Record<string, unknown>): void {
     this.db
       .prepare("UPDATE rounds SET status = 'complete', metrics = ?, finished_at = ? WHERE run_id = ? AND round = ?")
