@@ -12,6 +12,7 @@ import { handleHttp } from './http';
 import { mayRead } from './access';
 import { Hub, type JobFailedHandler } from './hub';
 import { silentLogger, type Logger } from './log';
+import { databaseFileState, refuseLostDatabase } from './lost-database';
 import { openRun } from './open-run';
 import { Recorder } from './record';
 import { HospitalRegistry } from './registry';
@@ -80,10 +81,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
   static async start(input: CoordinatorConfigInput, options: { logger?: Logger } = {}): Promise<Coordinator> {
     const logger = options.logger ?? silentLogger;
     const start = resolveConfig(input);
-    const store = new RunStore(start.config.dataDir);
+    const { dataDir, newRun } = start.config;
+    const dbFile = databaseFileState(dataDir);
+    if (dbFile !== 'present') refuseLostDatabase(dataDir, dbFile, newRun);
+    const store = new RunStore(dataDir);
     let opened: ReturnType<typeof openRun> | undefined;
     let c: Coordinator | undefined;
     try {
+      refuseLostDatabase(dataDir, { runs: store.runs().length }, newRun);
       opened = openRun(store, start, logger);
       c = new Coordinator(opened.run.config, opened.run, store, opened.runId, logger);
       await c.prepare();

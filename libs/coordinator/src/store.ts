@@ -124,6 +124,9 @@ CREATE TABLE IF NOT EXISTS job_failures (
 CREATE INDEX IF NOT EXISTS job_failures_run ON job_failures(run_id, round, id);
 `;
 
+/** The run store's file in the data directory. */
+export const DB_FILE = 'fedxray.db';
+
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
@@ -137,7 +140,7 @@ export class RunStore {
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'fedxray.db'));
+    this.db = new Database(join(dataDir, DB_FILE));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
