@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, type Strategy } from '@fedxray/aggregation';
 import { buildModel } from '@fedxray/model';
+import { isDiskFull } from '@fedxray/runtime';
 import { resumePoint } from './checkpoint-recovery';
 import type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 import { deferred } from './deferred';
@@ -139,7 +140,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
 
   /** A failed job, written down: a store row, an event and a log line, and the events for listeners. */
   private readonly jobFailed: JobFailedHandler = ({ round, attempt, hospital, phase, error, refused }) => {
-    this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
+    try {
+      this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.logger.log('error', 'disk full: failed job not stored, only logged', { hospital, round, phase, error: String(err) });
+    }
     this.recorder.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused }, ['jobFailed', { round, attempt, hospital, phase, error }]);
     if (phase === 'fit') this.emit('fitResult', { round, hospital, ok: false, error });
   };
