@@ -83,3 +83,24 @@ test('ENOSPC while writing a checkpoint: the round is recorded as failed for a f
     store.close();
   }
 });
+
+// reliability: disk full (SQLITE_FULL) while a committed round's evaluation is recorded | the committed round is kept (not redone), and its evaluation is run and recorded again once space is back | data lost: no | "disk full: round 1 was committed, but its evaluation could not be recorded; it is evaluated again in …"
+test('SQLITE_FULL while recording a committed round’s evaluation: the round is not redone, only evaluated again', { timeout: 120_000 }, async () => {
+  const { c, lines } = await started();
+  let full = false;
+  let filled = false;
+  failStoreWrites(c.store, () => full);
+  const complete = c.store.completeRound.bind(c.store);
+  c.store.completeRound = (...args) => {
+    if (args[1] === 1 && !filled) full = filled = true;
+    return complete(...args);
+  };
+  const freed = setInterval(() => {
+    if (full && lines.some((l) => l.startsWith('[error] disk full: round 1 was committed'))) full = false;
+  }, 5);
+  const result = await runToEnd(c, fakeHospital(c.url, TOKENS.good, honest), fakeHospital(c.url, TOKENS.bad, honest));
+  clearInterval(freed);
+  assertEveryRoundOnce(result);
+  assert.deepEqual(result.rounds.map((r) => r.attempt), [1, 1], 'round 1 was committed once and not run again');
+  assert.ok(!lines.some((l) => /round started round=1 attempt=2/.test(l)), lines.join(''));
+});

@@ -99,10 +99,12 @@ export class RoundEngine {
   /** Round `round` failed for a full disk: record it as far as possible, then wait before it is tried again. */
   private async diskFull(round: number, err: unknown): Promise<void> {
     const { config: cfg, store, runId, recorder, ledger } = this.ctx;
-    const current = ledger.current?.round === round ? ledger.current.attempt : null;
-    this.diskFullAttempts.set(round, (this.diskFullAttempts.get(round) ?? 0) + 1);
+    const current = ledger.current?.round === round && ledger.current.phase !== 'failed' ? ledger.current.attempt : null;
+    // Only an attempt the store counted (startRound succeeded) is given back.
+    if (current !== null) this.diskFullAttempts.set(round, (this.diskFullAttempts.get(round) ?? 0) + 1);
     ledger.phase('failed');
-    recordDiskFull({ runId, store, recorder, retryMs: cfg.diskFullRetryMs }, round, current, err);
+    const committed = store.run(runId)!.completedRounds >= round;
+    recordDiskFull({ runId, store, recorder, retryMs: cfg.diskFullRetryMs }, round, current, committed, err);
     await this.pause(cfg.diskFullRetryMs);
   }
 
