@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageFolders, runFedxray, savedModel, tempDir } from './testing';
 
@@ -29,4 +30,39 @@ test('evaluate matches a subset of the model’s classes by name, in the model�
   );
   assert.deepEqual(support, { right: 3, left: 5, top: 0 });
   assert.match(r.out, new RegExp(`Report .*: ${join(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+});
+
+test('after simulate, evaluate with no split flags scores the run’s own test images and reproduces its test metrics; its training images are refused unless allowed', { timeout: 300_000 }, async () => {
+  const { Simulation } = await import('@fedxray/simulation');
+  const data = await imageFolders({ left: 14, right: 14, top: 14 });
+  const run = tempDir('fedxray-sim-');
+  const sim = new Simulation(
+    Simulation.parse({ data, out: run, hospitals: 2, rounds: 1, seed: 42, batchSize: 8, backend: 'cpu', workers: false, augment: false, model: { arch: 'densenet-tiny', imageSize: 16 } }),
+  );
+  const { result, summary } = await sim.run();
+  assert.equal(result.status, 'complete', result.error);
+  const model = join(run, 'model');
+  const meta = JSON.parse(readFileSync(join(model, 'fedxray.json'), 'utf8'));
+  assert.equal(meta.split.seed, 42);
+  assert.deepEqual(meta.split, summary.split, 'the run and the saved model record the same split');
+  assert.equal(meta.split.counts.test, result.final!.examples);
+
+  const out = tempDir();
+  const r = await runFedxray(['evaluate', '--model', model, '--data', data, '--backend', 'cpu', '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, new RegExp(`Split: content-hash, seed 42, ratios 0\\.8:0\\.1:0\\.1 \\(recorded in the model\\); the same ${meta.split.counts.test} test images the run was scored on`));
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  const scored = report.final.test.metrics;
+  assert.equal(scored.count, result.final!.examples);
+  assert.equal(scored.accuracy, result.final!.accuracy);
+  assert.ok(Math.abs(scored.loss - result.final!.loss) < 1e-9, `loss ${scored.loss} vs the run's ${result.final!.loss}`);
+  assert.equal(report.config.trainedOn, 0);
+
+  // the seed evaluate used to default to (0) puts training images into "test": refused, then allowed on request
+  const leaky = await runFedxray(['evaluate', '--model', model, '--data', data, '--split-seed', '0', '--backend', 'cpu', '--out', tempDir()]);
+  assert.equal(leaky.code, 2, leaky.err);
+  assert.match(leaky.err, /(\d+) of the \d+ images to score \(\d+ %, test split, seed 0\) are among the model's training images \(same content hash\).*--allow-training-overlap/);
+  const allowed = await runFedxray(['evaluate', '--model', model, '--data', data, '--split-seed', '0', '--allow-training-overlap', '--backend', 'cpu', '--out', tempDir()]);
+  assert.equal(allowed.code, 0, allowed.err);
+  assert.match(allowed.err, /Warning: \d+ of the \d+ images were in the model's training set \(--allow-training-overlap\)/);
 });

@@ -42,6 +42,8 @@ export const CoordinatorConfigSchema = z.strictObject({
   maxFailures: z.number().int().nonnegative().default(1),
   /** Attempts at one round before the run fails. */
   maxRoundAttempts: z.number().int().positive().default(3),
+  /** After a round fails for a full disk (ENOSPC, SQLITE_FULL), wait this long before trying it again (such attempts do not count towards maxRoundAttempts). */
+  diskFullRetryMs: z.number().int().positive().default(30_000),
   heartbeatIntervalMs: z.number().int().positive().default(5_000),
   /** A hospital silent for this many intervals is taken as gone. */
   heartbeatMisses: z.number().int().positive().default(6),

@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, type Strategy } from '@fedxray/aggregation';
 import { buildModel } from '@fedxray/model';
+import { isDiskFull } from '@fedxray/runtime';
+import { resumePoint } from './checkpoint-recovery';
 import type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 import { deferred } from './deferred';
 import type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
@@ -11,6 +13,7 @@ import { handleHttp } from './http';
 import { mayRead } from './access';
 import { Hub, type JobFailedHandler } from './hub';
 import { silentLogger, type Logger } from './log';
+import { databaseFileState, refuseLostDatabase } from './lost-database';
 import { openRun } from './open-run';
 import { Recorder } from './record';
 import { HospitalRegistry } from './registry';
@@ -79,10 +82,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
   static async start(input: CoordinatorConfigInput, options: { logger?: Logger } = {}): Promise<Coordinator> {
     const logger = options.logger ?? silentLogger;
     const start = resolveConfig(input);
-    const store = new RunStore(start.config.dataDir);
+    const { dataDir, newRun } = start.config;
+    const dbFile = databaseFileState(dataDir);
+    if (dbFile !== 'present') refuseLostDatabase(dataDir, dbFile, newRun);
+    const store = new RunStore(dataDir);
     let opened: ReturnType<typeof openRun> | undefined;
     let c: Coordinator | undefined;
     try {
+      refuseLostDatabase(dataDir, { runs: store.runs().length }, newRun);
       opened = openRun(store, start, logger);
       c = new Coordinator(opened.run.config, opened.run, store, opened.runId, logger);
       await c.prepare();
@@ -102,12 +109,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     const { spec, strategy: strategyConfig } = this.resolved;
     const run = this.store.run(this.runId)!;
     this.files = new RunFiles(this.runDir, this.runId, spec, buildModel(spec, { seed: this.config.seed }));
-    const resumed = run.checkpoint && run.completedRounds > 0 ? await this.files.readCheckpoint(run.checkpoint) : null;
+    const resumed = await resumePoint(this.files, this.store, run, this.logger);
     const global = resumed?.global ?? this.files.initialWeights();
     this.strategy = createStrategy(strategyConfig);
     if (resumed?.strategyState) {
       this.strategy.importState(resumed.strategyState);
-      this.logger.log('info', 'strategy state restored', { checkpoint: run.checkpoint });
+      this.logger.log('info', 'strategy state restored', { checkpoint: resumed.checkpoint });
     }
     const rounds = this.store.rounds(this.runId);
     this.ledger.history = rounds.filter((r) => r.round > 0 && r.status === 'complete' && r.metrics).map(storedRecord);
@@ -133,7 +140,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
 
   /** A failed job, written down: a store row, an event and a log line, and the events for listeners. */
   private readonly jobFailed: JobFailedHandler = ({ round, attempt, hospital, phase, error, refused }) => {
-    this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
+    try {
+      this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.logger.log('error', 'disk full: failed job not stored, only logged', { hospital, round, phase, error: String(err) });
+    }
     this.recorder.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused }, ['jobFailed', { round, attempt, hospital, phase, error }]);
     if (phase === 'fit') this.emit('fitResult', { round, hospital, ok: false, error });
   };

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { isDiskFull } from '@fedxray/runtime';
 import type { CoordinatorEvents } from './events';
 import type { Logger } from './log';
 import type { EventRow, RunStore } from './store';
@@ -21,7 +22,13 @@ export class Recorder {
 
   /** `type` names the store event (`round_started`); the log line says it in words (`round started`). */
   record(level: EventRow['level'], type: string, data: Record<string, unknown>, emit?: EmittedEvent): void {
-    this.store.addEvent(this.runId, level, type, data);
+    try {
+      this.store.addEvent(this.runId, level, type, data);
+    } catch (err) {
+      // A full disk costs the event's store row, never the coordinator: the log line below still says it.
+      if (!isDiskFull(err)) throw err;
+      this.logger.log('error', 'disk full: event not stored, only logged', { type, error: err instanceof Error ? err.message : String(err) });
+    }
     this.logger.log(level, type.replace(/_/g, ' '), data);
     if (emit) this.emit(emit);
     this.events.emit('state');

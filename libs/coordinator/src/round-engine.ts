@@ -5,8 +5,10 @@ import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
 import type { ModelSpec } from '@fedxray/model';
+import { isDiskFull } from '@fedxray/runtime';
 import { calibrate } from './calibrate';
 import type { CoordinatorConfig } from './config';
+import { duration, recordDiskFull } from './disk-full';
 import { collectSummaries, crossSite, evaluate, type EvaluationPhase } from './evaluate';
 import type { AggregationRecord, RunResult } from './events';
 import { fitJob, fitRecord, type FitPhase } from './fit-phase';
@@ -42,6 +44,8 @@ export class RoundEngine {
   private readonly manifest: { name: string; shape: number[] }[];
   /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
   private retired: NamedWeights | undefined;
+  /** Attempts at each round that failed for a full disk (they do not count towards maxRoundAttempts). */
+  private readonly diskFullAttempts = new Map<number, number>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -60,17 +64,18 @@ export class RoundEngine {
     const { config: cfg, store, runId, ledger } = this.ctx;
     try {
       let completed = store.run(runId)!.completedRounds;
-      // A round aggregated but not yet evaluated before a crash: evaluate it now.
-      const last = store.rounds(runId).find((r) => r.round === completed);
-      if (completed > 0 && last && last.status === 'aggregated') {
-        await this.waitForHospitals(1);
-        const { fitSites = {}, ...fit } = (last.fit ?? fitRecord(new Map()).fit) as unknown as FitRecord & { fitSites?: Record<string, SiteRoundMetrics> };
-        await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites);
-      }
-      if (completed === 0 && cfg.evaluateInitial && !ledger.initial) await this.evaluateInitial();
-      while (completed < cfg.rounds) {
+      for (;;) {
         if (this.stopping) throw new Error('stopped');
-        if (await this.runRound(completed + 1)) completed++;
+        try {
+          await this.evaluateCommitted(completed);
+          if (completed === 0 && cfg.evaluateInitial && !ledger.initial) await this.evaluateInitial();
+          if (completed >= cfg.rounds) break;
+          if (await this.runRound(completed + 1)) completed++;
+        } catch (err) {
+          if (!isDiskFull(err)) throw err;
+          await this.diskFull(completed + 1, err);
+          completed = store.run(runId)!.completedRounds;
+        }
       }
       if (completed > 0) await this.finalEvaluations();
       const final = finalMetrics(ledger, cfg.rounds);
@@ -81,14 +86,42 @@ export class RoundEngine {
     }
   }
 
+  /** A round committed (aggregated) but not yet evaluated, after a crash or a full disk: evaluate it now. */
+  private async evaluateCommitted(completed: number): Promise<void> {
+    const { store, runId } = this.ctx;
+    const last = store.rounds(runId).find((r) => r.round === completed);
+    if (completed === 0 || !last || last.status !== 'aggregated') return;
+    await this.waitForHospitals(1);
+    const { fitSites = {}, ...fit } = (last.fit ?? fitRecord(new Map()).fit) as unknown as FitRecord & { fitSites?: Record<string, SiteRoundMetrics> };
+    await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites);
+  }
+
+  /** Round `round` failed for a full disk: record it as far as possible, then wait before it is tried again. */
+  private async diskFull(round: number, err: unknown): Promise<void> {
+    const { config: cfg, store, runId, recorder, ledger } = this.ctx;
+    const current = ledger.current?.round === round && ledger.current.phase !== 'failed' ? ledger.current.attempt : null;
+    // Only an attempt the store counted (startRound succeeded) is given back.
+    if (current !== null) this.diskFullAttempts.set(round, (this.diskFullAttempts.get(round) ?? 0) + 1);
+    ledger.phase('failed');
+    const committed = store.run(runId)!.completedRounds >= round;
+    recordDiskFull({ runId, store, recorder, retryMs: cfg.diskFullRetryMs }, round, current, committed, err);
+    await this.pause(cfg.diskFullRetryMs);
+  }
+
+  /** Waits `ms`, or less when the run is stopped. */
+  private async pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopping && Date.now() < until) await this.ctx.hub.nextChange(Math.min(until - Date.now(), 1000));
+  }
+
   private async evaluateInitial(): Promise<void> {
     const { config: cfg, store, runId, ledger } = this.ctx;
     ledger.current = { round: 0, attempt: 1, phase: 'evaluate', startedAt: Date.now(), jobs: [] };
     await this.waitForHospitals(cfg.minAvailable);
     const e = await evaluate(this.evaluation, 0, 1, 'test', this.global);
-    ledger.initial = e.metrics ? { metrics: e.metrics, sites: e.sites } : null;
     store.startRound(runId, 0);
     store.completeRound(runId, 0, { initial: true, metrics: e.metrics, sites: e.sites, evaluationError: e.error });
+    ledger.initial = e.metrics ? { metrics: e.metrics, sites: e.sites } : null;
     this.ctx.recorder.logger.log('info', 'initial model evaluated', { accuracy: e.metrics?.accuracy, loss: e.metrics?.loss, error: e.error });
     this.ctx.recorder.emit(['state']);
   }
@@ -97,7 +130,7 @@ export class RoundEngine {
   private async runRound(round: number): Promise<boolean> {
     const { config: cfg, store, runId, ledger, recorder, hub, strategy } = this.ctx;
     const attempt = store.startRound(runId, round);
-    if (attempt > cfg.maxRoundAttempts) throw new Error(`Round ${round} failed ${cfg.maxRoundAttempts} times; giving up`);
+    if (attempt - (this.diskFullAttempts.get(round) ?? 0) > cfg.maxRoundAttempts) throw new Error(`Round ${round} failed ${cfg.maxRoundAttempts} times; giving up`);
     const startedAt = Date.now();
     ledger.current = { round, attempt, phase: 'waiting', startedAt, jobs: [] };
     recorder.emit(['state']);
@@ -121,6 +154,8 @@ export class RoundEngine {
     ledger.phase('aggregate');
     recorder.emit(['state']);
     const retainedBytes = strategy.retainedBytes();
+    // The strategy's server state before this round, restored if the round cannot be committed.
+    const serverState = strategy.exportState();
     const started = performance.now();
     const { weights, used, recycled } = strategy.finish({ recycle: this.retired });
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
@@ -128,15 +163,22 @@ export class RoundEngine {
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
     for (const name of fit.used) hub.hospital(name).roundsContributed++;
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
-    this.retired = this.global;
-    const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest }, round, attempt, weights, () => {
-      ledger.phase('calibrate');
-      recorder.emit(['state']);
-    });
-    this.global = calibrated.weights;
-    fit.calibratedBy = calibrated.calibratedBy;
-    const checkpoint = await this.ctx.files.checkpoint(round, this.global, strategy.exportState());
-    store.commitRound(runId, round, checkpoint, { ...fit, fitSites });
+    try {
+      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest }, round, attempt, weights, () => {
+        ledger.phase('calibrate');
+        recorder.emit(['state']);
+      });
+      fit.calibratedBy = calibrated.calibratedBy;
+      const checkpoint = await this.ctx.files.checkpoint(round, calibrated.weights, strategy.exportState());
+      store.commitRound(runId, round, checkpoint, { ...fit, fitSites });
+      // Committed: the new global takes over, and the old one's arrays take the next aggregate.
+      this.retired = this.global;
+      this.global = calibrated.weights;
+    } catch (err) {
+      // Not committed: the global model stays the last committed one, and the strategy's state with it.
+      if (serverState.length > 0) strategy.importState(serverState);
+      throw err;
+    }
     this.ctx.files.prune(round);
     await this.evaluateRound(round, attempt, startedAt, fit, fitSites);
     return true;
@@ -222,15 +264,24 @@ export class RoundEngine {
     ledger.status = status;
     ledger.error = error ?? null;
     let modelDir: string | null = null;
-    try {
-      if (ledger.history.length > 0) modelDir = await files.saveModel(this.global, ledger.history.length);
-      const summary = buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) });
-      files.writeJson('summary.json', summary, true);
-      if (status === 'complete') await writeRunReport({ runId, spec, config: cfg, ledger, files, finalSites: store.siteMetrics(runId, cfg.rounds) });
-      store.setRunStatus(runId, status, { summary, error });
-    } catch (err) {
-      recorder.logger.log('error', 'could not finish the run cleanly', { error: String(err) });
-      error = error ?? String(err);
+    for (;;) {
+      try {
+        if (ledger.history.length > 0) modelDir = await files.saveModel(this.global, ledger.history.length);
+        const summary = buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) });
+        files.writeJson('summary.json', summary, true);
+        if (status === 'complete') await writeRunReport({ runId, spec, config: cfg, ledger, files, finalSites: store.siteMetrics(runId, cfg.rounds) });
+        store.setRunStatus(runId, status, { summary, error });
+        break;
+      } catch (err) {
+        if (isDiskFull(err) && !this.stopping) {
+          recorder.logger.log('error', `disk full: the run's model, summary and report could not be written; trying again in ${duration(cfg.diskFullRetryMs)}`, { error: String(err) });
+          await this.pause(cfg.diskFullRetryMs);
+          continue;
+        }
+        recorder.logger.log('error', 'could not finish the run cleanly', { error: String(err) });
+        error = error ?? String(err);
+        break;
+      }
     }
     const result: RunResult = { runId, status, rounds: ledger.history, final: finalMetrics(ledger, cfg.rounds), runDir: files.runDir, modelDir, error };
     recorder.record(status === 'complete' ? 'info' : 'error', 'run_finished', { status, error }, ['runEnd', result]);

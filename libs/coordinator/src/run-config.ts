@@ -108,6 +108,7 @@ export const SERVING_FIELDS = [
   'newRun',
   'waitTimeoutMs',
   'roundTimeoutMs',
+  'diskFullRetryMs',
   'heartbeatIntervalMs',
   'heartbeatMisses',
   'maxPayloadBytes',

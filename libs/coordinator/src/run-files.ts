@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { decodeWeights, encodeWeights, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
 import { getNamedWeights, loadModel, saveModel, setNamedWeights, type ModelSpec } from '@fedxray/model';
-import { writeFileAtomic } from '@fedxray/runtime';
+import { writeDirAtomic, writeFileAtomic } from '@fedxray/runtime';
+import { verifyCheckpoint, writeCheckpointManifest } from './checkpoint-manifest';
 
 /** Checkpoints kept: the last few rounds' (older ones are removed). */
 const KEEP_CHECKPOINTS = 3;
@@ -37,23 +38,48 @@ export class RunFiles {
   /**
    * Writes round `round`'s global model as a checkpoint (saved atomically),
    * with the strategy's server state (FedAdam moments, FedAvgM momentum)
-   * beside it so a resumed run continues it. Returns the checkpoint's folder.
+   * beside it so a resumed run continues it, and last a manifest with every
+   * file's SHA-256 (checkpoint.json). Returns the checkpoint's folder.
    */
   async checkpoint(round: number, global: NamedWeights, strategyState: NamedWeights): Promise<string> {
-    const dir = join(this.runDir, 'checkpoints', `round-${String(round).padStart(4, '0')}`);
+    const dir = this.checkpointDir(round);
     setNamedWeights(this.model, global);
-    await saveModel(this.model, dir, { spec: this.spec, runId: this.runId, round });
-    if (strategyState.length > 0) writeWeights(join(dir, 'strategy-state'), strategyState);
+    await writeDirAtomic(dir, async (tmp) => {
+      await saveModel(this.model, tmp, { spec: this.spec, runId: this.runId, round });
+      if (strategyState.length > 0) writeWeights(join(tmp, 'strategy-state'), strategyState);
+      writeCheckpointManifest(tmp, round);
+    });
     return dir;
   }
 
-  /** A checkpoint's global weights, and the strategy state saved with it (null if none). */
-  async readCheckpoint(dir: string): Promise<{ global: NamedWeights; strategyState: NamedWeights | null }> {
+  checkpointDir(round: number): string {
+    return join(this.runDir, 'checkpoints', `round-${String(round).padStart(4, '0')}`);
+  }
+
+  /** The rounds whose checkpoint folders are on disk, newest first. */
+  checkpointRounds(): number[] {
+    const dir = join(this.runDir, 'checkpoints');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((name) => /^round-(\d+)$/.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => b - a);
+  }
+
+  /**
+   * A checkpoint's global weights, and the strategy state saved with it (null
+   * if none), after checking every file against the manifest's checksums
+   * (throws a CheckpointError when one is missing, truncated or altered).
+   * `verified` is false for a checkpoint written without a manifest.
+   */
+  async readCheckpoint(dir: string): Promise<{ global: NamedWeights; strategyState: NamedWeights | null; verified: boolean }> {
+    const verified = verifyCheckpoint(dir);
     const { model } = await loadModel(dir);
     const global = getNamedWeights(model);
     model.dispose();
     const state = join(dir, 'strategy-state');
-    return { global, strategyState: existsSync(`${state}.json`) ? readWeights(state) : null };
+    return { global, strategyState: existsSync(`${state}.json`) ? readWeights(state) : null, verified };
   }
 
   /** The weights the model was built with (the run's initial global model). */
@@ -63,11 +89,7 @@ export class RunFiles {
 
   /** Removes checkpoints older than the last few. */
   prune(round: number): void {
-    const dir = join(this.runDir, 'checkpoints');
-    for (const name of readdirSync(dir)) {
-      const m = /^round-(\d+)$/.exec(name);
-      if (m && Number(m[1]) <= round - KEEP_CHECKPOINTS) rmSync(join(dir, name), { recursive: true, force: true });
-    }
+    for (const r of this.checkpointRounds()) if (r <= round - KEEP_CHECKPOINTS) rmSync(this.checkpointDir(r), { recursive: true, force: true });
   }
 
   /** A hospital's last local model, kept for cross-site evaluation. */

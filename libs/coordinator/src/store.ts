@@ -124,6 +124,9 @@ CREATE TABLE IF NOT EXISTS job_failures (
 CREATE INDEX IF NOT EXISTS job_failures_run ON job_failures(run_id, round, id);
 `;
 
+/** The run store's file in the data directory. */
+export const DB_FILE = 'fedxray.db';
+
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
@@ -137,7 +140,7 @@ export class RunStore {
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'fedxray.db'));
+    this.db = new Database(join(dataDir, DB_FILE));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -249,6 +252,19 @@ export class RunStore {
       if (changes !== 1) throw new Error(`Round ${round} of run ${runId} does not follow the last completed round`);
     });
     tx();
+  }
+
+  /**
+   * Moves a run back to round `round` (its checkpoint `checkpoint`, null for
+   * the initial model) when later checkpoints turn out damaged: the later
+   * rounds are marked failed, so they are run again (as their next attempt)
+   * and nothing of theirs counts twice.
+   */
+  rewindRun(runId: string, round: number, checkpoint: string | null): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE runs SET completed_rounds = ?, checkpoint = ?, updated_at = ? WHERE id = ?').run(round, checkpoint, Date.now(), runId);
+      this.db.prepare("UPDATE rounds SET status = 'failed' WHERE run_id = ? AND round > ?").run(runId, round);
+    })();
   }
 
   completeRound(runId: string, round: number, metrics: Record<string, unknown>): void {

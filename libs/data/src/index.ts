@@ -26,3 +26,5 @@ export type { PreviewOptions, WriteAugmentedOptions } from './preview';
 export { benchDataPipeline, syntheticXray } from './bench';
 export type { DataBenchOptions, DataBenchResult } from './bench';
 export { DataError } from './errors';
+export { SplitRecordSchema, TrainingImagesSchema, TRAINING_IMAGES_FILE, hashesFingerprint, recordSplit, trainingImages, trainedOn } from './split-record';
+export type { SplitRecord, TrainingImages } from './split-record';

@@ -5,9 +5,10 @@ import { join, resolve } from 'node:path';
 import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
 import { computeMetrics } from '@fedxray/evaluation';
 import type { NamedWeights } from '@fedxray/protocol';
+import { recordSplitInModel } from './record-split';
 import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
 
 export interface SimulationResult {
@@ -54,20 +55,31 @@ function countBy(items: DataItem[], classes: string[]): Record<string, number> {
   return out;
 }
 
-async function planSites(o: SimulationOptions): Promise<{ sites: Site[]; classes: string[]; pooled: { train: DataItem[]; test: DataItem[] } }> {
+interface Plan {
+  sites: Site[];
+  classes: string[];
+  pooled: { train: DataItem[]; test: DataItem[] };
+  /** Each data set's split (one per hospital folder, or the one pooled data set), and whether any came pre-split in folders. */
+  splits: Splits[];
+  presplit: boolean;
+}
+
+async function planSites(o: SimulationOptions): Promise<Plan> {
   if (o.hospitalData) {
     const sets = await Promise.all(o.hospitalData.map((d) => scanDataset(resolve(d))));
     const classes = [...new Set(sets.flatMap((s) => s.classes))].sort();
     const sites: Site[] = [];
     const pooled = { train: [] as DataItem[], test: [] as DataItem[] };
+    const splits: Splits[] = [];
     sets.forEach((ds, i) => {
       const split = splitDataset(ds, { seed: o.seed });
+      splits.push(split);
       const remap = (items: DataItem[]) => items.map((it) => ({ ...it, label: classes.indexOf(it.className) }));
       pooled.train.push(...remap(split.train));
       pooled.test.push(...remap(split.test));
       sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed } });
     });
-    return { sites, classes, pooled };
+    return { sites, classes, pooled, splits, presplit: sets.some((ds) => ds.presplit) };
   }
   const ds = await scanDataset(resolve(o.data!));
   if (ds.items.length === 0) throw new Error(`No readable images in ${o.data} (expected one folder per class)`);
@@ -87,7 +99,7 @@ async function planSites(o: SimulationOptions): Promise<{ sites: Site[]; classes
       test: items.filter((it) => it.split === 'test'),
     },
   }));
-  return { sites, classes: ds.classes, pooled: { train: split.train, test: split.test } };
+  return { sites, classes: ds.classes, pooled: { train: split.train, test: split.test }, splits: [split], presplit: Boolean(ds.presplit) };
 }
 
 /**
@@ -110,7 +122,8 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     const o = this.options;
     const out = resolve(o.out);
     mkdirSync(out, { recursive: true });
-    const { sites, classes, pooled } = await planSites(o);
+    const { sites, classes, pooled, splits, presplit } = await planSites(o);
+    const split = recordSplit(splits, { seed: o.seed, ratios: DEFAULT_SPLIT_RATIOS, presplit });
     const tokens = Object.fromEntries(sites.map((s) => [s.name, `sim_${randomBytes(24).toString('base64url')}`]));
     const model = { ...o.model, classes };
     const coordinator = await Coordinator.start({
@@ -188,8 +201,10 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     }
     let baseline: SimulationResult['baseline'];
     if (o.baseline && result.status === 'complete') baseline = await this.runBaseline(classes, pooled, model);
+    if (result.modelDir) recordSplitInModel(result.modelDir, split, trainingImages(splits));
     const summaryPath = join(out, 'summary.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    summary.split = split;
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;

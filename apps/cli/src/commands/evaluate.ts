@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, parseIntOption } from '../usage';
 import { describeMismatch, matchClasses } from '../lib/classes';
+import { checkTrainingOverlap, chooseSplit, describeSplit } from '../lib/recorded-split';
 
 const SPLITS = ['test', 'val', 'train', 'all'] as const;
 type SplitChoice = (typeof SPLITS)[number];
@@ -11,7 +12,8 @@ interface EvaluateFlags {
   model: string;
   data: string;
   split: SplitChoice;
-  splitSeed: number;
+  splitSeed?: number;
+  allowTrainingOverlap?: boolean;
   out: string;
   backend: string;
   batchSize: number;
@@ -38,11 +40,12 @@ export function evaluateCommand(): Command {
     .requiredOption('--model <dir>', 'saved model directory (model.json + fedxray.json, as a run writes it)')
     .requiredOption('--data <dir>', 'image folder; its class folders are matched to the model’s classes by exact name, and a folder the model has no class for is refused')
     .addOption(
-      new Option('--split <split>', 'which split to evaluate: the folder’s own train/val/test, else the same content-hash 8:1:1 split hospitals use')
+      new Option('--split <split>', 'which split to evaluate: the folder’s own train/val/test, else the content-hash split recorded in the model (8:1:1 if none)')
         .choices([...SPLITS])
         .default('test'),
     )
-    .option('--split-seed <n>', 'seed of the content-hash split (as the hospital was given)', parseIntOption('--split-seed', 0), 0)
+    .option('--split-seed <n>', 'seed of the content-hash split [default: the seed recorded in the model by the run that trained it, else 0]', parseIntOption('--split-seed', 0))
+    .option('--allow-training-overlap', 'score images the model trained on (same content hash) instead of refusing; the report says how many')
     .option('--out <dir>', 'report directory', 'fedxray-report')
     .option('--backend <name>', 'auto | gpu | node | wasm | cpu', 'auto')
     .option('--batch-size <n>', 'images per forward pass', parseIntOption('--batch-size', 1), 16)
@@ -64,8 +67,9 @@ export function evaluateCommand(): Command {
         throw new UsageError(`Expected --backend to be one of ${model.BACKEND_CHOICES.join(', ')}, but got ${flags.backend}`);
       }
       const backend = await model.initBackend(flags.backend as (typeof model.BACKEND_CHOICES)[number], { training: false });
-      const { model: net, spec } = await model.loadModel(modelDir);
+      const { model: net, spec, meta } = await model.loadModel(modelDir);
       try {
+        const chosen = chooseSplit(data, modelDir, meta, flags.splitSeed);
         const scanned = await data.scanDataset(dataDir);
         const match = matchClasses(scanned.classes, spec.classes);
         const mismatch = describeMismatch(match, spec.classes, dataDir);
@@ -77,8 +81,12 @@ export function evaluateCommand(): Command {
           `Class folders matched to the model's classes by name: ${match.matched.join(', ')}` +
             `${match.missing.length > 0 ? `; no folder for ${match.missing.join(', ')} (no images of ${match.missing.length === 1 ? 'that class' : 'those classes'}: ${match.missing.length === 1 ? 'its' : 'their'} recall and AUC are undefined)` : ''}\n`,
         );
-        const splits = data.splitDataset(ds, { seed: flags.splitSeed });
+        const splits = data.splitDataset(ds, { seed: chosen.seed, ratios: chosen.ratios });
         let items = flags.split === 'all' ? [...splits.train, ...splits.val, ...splits.test] : splits[flags.split];
+        process.stderr.write(`${ds.presplit ? 'Split: the folder’s own train/val/test' : describeSplit(data, chosen, flags.split, items)}\n`);
+        const trainedOn = checkTrainingOverlap(data, chosen, items, flags.split, flags.allowTrainingOverlap === true);
+        if (trainedOn > 0) process.stderr.write(`Warning: ${trainedOn} of the ${items.length} images were in the model's training set (--allow-training-overlap): the scores overstate the model\n`);
+        if (!chosen.training) process.stderr.write(`The model lists no training images (${data.TRAINING_IMAGES_FILE}): overlap with its training set cannot be checked\n`);
         if (items.length === 0) {
           throw new UsageError(
             `No images of the model's classes (${spec.classes.join(', ')}) in the ${flags.split} split of ${dataDir}` +
@@ -133,7 +141,10 @@ export function evaluateCommand(): Command {
             model: modelDir,
             data: dataDir,
             split: flags.split,
-            splitSeed: flags.splitSeed,
+            splitSeed: chosen.seed,
+            splitRatios: chosen.ratios,
+            splitSource: chosen.source,
+            trainedOn: chosen.training ? trainedOn : null,
             imagesInSplit: available,
             imagesEvaluated: summary.count,
             unreadable: stream.stats.skipped.map((s) => `${s.path}: ${s.reason}`),

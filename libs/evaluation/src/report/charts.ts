@@ -72,7 +72,19 @@ export function confusionChart(m: Metrics, label: string): ChartSpec {
   };
 }
 
+/** Classes that get no ROC curve, each with why: no positive examples, or no negative ones. */
+export function classesWithoutRoc(m: Metrics): { name: string; reason: 'no positives' | 'no negatives' }[] {
+  return m.perClass.filter((c) => c.roc.fpr.length === 0).map((c) => ({ name: c.name, reason: c.support === 0 ? 'no positives' : 'no negatives' }));
+}
+
+/** "no curve for pneumonia (no positives), …", or '' when every class has its curve. */
+export function missingRocNote(m: Metrics): string {
+  const missing = classesWithoutRoc(m);
+  return missing.length === 0 ? '' : `no curve for ${missing.map((c) => `${c.name} (${c.reason})`).join(', ')}`;
+}
+
 export function rocChart(m: Metrics, label: string): ChartSpec {
+  const missing = missingRocNote(m);
   const series: any[] = m.perClass
     .filter((c) => c.roc.fpr.length > 0)
     .map((c, i) => ({
@@ -96,12 +108,12 @@ export function rocChart(m: Metrics, label: string): ChartSpec {
   });
   return {
     file: 'roc.png',
-    caption: `ROC curves, one class against the rest (${label})`,
+    caption: `ROC curves, one class against the rest (${label})${missing ? `; ${missing}` : ''}`,
     width: 720,
     height: 640,
     option: {
       ...BASE,
-      title: { text: `ROC curves — ${label} (macro AUC ${fixed(m.macroAuc, 3)})`, left: 'center', top: 8 },
+      title: { text: `ROC curves — ${label} (macro AUC ${fixed(m.macroAuc, 3)})`, left: 'center', top: 8, ...(missing ? { subtext: `${missing[0].toUpperCase()}${missing.slice(1)}` } : {}) },
       // Vertical legends: server-side rendering only estimates text widths, so side-by-side items can collide.
       legend: { orient: 'vertical', right: 60, bottom: 80, backgroundColor: 'rgba(255,255,255,0.9)', borderColor: '#ccc', borderWidth: 1, padding: 8 },
       grid: { left: 80, right: 40, top: 60, bottom: 60 },

@@ -1,6 +1,6 @@
-import type { Metrics } from '../metrics';
+import type { ClassMetrics, Metrics } from '../metrics';
 import { fixed, table } from './format';
-import type { ChartSpec } from './charts';
+import { missingRocNote, type ChartSpec } from './charts';
 import type { ReportInput } from './types';
 
 export interface ReportMetrics {
@@ -28,10 +28,29 @@ function perClassTable(m: Metrics): string {
   ]);
   rows.push(['macro average', fixed(m.macro.precision), fixed(m.macro.recall), fixed(m.macro.specificity), fixed(m.macro.f1), fixed(m.macroAuc), String(m.count)]);
   rows.push(['weighted average', fixed(m.weighted.precision), fixed(m.weighted.recall), fixed(m.weighted.specificity), fixed(m.weighted.f1), '', String(m.count)]);
-  const note = m.perClass.some((c) => c.aucErrorBound >= SHOWN_BOUND)
-    ? '\n\n±: how far the AUC from score histograms can be from the exact AUC (scores that share a histogram bin count as ties).'
-    : '';
-  return table(['class', 'precision', 'recall (sensitivity)', 'specificity', 'F1', 'AUC', 'support'], rows) + note;
+  const notes = [undefinedNote(m)];
+  if (m.perClass.some((c) => c.aucErrorBound >= SHOWN_BOUND)) notes.push('±: how far the AUC from score histograms can be from the exact AUC (scores that share a histogram bin count as ties).');
+  return [table(['class', 'precision', 'recall (sensitivity)', 'specificity', 'F1', 'AUC', 'support'], rows), ...notes].join('\n\n');
+}
+
+const MACRO_METRICS = [
+  ['precision', (c: ClassMetrics) => c.precision],
+  ['recall', (c: ClassMetrics) => c.recall],
+  ['specificity', (c: ClassMetrics) => c.specificity],
+  ['F1', (c: ClassMetrics) => c.f1],
+  ['AUC', (c: ClassMetrics) => c.auc],
+] as const;
+
+/** The legend for `–`, and which classes each macro average leaves out. */
+function undefinedNote(m: Metrics): string {
+  const skipped = MACRO_METRICS.map(([name, value]) => [name, m.perClass.filter((c) => Number.isNaN(value(c))).map((c) => c.name)] as const).filter(([, names]) => names.length > 0);
+  const legend =
+    '–: undefined. Recall and AUC need examples of the class (AUC also needs examples of other classes), precision needs predictions of it, specificity needs examples of other classes; F1 needs precision and recall.';
+  const macro =
+    skipped.length === 0
+      ? 'Macro averages are the unweighted mean over all classes.'
+      : `Macro averages are the unweighted mean over the classes where the metric is defined; undefined classes are skipped (${skipped.map(([name, names]) => `${name}: ${names.join(', ')}`).join('; ')}).`;
+  return `${legend} ${macro}`;
 }
 
 function confusionTable(m: Metrics): string {
@@ -77,6 +96,8 @@ export function renderMarkdown(input: ReportInput, metrics: ReportMetrics, chart
   for (const f of ['confusion.png', 'roc.png', 'calibration.png']) {
     const c = chart(f);
     if (c) push(image(c));
+    const missing = f === 'roc.png' && c ? missingRocNote(test) : '';
+    if (missing) push(`ROC curves: ${missing}.`);
   }
 
   if (val) push('## Validation set', headline(val), perClassTable(val));

@@ -82,6 +82,8 @@ test('writeReport writes report.json, report.md and valid PNG charts', async () 
 
     const md = await readFile(join(dir, 'out', 'report.md'), 'utf8');
     assert.match(md, /^# Test run/);
+    assert.match(md, /Macro averages are the unweighted mean over all classes\./);
+    assert.doesNotMatch(md, /no curve for/);
     assert.match(md, /\| train \| 0\.9100 \| 0\.2700 \|/);
     assert.match(md, new RegExp(`\\| test \\| ${expected.accuracy.toFixed(4)} \\|`));
     assert.match(md, /\| validation \| 0\.\d{4} \|/);
@@ -105,6 +107,11 @@ test('a report of one evaluation without rounds still has three charts; undefine
     assert.match(md, /\| val \| 1\.0000 \|/);
     assert.match(md, /## Evaluated split: val/);
     assert.match(md, /\| pneumonia \| – \| – \|/);
+    // what – means, what the macro averages skip, and which classes the ROC chart has no curve for
+    assert.match(md, /–: undefined\. Recall and AUC need examples of the class/);
+    assert.match(md, /Macro averages are the unweighted mean over the classes where the metric is defined; undefined classes are skipped \(precision: pneumonia, tuberculosis; recall: pneumonia, tuberculosis; F1: pneumonia, tuberculosis; AUC: pneumonia, tuberculosis\)/);
+    assert.match(md, /ROC curves: no curve for pneumonia \(no positives\), tuberculosis \(no positives\)\./);
+    assert.match(md, /!\[ROC curves, one class against the rest \(val\); no curve for pneumonia \(no positives\), tuberculosis \(no positives\)\]\(roc\.png\)/);
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
     assert.equal(json.final.test.metrics.perClass[2].precision, null);
   } finally {
