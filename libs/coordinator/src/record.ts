@@ -1,10 +1,23 @@
 import type { EventEmitter } from 'node:events';
+import type { WireError } from '@fedxray/protocol';
 import type { CoordinatorEvents } from './events';
+import type { JobKind } from './jobs';
 import type { Logger } from './log';
+import { REFUSAL_EVENTS, RefusalCounts } from './refusals';
 import type { EventRow, RunStore } from './store';
 
 /** A coordinator event and its payload, as `emit` takes them. */
 export type EmittedEvent = { [K in keyof CoordinatorEvents]: [K, ...CoordinatorEvents[K]] }[keyof CoordinatorEvents];
+
+/** A hospital's job that failed; `refusal` when a check refused its answer (what the hospital was told). */
+export interface JobFailure {
+  round: number;
+  attempt: number;
+  hospital: string;
+  phase: JobKind;
+  error: string;
+  refusal?: WireError;
+}
 
 /**
  * Where what happens in a run is written down, once: an event row in the run
@@ -12,6 +25,9 @@ export type EmittedEvent = { [K in keyof CoordinatorEvents]: [K, ...CoordinatorE
  * listeners, followed by a `state` change for the dashboard.
  */
 export class Recorder {
+  /** Refused answers since the coordinator started, by phase and reason. */
+  readonly refusals = new RefusalCounts();
+
   constructor(
     private readonly store: RunStore,
     private readonly runId: string,
@@ -25,6 +41,23 @@ export class Recorder {
     this.logger.log(level, type.replace(/_/g, ' '), data);
     if (emit) this.emit(emit);
     this.events.emit('state');
+  }
+
+  /**
+   * A failed job, written down: its job failure row; for a refused answer, the
+   * refusal event of its phase (`update_refused`, `calibration_refused`,
+   * `evaluation_refused`) naming the hospital, counted by reason; then the
+   * `<phase>_failed` event and the events for listeners.
+   */
+  jobFailed({ round, attempt, hospital, phase, error, refusal }: JobFailure): void {
+    this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
+    if (refusal) {
+      this.refusals.add(phase, refusal.code);
+      const refused = { round, hospital, code: refusal.code, message: refusal.message };
+      this.record('warn', REFUSAL_EVENTS[phase], { ...refused, attempt }, phase === 'fit' ? ['updateRefused', refused] : undefined);
+    }
+    this.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused: refusal !== undefined }, ['jobFailed', { round, attempt, hospital, phase, error }]);
+    if (phase === 'fit') this.emit(['fitResult', { round, hospital, ok: false, error }]);
   }
 
   /** An event for listeners only (nothing stored or logged). */

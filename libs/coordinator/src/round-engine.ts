@@ -18,7 +18,7 @@ import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
-import type { CoordinatorCounts } from './view';
+import type { PhaseCounters } from './view';
 
 export interface EngineContext {
   runId: string;
@@ -29,7 +29,7 @@ export interface EngineContext {
   hub: Hub;
   files: RunFiles;
   ledger: RunLedger;
-  counters: Omit<CoordinatorCounts, 'connected'>;
+  counters: PhaseCounters;
   strategy: Strategy;
   /** Tensors hospitals keep local, as the strategy names them (FedBN). */
   keepLocal: ReadonlySet<string>;
