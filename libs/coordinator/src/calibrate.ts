@@ -18,6 +18,8 @@ export interface CalibrationPhase {
   hub: Hub;
   recorder: Recorder;
   counters: PhaseCounters;
+  /** Hospitals that left their fit job of this round unanswered: not asked. */
+  silent: ReadonlySet<string>;
 }
 
 /**
@@ -36,12 +38,20 @@ export function calibrationPooling(strategy: Record<string, unknown>): PoolOptio
 
 /**
  * The global weights with every connected hospital's BatchNorm statistics
- * pooled in, and who they came from. Skipped (the weights returned as they
+ * pooled in, and who they came from; `timeoutMs` is the time the phase may
+ * take from its start (its share of the round's deadline). Skipped (the weights returned as they
  * are) when calibration is off or every statistic stays local (FedBN). The
  * phase obeys the round's k of n: with more than maxFailures failed jobs, or
  * none valid, the averaged statistics are kept.
  */
-export async function calibrate(p: CalibrationPhase, round: number, attempt: number, global: NamedWeights, onStart: () => void): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
+export async function calibrate(
+  p: CalibrationPhase,
+  round: number,
+  attempt: number,
+  global: NamedWeights,
+  timeoutMs: () => number,
+  onStart: () => void,
+): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
   const cfg = p.config.batchNormCalibration;
   const names = new Set(batchNormStatNames(p.manifest).filter((n) => !p.keepLocal.has(n)));
   if (!cfg.enabled || names.size === 0) return { weights: global, calibratedBy: [] };
@@ -60,7 +70,11 @@ export async function calibrate(p: CalibrationPhase, round: number, attempt: num
       return { ok: true, value: checkCalibration(msg, manifest, Math.min(cfg.maxExamples, declared)) };
     },
   };
-  const results = await p.hub.dispatch(p.hub.ready(), job, p.config.roundTimeoutMs);
+  const results = await p.hub.dispatch(
+    p.hub.ready().filter((c) => !p.silent.has(c.name)),
+    job,
+    timeoutMs(),
+  );
   const reports: [string, BatchNormStatsReport][] = [];
   let failed = 0;
   for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {

@@ -21,7 +21,7 @@ import {
 import { mayRead } from './access';
 import { deferred } from './deferred';
 import { RESULT_SCHEMAS, wireError } from './intake';
-import { JOB_STATUS, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
+import { JOB_STATUS, NO_ANSWER, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
 import type { JobFailure, Recorder } from './record';
 import type { HospitalRegistry } from './registry';
 import type { HospitalState, RunState } from './state';
@@ -192,7 +192,7 @@ export class Hub {
     const timer = setTimeout(() => {
       for (const conn of targets) {
         if (conn.job?.round === spec.round && conn.job.kind === spec.kind && !conn.job.settled()) {
-          this.failJob(conn, `no result within ${timeoutMs} ms`);
+          this.failJob(conn, NO_ANSWER.deadline(timeoutMs));
           // Tell the straggler to stop: its result would arrive for a round that has moved on.
           if (conn.socket.connected) conn.socket.emit('abort', { round: spec.round, reason: 'round deadline passed' });
         }
@@ -373,7 +373,7 @@ export class Hub {
     const limit = this.options.heartbeatIntervalMs * this.options.heartbeatMisses;
     const now = Date.now();
     for (const conn of this.conns.values()) {
-      if (conn.job && !conn.job.settled() && now - conn.lastSeen > limit) this.failJob(conn, `no heartbeat for ${Math.round((now - conn.lastSeen) / 1000)} s`);
+      if (conn.job && !conn.job.settled() && now - conn.lastSeen > limit) this.failJob(conn, NO_ANSWER.heartbeat(Math.round((now - conn.lastSeen) / 1000)));
     }
   }
 }

@@ -6,10 +6,12 @@ import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
 import type { ModelSpec } from '@fedxray/model';
 import { calibrate } from './calibrate';
+import { RoundDeadline } from './deadline';
 import type { CoordinatorConfig } from './config';
 import { collectSummaries, crossSite, evaluate, type EvaluationPhase } from './evaluate';
 import type { AggregationRecord, RunResult } from './events';
 import { fitJob, fitRecord, type FitPhase } from './fit-phase';
+import { unansweredBy } from './jobs';
 import type { Hub } from './hub';
 import type { Recorder } from './record';
 import type { RunFiles } from './run-files';
@@ -50,9 +52,10 @@ export class RoundEngine {
     this.manifest = global.map((t) => ({ name: t.name, shape: t.shape }));
   }
 
-  private get evaluation(): EvaluationPhase {
+  /** Evaluation within `timeoutMs` (default: a whole round timeout), not asking the round's `silent` hospitals. */
+  private evaluation(timeoutMs = this.ctx.config.roundTimeoutMs, silent?: ReadonlySet<string>): EvaluationPhase {
     const { runId, config, spec, hub } = this.ctx;
-    return { runId, config, classes: spec.classes, hub };
+    return { runId, config, classes: spec.classes, hub, timeoutMs, silent };
   }
 
   /** Runs the remaining rounds and the final evaluations; resolves with how the run ended (never rejects). */
@@ -65,7 +68,8 @@ export class RoundEngine {
       if (completed > 0 && last && last.status === 'aggregated') {
         await this.waitForHospitals(1);
         const { fitSites = {}, ...fit } = (last.fit ?? fitRecord(new Map()).fit) as unknown as FitRecord & { fitSites?: Record<string, SiteRoundMetrics> };
-        await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites);
+        const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
+        await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites, deadline, new Set());
       }
       if (completed === 0 && cfg.evaluateInitial && !ledger.initial) await this.evaluateInitial();
       while (completed < cfg.rounds) {
@@ -85,7 +89,7 @@ export class RoundEngine {
     const { config: cfg, store, runId, ledger } = this.ctx;
     ledger.current = { round: 0, attempt: 1, phase: 'evaluate', startedAt: Date.now(), jobs: [] };
     await this.waitForHospitals(cfg.minAvailable);
-    const e = await evaluate(this.evaluation, 0, 1, 'test', this.global);
+    const e = await evaluate(this.evaluation(), 0, 1, 'test', this.global);
     ledger.initial = e.metrics ? { metrics: e.metrics, sites: e.sites } : null;
     store.startRound(runId, 0);
     store.completeRound(runId, 0, { initial: true, metrics: e.metrics, sites: e.sites, evaluationError: e.error });
@@ -103,13 +107,18 @@ export class RoundEngine {
     recorder.emit(['state']);
     const chosen = sampleHospitals(await this.waitForHospitals(cfg.minAvailable), cfg, round, attempt);
     const hospitals = chosen.map((c) => c.name);
+    // one deadline for the whole round, from the moment its hospitals are chosen
+    const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     ledger.current = { round, attempt, phase: 'fit', startedAt, jobs: chosen.map((c) => ({ name: c.name, status: 'pending', progress: null })) };
-    recorder.record('info', 'round_started', { round, attempt, hospitals }, ['roundStart', { round, attempt, hospitals }]);
+    recorder.record('info', 'round_started', { round, attempt, hospitals, deadline: deadline.at }, ['roundStart', { round, attempt, hospitals }]);
 
     strategy.begin(round, this.global);
     const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
-    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), cfg.roundTimeoutMs);
+    const fitMs = deadline.fitMs();
+    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), fitMs);
     const { fit, fitSites } = fitRecord(results);
+    // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
+    const silent = unansweredBy(results);
     if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
       const reason = fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`;
       store.failRound(runId, round, { ...fit, fitSites, reason });
@@ -129,7 +138,8 @@ export class RoundEngine {
     for (const name of fit.used) hub.hospital(name).roundsContributed++;
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
     this.retired = this.global;
-    const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest }, round, attempt, weights, () => {
+    const phasesLeft = this.evaluationDue(round) ? 2 : 1;
+    const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, silent }, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
       ledger.phase('calibrate');
       recorder.emit(['state']);
     });
@@ -138,18 +148,31 @@ export class RoundEngine {
     const checkpoint = await this.ctx.files.checkpoint(round, this.global, strategy.exportState());
     store.commitRound(runId, round, checkpoint, { ...fit, fitSites });
     this.ctx.files.prune(round);
-    await this.evaluateRound(round, attempt, startedAt, fit, fitSites);
+    await this.evaluateRound(round, attempt, startedAt, fit, fitSites, deadline, silent);
     return true;
   }
 
-  /** Evaluates a committed round when it is due (every evaluateEvery rounds, and the last), and records it. */
-  private async evaluateRound(round: number, attempt: number, startedAt: number, fit: FitRecord, fitSites: Record<string, SiteRoundMetrics>): Promise<void> {
-    const { config: cfg, store, runId, ledger, recorder } = this.ctx;
+  /** Whether a round is evaluated: every evaluateEvery rounds, and the last. */
+  private evaluationDue(round: number): boolean {
+    return round % this.ctx.config.evaluateEvery === 0 || round === this.ctx.config.rounds;
+  }
+
+  /** Evaluates a committed round when it is due, within what is left of the round's deadline, and records it. */
+  private async evaluateRound(
+    round: number,
+    attempt: number,
+    startedAt: number,
+    fit: FitRecord,
+    fitSites: Record<string, SiteRoundMetrics>,
+    deadline: RoundDeadline,
+    silent: ReadonlySet<string>,
+  ): Promise<void> {
+    const { store, runId, ledger, recorder } = this.ctx;
     let e: Awaited<ReturnType<typeof evaluate>> | null = null;
-    if (round % cfg.evaluateEvery === 0 || round === cfg.rounds) {
+    if (this.evaluationDue(round)) {
       ledger.phase('evaluate');
       recorder.emit(['state']);
-      e = await evaluate(this.evaluation, round, attempt, 'test', this.global);
+      e = await evaluate(this.evaluation(deadline.phaseMs(1), silent), round, attempt, 'test', this.global);
       for (const [name, s] of e.summaries) {
         const site = e.sites[name];
         if (site) store.recordSiteMetrics({ runId, round, hospital: name, phase: 'evaluate', examples: s.count, metrics: { ...site, summary: s } });
@@ -179,12 +202,13 @@ export class RoundEngine {
     recorder.record(e?.error ? 'warn' : 'info', 'round_completed', { round, accuracy: m?.accuracy, loss: m?.loss, evaluationError: e?.error, durationMs: record.durationMs }, ['roundEnd', record]);
   }
 
-  /** After the last round: the final model on every validation split, and cross-site evaluation when asked. */
+  /** After the last round, within one round timeout: the final model on every validation split, and cross-site evaluation when asked. */
   private async finalEvaluations(): Promise<void> {
     const { config: cfg, ledger, recorder, files } = this.ctx;
     const attempt = ledger.round(cfg.rounds)?.attempt ?? 1;
+    const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     try {
-      const { summaries } = await collectSummaries(this.evaluation, cfg.rounds, attempt, 'val', this.global);
+      const { summaries } = await collectSummaries(this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1)), cfg.rounds, attempt, 'val', this.global);
       if (summaries.size > 0) {
         ledger.validation = mergeSummaries([...summaries.values()]);
         files.writeJson('validation-evaluation.json', { round: cfg.rounds, summary: ledger.validation });
@@ -194,7 +218,7 @@ export class RoundEngine {
     }
     if (!cfg.crossSiteEvaluation) return;
     try {
-      files.writeJson('cross-site.json', await crossSite(this.evaluation, this.global, files.localModels()), true);
+      files.writeJson('cross-site.json', await crossSite(this.evaluation(deadline.phaseMs(1)), this.global, files.localModels()), true);
     } catch (err) {
       recorder.logger.log('warn', 'cross-site evaluation failed', { error: String(err) });
     }
