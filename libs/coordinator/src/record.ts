@@ -27,6 +27,8 @@ export interface JobFailure {
 export class Recorder {
   /** Refused answers since the coordinator started, by phase and reason. */
   readonly refusals = new RefusalCounts();
+  /** The refused answers of each round attempt not yet written into its round record (`round/attempt` → `hospital/phase`). */
+  private readonly refusedJobs = new Map<string, Set<string>>();
 
   constructor(
     private readonly store: RunStore,
@@ -53,11 +55,23 @@ export class Recorder {
     this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
     if (refusal) {
       this.refusals.add(phase, refusal.code);
+      const key = `${round}/${attempt}`;
+      this.refusedJobs.set(key, (this.refusedJobs.get(key) ?? new Set()).add(`${hospital}/${phase}`));
       const refused = { round, hospital, code: refusal.code, message: refusal.message };
       this.record('warn', REFUSAL_EVENTS[phase], { ...refused, attempt }, phase === 'fit' ? ['updateRefused', refused] : undefined);
     }
     this.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused: refusal !== undefined }, ['jobFailed', { round, attempt, hospital, phase, error }]);
     if (phase === 'fit') this.emit(['fitResult', { round, hospital, ok: false, error }]);
+  }
+
+  /** Whether a check refused the answer of this job (rather than it failing some other way). */
+  wasRefused(round: number, attempt: number, hospital: string, phase: JobKind): boolean {
+    return this.refusedJobs.get(`${round}/${attempt}`)?.has(`${hospital}/${phase}`) ?? false;
+  }
+
+  /** Forgets a round attempt's refusals (its record is written). */
+  forgetRefusals(round: number, attempt: number): void {
+    this.refusedJobs.delete(`${round}/${attempt}`);
   }
 
   /** An event for listeners only (nothing stored or logged). */

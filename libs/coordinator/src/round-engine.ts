@@ -5,6 +5,7 @@ import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
 import type { ModelSpec } from '@fedxray/model';
+import { finishRound } from './aggregate';
 import { calibrate } from './calibrate';
 import { RoundDeadline } from './deadline';
 import type { CoordinatorConfig } from './config';
@@ -116,22 +117,28 @@ export class RoundEngine {
     const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
     const fitMs = deadline.fitMs();
     const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), fitMs);
-    const { fit, fitSites } = fitRecord(results);
+    let { fit, fitSites } = fitRecord(results);
     // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
     const silent = unansweredBy(results);
-    if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
-      const reason = fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`;
+    const failRound = (reason: string): false => {
       store.failRound(runId, round, { ...fit, fitSites, reason });
+      recorder.forgetRefusals(round, attempt);
       ledger.phase('failed');
       recorder.record('warn', 'round_failed', { round, attempt, reason, failures: fit.failures }, ['roundFailed', { round, attempt, reason }]);
       return false;
+    };
+    if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
+      return failRound(fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`);
     }
 
     ledger.phase('aggregate');
     recorder.emit(['state']);
     const retainedBytes = strategy.retainedBytes();
     const started = performance.now();
-    const { weights, used, recycled } = strategy.finish({ recycle: this.retired });
+    const finished = finishRound(this.ctx, round, attempt, results, this.retired);
+    if ('error' in finished) return failRound(finished.error);
+    const { weights, used, recycled } = finished;
+    if (finished.refused.length > 0) ({ fit, fitSites } = fitRecord(results));
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
     fit.used = [...used].sort();
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
@@ -193,8 +200,11 @@ export class RoundEngine {
       ...(e?.error ? { evaluationError: e.error } : {}),
       sites: e?.sites ?? {},
       fitSites,
-      failedJobs: store.failedJobs(runId, round, attempt).map(({ hospital, phase, error }) => ({ hospital, phase, error })),
+      failedJobs: store
+        .failedJobs(runId, round, attempt)
+        .map(({ hospital, phase, error }) => ({ hospital, phase, error, ...(recorder.wasRefused(round, attempt, hospital, phase) ? { refused: true as const } : {}) })),
     };
+    recorder.forgetRefusals(round, attempt);
     store.completeRound(runId, round, record as unknown as Record<string, unknown>);
     ledger.completed(record);
     ledger.phase('done');
