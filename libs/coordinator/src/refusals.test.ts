@@ -4,12 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeWeights, encodeWeights, type WeightsPayload } from '@fedxray/protocol';
-import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { Strategy } from '@fedxray/aggregation';
 import { Coordinator } from './coordinator';
 import { prometheusText } from './metrics';
 import { REFUSAL_CODES, REFUSAL_EVENTS } from './refusals';
-import { TOKENS, config, fakeHospital, honest, shifted, twoPredictions, type Behaviour, type CalibrateBehaviour, type FakeOptions } from './testing';
+import { TOKENS, config, fakeHospital, honest, inflated, shifted, twoPredictions, type Behaviour, type CalibrateBehaviour, type FakeOptions } from './testing';
 
 type Code = (typeof REFUSAL_CODES)[number];
 
@@ -46,20 +45,6 @@ function report(change: (stats: ReturnType<typeof decodeWeights>) => unknown, ex
     const stats = decodeWeights(msg.weights as WeightsPayload).filter((t) => /\/moving_(mean|variance)$/.test(t.name));
     change(stats);
     return { examples, stats: encodeWeights(stats) };
-  };
-}
-
-/** A self-consistent summary of `k` × the two predictions: counts far beyond the 2 test images the hospital declared. */
-export function inflated(k: number): EvaluationSummary {
-  const s = twoPredictions();
-  const scale = (a: number[]) => a.map((x) => x * k);
-  return {
-    ...s,
-    count: s.count * k,
-    lossSum: s.lossSum * k,
-    confusion: s.confusion.map(scale),
-    histograms: s.histograms.map((h) => h.map(scale)),
-    calibration: { count: scale(s.calibration.count), confidenceSum: scale(s.calibration.confidenceSum), correct: scale(s.calibration.correct) },
   };
 }
 

@@ -81,6 +81,20 @@ export function twoPredictions(): EvaluationSummary {
   return s;
 }
 
+/** A self-consistent summary of `k` × the two predictions: counts far beyond the 2 test images a scripted hospital declares. */
+export function inflated(k: number): EvaluationSummary {
+  const s = twoPredictions();
+  const scale = (a: number[]) => a.map((x) => x * k);
+  return {
+    ...s,
+    count: s.count * k,
+    lossSum: s.lossSum * k,
+    confusion: s.confusion.map(scale),
+    histograms: s.histograms.map((h) => h.map(scale)),
+    calibration: { count: scale(s.calibration.count), confidenceSum: scale(s.calibration.confidenceSum), correct: scale(s.calibration.correct) },
+  };
+}
+
 /**
  * A scripted hospital that speaks the protocol directly, for what a real
  * hospital never sends. With `heartbeatMs` it says it is alive (and training)
