@@ -45,6 +45,8 @@ export class RoundEngine {
   private readonly manifest: { name: string; shape: number[] }[];
   /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
   private retired: NamedWeights | undefined;
+  /** Hospitals that left the last round's fit unanswered: the final evaluations do not ask them either. */
+  private silent: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -120,6 +122,7 @@ export class RoundEngine {
     let { fit, fitSites } = fitRecord(results);
     // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
     const silent = unansweredBy(results);
+    this.silent = silent;
     const failRound = (reason: string): false => {
       store.failRound(runId, round, { ...fit, fitSites, reason });
       recorder.forgetRefusals(round, attempt);
@@ -212,13 +215,13 @@ export class RoundEngine {
     recorder.record(e?.error ? 'warn' : 'info', 'round_completed', { round, accuracy: m?.accuracy, loss: m?.loss, evaluationError: e?.error, durationMs: record.durationMs }, ['roundEnd', record]);
   }
 
-  /** After the last round, within one round timeout: the final model on every validation split, and cross-site evaluation when asked. */
+  /** After the last round, within one round timeout, not asking hospitals that left its fit unanswered: the final model on every validation split, and cross-site evaluation when asked. */
   private async finalEvaluations(): Promise<void> {
     const { config: cfg, ledger, recorder, files } = this.ctx;
     const attempt = ledger.round(cfg.rounds)?.attempt ?? 1;
     const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     try {
-      const { summaries } = await collectSummaries(this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1)), cfg.rounds, attempt, 'val', this.global);
+      const { summaries } = await collectSummaries(this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1), this.silent), cfg.rounds, attempt, 'val', this.global);
       if (summaries.size > 0) {
         ledger.validation = mergeSummaries([...summaries.values()]);
         files.writeJson('validation-evaluation.json', { round: cfg.rounds, summary: ledger.validation });
@@ -228,7 +231,7 @@ export class RoundEngine {
     }
     if (!cfg.crossSiteEvaluation) return;
     try {
-      files.writeJson('cross-site.json', await crossSite(this.evaluation(deadline.phaseMs(1)), this.global, files.localModels()), true);
+      files.writeJson('cross-site.json', await crossSite(this.evaluation(deadline.phaseMs(1), this.silent), this.global, files.localModels()), true);
     } catch (err) {
       recorder.logger.log('warn', 'cross-site evaluation failed', { error: String(err) });
     }

@@ -1,5 +1,6 @@
 // Helpers for this lib's tests: a coordinator configuration for a quick run, and
 // scripted hospitals that speak the protocol directly.
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   type Evaluate,
   type Fit,
   type Hello,
+  type NamedWeights,
   type WeightsPayload,
 } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
@@ -154,6 +156,14 @@ export function shifted(delta: number): Behaviour {
     for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += delta;
     return encodeWeights(w);
   };
+}
+
+/** Asserts that `global` is `initial` moved as `honest` moves it (+0.001 on every trained weight; BatchNorm moving statistics aside), sampling every 97th value. */
+export function assertHonestGlobal(initial: NamedWeights, global: NamedWeights): void {
+  for (let t = 0; t < global.length; t++) {
+    if (/moving_(mean|variance)$/.test(global[t].name)) continue;
+    for (let k = 0; k < global[t].values.length; k += 97) assert.ok(Math.abs(global[t].values[k] - (initial[t].values[k] + 0.001)) < 1e-5, `${global[t].name}[${k}]`);
+  }
 }
 
 /** Waits for the run to end, then disconnects the scripted hospitals and closes the coordinator. */
