@@ -98,21 +98,24 @@ test('the cards show the newest metrics: the initial model until a round is eval
   assert.deepEqual(latestMetrics({ history: [r2, unevaluated, r1], initial }), { latest: r2.metrics, of: 'round', previous: r1.metrics, against: 'previous round' });
 });
 
-test('the rounds table: who the strategy used and discarded, every failed job, and why a round has no metrics', () => {
+test('the rounds table: who the strategy used and discarded, what a check refused, every other failed job, and why a round has no metrics', () => {
   const krum = record(3, 0.7, 0.6, { a: { accuracy: 0.7, loss: 0.6 }, b: { accuracy: 0.7, loss: 0.6 }, c: { accuracy: 0.1, loss: 3 } });
   krum.fit.used = ['a', 'b'];
   krum.fit.discarded = ['c'];
-  krum.failedJobs = [{ hospital: 'd', phase: 'evaluate', error: 'bad_message: histograms[0] holds 2 positives' }];
+  krum.failedJobs = [
+    { hospital: 'd', phase: 'evaluate', error: 'bad_message: Expected at most 2 test images (what the hospital declared), but the summary counts 2000000', refused: true },
+    { hospital: 'e', phase: 'evaluate', error: 'internal: Aborted()' },
+  ];
   const noMetrics = { ...record(4, 0, 0, {}), metrics: null, evaluationError: 'no hospital returned a valid summary' };
   // a record written before failed jobs were kept: its fit failures stand for them
   const old = { ...record(2, 0.5, 0.7, { a: { accuracy: 0.5, loss: 0.7 } }), failedJobs: [] };
   const rows = roundRows([old, krum, noMetrics]);
   assert.deepEqual(
-    rows.map((r) => [r.round, r.used, r.discarded, r.failed, r.evaluation]),
+    rows.map((r) => [r.round, r.used, r.discarded, r.refused, r.failed, r.evaluation]),
     [
-      [4, [], [], [], 'no hospital returned a valid summary'],
-      [3, ['a', 'b'], ['c'], ['d (evaluate): bad_message: histograms[0] holds 2 positives'], null],
-      [2, ['a'], [], ['hospital-2 (fit): timeout'], null],
+      [4, [], [], [], [], 'no hospital returned a valid summary'],
+      [3, ['a', 'b'], ['c'], ['d (evaluate): bad_message: Expected at most 2 test images (what the hospital declared), but the summary counts 2000000'], ['e (evaluate): internal: Aborted()'], null],
+      [2, ['a'], [], [], ['hospital-2 (fit): timeout'], null],
     ],
   );
   const credited = storedView({ ...stored, rounds: [...stored.rounds.slice(0, 3), { round: 3, attempt: 1, status: 'complete', startedAt: 3000, finishedAt: 3900, fit: null, metrics: krum }] }, sites);
@@ -122,6 +125,7 @@ test('the rounds table: who the strategy used and discarded, every failed job, a
       ['a', 1, 0],
       ['b', 1, 0],
       ['d', 0, 1],
+      ['e', 0, 1],
       ['hospital-1', 2, 0],
       ['hospital-2', 1, 1],
     ],

@@ -120,26 +120,34 @@ export function hospitalsFromSites(sites: StoredSite[], history: RoundRecord[]):
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** One round as the rounds table shows it: whose updates the strategy used and discarded, and every job that failed. */
+/** One round as the rounds table shows it: whose updates the strategy used and discarded, what a check refused, and every other job that failed. */
 export interface RoundRow {
   round: number;
   used: string[];
   discarded: string[];
+  /** Answers a check refused (an update, BatchNorm statistics, evaluation numbers left out of the results): `hospital (phase): why`. */
+  refused: string[];
+  /** Jobs that failed otherwise (no answer in time, gone, a failure the hospital reported). */
   failed: string[];
   /** Why the round has no metrics, when its evaluation failed. */
   evaluation: string | null;
 }
 
 export function roundRows(history: RoundRecord[]): RoundRow[] {
+  const line = (f: { hospital: string; phase: string; error: string }) => `${f.hospital} (${f.phase}): ${f.error}`;
   return [...history]
     .sort((a, b) => b.round - a.round)
-    .map((r) => ({
-      round: r.round,
-      used: r.fit.used,
-      discarded: r.fit.discarded,
-      failed: (r.failedJobs.length ? r.failedJobs : r.fit.failures.map((f) => ({ hospital: f.name, phase: 'fit', error: f.error }))).map((f) => `${f.hospital} (${f.phase}): ${f.error}`),
-      evaluation: r.evaluationError ?? null,
-    }));
+    .map((r) => {
+      const jobs: { hospital: string; phase: string; error: string; refused?: true }[] = r.failedJobs.length ? r.failedJobs : r.fit.failures.map((f) => ({ hospital: f.name, phase: 'fit', error: f.error }));
+      return {
+        round: r.round,
+        used: r.fit.used,
+        discarded: r.fit.discarded,
+        refused: jobs.filter((f) => f.refused).map(line),
+        failed: jobs.filter((f) => !f.refused).map(line),
+        evaluation: r.evaluationError ?? null,
+      };
+    });
 }
 
 /** Curves per round for one metric: the pooled global model and each site, with round 0 for the initial model. */

@@ -213,6 +213,7 @@ export class Page {
           el('td', { class: 'num' }, String(r.round)),
           el('td', { 'data-col': 'used' }, r.used.join(', ') || '—'),
           el('td', { 'data-col': 'discarded', class: r.discarded.length ? 'warn' : '' }, r.discarded.join(', ') || '—'),
+          el('td', { 'data-col': 'refused', class: r.refused.length ? 'warn' : '' }, r.refused.join('; ') || '—'),
           el('td', { 'data-col': 'failed', class: failed.length ? 'warn' : '' }, failed.join('; ') || '—'),
         );
         return tr;

@@ -25,6 +25,7 @@ test('every strategy name parses with defaults and builds the strategy it names,
     assert.equal(s.streaming, !ROBUST.includes(name));
     const info = strategyInfo(name);
     assert.equal(info.needsIndividualUpdates, ROBUST.includes(name), name);
+    assert.equal(info.robust, ROBUST.includes(name), name);
     assert.equal(info.weightedMean, WEIGHTED_MEAN.includes(name), name);
     assert.equal(info.weighted, WEIGHTED_MEAN.includes(name) || name === 'multikrum', name);
     assert.deepEqual(info.defaults, c);
@@ -90,6 +91,7 @@ const fedlastStrategy = defineStrategy({
   params: { scale: z.number().positive().default(2) },
   needsIndividualUpdates: true,
   weightedMean: false,
+  robust: false,
   create: (config) => new LastUpdate(config.scale),
 });
 
@@ -108,6 +110,7 @@ test('registering one more strategy makes it parseable, creatable, listed and de
     needsIndividualUpdates: true,
     weightedMean: false,
     weighted: false,
+    robust: false,
     defaults: { name: 'fedlast', batchNorm: 'average', scale: 2 },
   });
   assert.match(registry.help(), /\nfedlast: the last update to arrive, scaled \(a test strategy\)$/);

@@ -17,6 +17,12 @@ export interface StrategyTraits {
   weightedMean: boolean;
   /** Updates count by their example counts, so `maxWeight` applies (every weighted mean, and MultiKrum's mean of the kept updates). */
   weighted: boolean;
+  /**
+   * Built to withstand a minority of lying hospitals (median, trimmed mean,
+   * Krum, MultiKrum): the coordinator then pools what hospitals report besides
+   * their updates (BatchNorm statistics) robustly too.
+   */
+  robust: boolean;
 }
 
 /** Options a strategy is built with: the caller's, plus what every weighted strategy takes from its config. */
@@ -55,12 +61,14 @@ export interface StrategyDefinition<N extends string = string, P extends z.ZodRa
  * Register the result in strategies.ts; nothing else needs to change.
  */
 export function defineStrategy<const N extends string, P extends z.ZodRawShape>(
-  def: Omit<StrategyTraits, 'weighted'> & {
+  def: Omit<StrategyTraits, 'weighted' | 'robust'> & {
     name: N;
     description: string;
     params: P;
     /** Defaults to `weightedMean`. */
     weighted?: boolean;
+    /** Defaults to `needsIndividualUpdates` (every rule that looks at each update on its own is one of the robust ones). */
+    robust?: boolean;
     create(config: z.output<z.ZodObject<ConfigShape<N, P>>>, options: BuildOptions): Strategy;
   },
 ): StrategyDefinition<N, P> {
@@ -80,6 +88,7 @@ export function defineStrategy<const N extends string, P extends z.ZodRawShape>(
     needsIndividualUpdates: def.needsIndividualUpdates,
     weightedMean: def.weightedMean,
     weighted,
+    robust: def.robust ?? def.needsIndividualUpdates,
     schema,
     create: def.create,
   };
@@ -153,6 +162,7 @@ export function createRegistry<const D extends readonly [AnyDefinition, ...AnyDe
       needsIndividualUpdates: d.needsIndividualUpdates,
       weightedMean: d.weightedMean,
       weighted: d.weighted,
+      robust: d.robust,
       defaults: d.schema.parse({ name: d.name }) as Record<string, unknown>,
     };
   };

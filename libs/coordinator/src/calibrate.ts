@@ -1,13 +1,14 @@
 // The calibration phase: after aggregation, hospitals recompute the new global
 // model's BatchNorm statistics on their own images; the valid reports are pooled.
 import { encodeWeights, type CalibrateResult, type NamedWeights } from '@fedxray/protocol';
-import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport } from '@fedxray/model';
+import { strategyInfo } from '@fedxray/aggregation';
+import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport, type PoolOptions } from '@fedxray/model';
 import type { CoordinatorConfig } from './config';
 import type { Hub } from './hub';
 import { checkCalibration, parseCalibrateResult } from './intake';
 import type { JobSpec } from './jobs';
 import type { Recorder } from './record';
-import type { CoordinatorCounts } from './view';
+import type { PhaseCounters } from './view';
 
 export interface CalibrationPhase {
   runId: string;
@@ -16,17 +17,41 @@ export interface CalibrationPhase {
   keepLocal: ReadonlySet<string>;
   hub: Hub;
   recorder: Recorder;
-  counters: Omit<CoordinatorCounts, 'connected'>;
+  counters: PhaseCounters;
+  /** Hospitals that left their fit job of this round unanswered: not asked. */
+  silent: ReadonlySet<string>;
+}
+
+/**
+ * How the hospitals' statistics are pooled under a strategy: exactly (the
+ * statistics of all their images together) for the weighted means; robustly
+ * for a strategy built to withstand lying hospitals, so that one hospital
+ * cannot set the global statistics either: the trimmed mean with
+ * FedTrimmedAvg's own β, else the coordinate-wise median.
+ */
+export function calibrationPooling(strategy: Record<string, unknown>): PoolOptions {
+  const info = strategyInfo(String(strategy.name));
+  if (!info.robust) return { pooling: 'exact' };
+  const beta = strategy.beta ?? info.defaults.beta;
+  return typeof beta === 'number' ? { pooling: 'trimmed-mean', trimFraction: beta } : { pooling: 'median' };
 }
 
 /**
  * The global weights with every connected hospital's BatchNorm statistics
- * pooled in, and who they came from. Skipped (the weights returned as they
+ * pooled in, and who they came from; `timeoutMs` is the time the phase may
+ * take from its start (its share of the round's deadline). Skipped (the weights returned as they
  * are) when calibration is off or every statistic stays local (FedBN). The
  * phase obeys the round's k of n: with more than maxFailures failed jobs, or
  * none valid, the averaged statistics are kept.
  */
-export async function calibrate(p: CalibrationPhase, round: number, attempt: number, global: NamedWeights, onStart: () => void): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
+export async function calibrate(
+  p: CalibrationPhase,
+  round: number,
+  attempt: number,
+  global: NamedWeights,
+  timeoutMs: () => number,
+  onStart: () => void,
+): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
   const cfg = p.config.batchNormCalibration;
   const names = new Set(batchNormStatNames(p.manifest).filter((n) => !p.keepLocal.has(n)));
   if (!cfg.enabled || names.size === 0) return { weights: global, calibratedBy: [] };
@@ -45,7 +70,11 @@ export async function calibrate(p: CalibrationPhase, round: number, attempt: num
       return { ok: true, value: checkCalibration(msg, manifest, Math.min(cfg.maxExamples, declared)) };
     },
   };
-  const results = await p.hub.dispatch(p.hub.ready(), job, p.config.roundTimeoutMs);
+  const results = await p.hub.dispatch(
+    p.hub.ready().filter((c) => !p.silent.has(c.name)),
+    job,
+    timeoutMs(),
+  );
   const reports: [string, BatchNormStatsReport][] = [];
   let failed = 0;
   for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
@@ -58,8 +87,12 @@ export async function calibrate(p: CalibrationPhase, round: number, attempt: num
     log.log('warn', `BatchNorm calibration: ${why}; keeping the averaged statistics`, { round });
     return { weights: global, calibratedBy: [] };
   }
-  const pooled = poolBatchNormStats(reports.map(([, r]) => r));
+  const pooling = calibrationPooling(p.config.strategy);
+  const pooled = poolBatchNormStats(
+    reports.map(([, r]) => r),
+    pooling,
+  );
   const calibratedBy = reports.map(([n]) => n);
-  log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: calibratedBy, examples: reports.reduce((s, [, r]) => s + r.examples, 0) });
+  log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: calibratedBy, examples: reports.reduce((s, [, r]) => s + r.examples, 0), pooling: pooling.pooling });
   return { weights: applyBatchNormStats(global, pooled), calibratedBy };
 }

@@ -36,7 +36,7 @@ export const CoordinatorConfigSchema = z.strictObject({
   fractionFit: z.number().min(0).max(1).default(1),
   /** Bounded wait for minAvailable hospitals before a round; then the run stops with a clear error. */
   waitTimeoutMs: z.number().int().positive().default(10 * 60_000),
-  /** A round's fit phase ends at this deadline; hospitals still training count as failures. */
+  /** One deadline for the whole round (fit may take 80 % of it, calibration and evaluation the rest); hospitals still working count as failures. */
   roundTimeoutMs: z.number().int().positive().default(60 * 60_000),
   /** Failures tolerated in a round (k of n); more, and the round is retried. */
   maxFailures: z.number().int().nonnegative().default(1),

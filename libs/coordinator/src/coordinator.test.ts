@@ -231,7 +231,12 @@ test('the HTTP API and /metrics tell what happened, read-only, and refuse strang
     assert.equal(samples.get(`fedxray_rounds_completed${run}`), 2);
     assert.equal(samples.get(`fedxray_rounds_planned${run}`), 2);
     assert.equal(samples.get('fedxray_updates_accepted_total'), 4);
-    assert.equal(samples.get('fedxray_updates_refused_total'), 0);
+    const refused = [...samples].filter(([k]) => k.startsWith('fedxray_updates_refused_total{'));
+    assert.ok(refused.some(([k]) => k === 'fedxray_updates_refused_total{phase="fit",reason="not_finite"}'), 'every phase and reason has its sample');
+    assert.equal(
+      refused.reduce((s, [, v]) => s + v, 0),
+      0,
+    );
     assert.ok(samples.get('fedxray_weights_bytes_received_total')! > 0);
     const aggregation = samples.get(`fedxray_aggregation_seconds${run}`)!;
     assert.ok(aggregation > 0 && aggregation < 60, `aggregation ${aggregation} s`);

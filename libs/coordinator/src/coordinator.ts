@@ -11,7 +11,7 @@ import { deferred } from './deferred';
 import type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
 import { handleHttp } from './http';
 import { mayRead } from './access';
-import { Hub, type JobFailedHandler } from './hub';
+import { Hub } from './hub';
 import { silentLogger, type Logger } from './log';
 import { databaseFileState, refuseLostDatabase } from './lost-database';
 import { openRun } from './open-run';
@@ -46,7 +46,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
   private readonly ledger = new RunLedger();
   private readonly recorder: Recorder;
   private readonly hub: Hub;
-  private readonly counters = { updatesAccepted: 0, updatesRefused: 0, bytesReceived: 0, bytesSent: 0 };
+  private readonly counters = { updatesAccepted: 0, bytesReceived: 0, bytesSent: 0 };
   private files!: RunFiles;
   private strategy!: Strategy;
   private engine!: RoundEngine;
@@ -70,7 +70,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
       { ...config, runId, classes: spec.classes, model: spec as unknown as Record<string, unknown>, tls, dashboardToken: config.dashboardToken },
       this.registry,
       this.recorder,
-      this.jobFailed,
+      (failure) => this.recorder.jobFailed(failure),
     );
   }
 
@@ -138,18 +138,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.emit('listening', { url: this.url });
   }
 
-  /** A failed job, written down: a store row, an event and a log line, and the events for listeners. */
-  private readonly jobFailed: JobFailedHandler = ({ round, attempt, hospital, phase, error, refused }) => {
-    try {
-      this.store.recordJobFailure({ runId: this.runId, round, attempt, hospital, phase, error });
-    } catch (err) {
-      if (!isDiskFull(err)) throw err;
-      this.logger.log('error', 'disk full: failed job not stored, only logged', { hospital, round, phase, error: String(err) });
-    }
-    this.recorder.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused }, ['jobFailed', { round, attempt, hospital, phase, error }]);
-    if (phase === 'fit') this.emit('fitResult', { round, hospital, ok: false, error });
-  };
-
   mayRead(address: string | undefined, token: unknown): boolean {
     return mayRead(this.config.dashboardToken, address, token);
   }
@@ -203,7 +191,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
   }
 
   counts(): CoordinatorCounts {
-    return { ...this.counters, connected: this.hub.ready().length };
+    const { refusals } = this.recorder;
+    return { ...this.counters, updatesRefused: refusals.total('fit'), refused: refusals.samples(), connected: this.hub.ready().length };
   }
 
   modelDir(): string | null {

@@ -13,6 +13,10 @@ export interface EvaluationPhase {
   config: CoordinatorConfig;
   classes: readonly string[];
   hub: Hub;
+  /** How long the evaluation may take from its start (its share of the round's deadline). */
+  timeoutMs: number;
+  /** Hospitals that left their fit job of this round unanswered: not asked. */
+  silent?: ReadonlySet<string>;
 }
 
 export interface Evaluation {
@@ -38,8 +42,8 @@ export async function collectSummaries(p: EvaluationPhase, round: number, attemp
     answers: (msg) => msg.split === split,
     accept: (conn, msg) => ({ ok: true, value: checkEvaluation(msg, { classes: [...p.classes], split, maxExamples: conn.hello?.examples[split] ?? 0 }) }),
   };
-  const targets = p.hub.ready();
-  const results = await p.hub.dispatch(targets, job, p.config.roundTimeoutMs);
+  const targets = p.hub.ready().filter((c) => !p.silent?.has(c.name));
+  const results = await p.hub.dispatch(targets, job, p.timeoutMs);
   const summaries = new Map<string, EvaluationSummary>();
   let failed = 0;
   for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
@@ -74,7 +78,7 @@ export async function evaluate(p: EvaluationPhase, round: number, attempt: numbe
   }
 }
 
-/** Each kept local model evaluated at every connected site: accuracy[model][site] (NaN where a site gave no valid summary). */
+/** Each kept local model evaluated at every connected site: accuracy[model][site] (NaN where a site gave no valid summary); the models share `p.timeoutMs`. */
 export async function crossSite(
   p: EvaluationPhase,
   global: NamedWeights,
@@ -82,11 +86,13 @@ export async function crossSite(
 ): Promise<{ models: string[]; sites: string[]; accuracy: number[][] }> {
   const sites = p.hub.ready().map((c) => c.name);
   const accuracy: number[][] = [];
-  for (const { weights } of models) {
+  const deadline = Date.now() + p.timeoutMs;
+  for (const [i, { weights }] of models.entries()) {
     // Tensors kept local (FedBN) come from the global model.
     const byName = new Map(weights().map((t) => [t.name, t]));
     const full = global.map((g) => byName.get(g.name) ?? g);
-    const { summaries } = await collectSummaries(p, p.config.rounds, 1, 'test', full);
+    const timeoutMs = Math.max(1, Math.round((deadline - Date.now()) / (models.length - i)));
+    const { summaries } = await collectSummaries({ ...p, timeoutMs }, p.config.rounds, 1, 'test', full);
     accuracy.push(sites.map((s) => (summaries.has(s) ? computeMetrics(summaries.get(s)!).accuracy : NaN)));
   }
   return { models: models.map((m) => m.owner), sites, accuracy };

@@ -9,7 +9,7 @@ import type { Connection, JobOutcome, JobSpec } from './jobs';
 import type { Recorder } from './record';
 import type { RunFiles } from './run-files';
 import type { FitRecord, SiteRoundMetrics } from './state';
-import type { CoordinatorCounts } from './view';
+import type { PhaseCounters } from './view';
 
 /** What the round keeps of an accepted update (its weights went into the strategy). */
 export interface AcceptedUpdate {
@@ -28,7 +28,7 @@ export interface FitPhase {
   hub: Hub;
   recorder: Recorder;
   files: RunFiles;
-  counters: Omit<CoordinatorCounts, 'connected'>;
+  counters: PhaseCounters;
 }
 
 /** The instructions every hospital of the round trains with. */
@@ -84,13 +84,8 @@ function acceptUpdate(p: FitPhase, conn: Connection, msg: FitResult): ReturnType
     p.strategy.accumulate({ hospitalId: conn.name, examples: msg.examples, weights });
     if (p.config.crossSiteEvaluation && msg.round === p.config.rounds) p.files.keepLocalModel(conn.name, msg.weights as WeightsPayload);
   } catch (err) {
-    const error = wireError(err, 'bad_weights');
-    p.counters.updatesRefused++;
-    p.recorder.record('warn', 'update_refused', { hospital: conn.name, round: msg.round, code: error.code, message: error.message }, [
-      'updateRefused',
-      { round: msg.round, hospital: conn.name, code: error.code, message: error.message },
-    ]);
-    return { ok: false, error };
+    // written down (update_refused, counted) where the job fails
+    return { ok: false, error: wireError(err, 'bad_weights') };
   }
   p.counters.updatesAccepted++;
   const st = p.hub.hospital(conn.name);

@@ -21,8 +21,8 @@ import {
 import { mayRead } from './access';
 import { deferred } from './deferred';
 import { RESULT_SCHEMAS, wireError } from './intake';
-import { JOB_STATUS, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
-import type { Recorder } from './record';
+import { JOB_STATUS, NO_ANSWER, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
+import type { JobFailure, Recorder } from './record';
 import type { HospitalRegistry } from './registry';
 import type { HospitalState, RunState } from './state';
 
@@ -58,7 +58,7 @@ export interface HubOptions {
 }
 
 /** How a failed job is written down (the store's job failure row, and the round engine's list). */
-export type JobFailedHandler = (failure: { round: number; attempt: number; hospital: string; phase: JobKind; error: string; refused: boolean }) => void;
+export type JobFailedHandler = (failure: JobFailure) => void;
 
 export class Hub {
   url = '';
@@ -192,7 +192,7 @@ export class Hub {
     const timer = setTimeout(() => {
       for (const conn of targets) {
         if (conn.job?.round === spec.round && conn.job.kind === spec.kind && !conn.job.settled()) {
-          this.failJob(conn, `no result within ${timeoutMs} ms`);
+          this.failJob(conn, NO_ANSWER.deadline(timeoutMs));
           // Tell the straggler to stop: its result would arrive for a round that has moved on.
           if (conn.socket.connected) conn.socket.emit('abort', { round: spec.round, reason: 'round deadline passed' });
         }
@@ -206,12 +206,12 @@ export class Hub {
     return results;
   }
 
-  /** Ends a hospital's current job as failed, and has it written down. */
-  failJob(conn: Connection, error: string, refused = false): void {
+  /** Ends a hospital's current job as failed, and has it written down; `refusal` when a check refused its answer. */
+  failJob(conn: Connection, error: string, refusal?: WireError): void {
     const job = conn.job;
     if (!job || !job.fail(error)) return;
     this.hospital(conn.name).failures++;
-    this.onJobFailed({ round: job.round, attempt: job.attempt, hospital: conn.name, phase: job.kind, error, refused });
+    this.onJobFailed({ round: job.round, attempt: job.attempt, hospital: conn.name, phase: job.kind, error, refusal });
   }
 
   /** Stops every job (the coordinator is stopping). */
@@ -346,7 +346,7 @@ export class Hub {
   private async receive<M extends { runId: string; round: number }, T>(conn: Connection, job: Job, spec: JobSpec<M, T>, raw: unknown, accepted: (value: T) => void): Promise<Ack> {
     const parsed = spec.parse(raw);
     if (!parsed.ok) {
-      this.failJob(conn, parsed.error.message, true);
+      this.failJob(conn, parsed.error.message, parsed.error);
       return { ok: false, error: parsed.error };
     }
     const stale: Ack = { ok: false, error: { code: 'stale_round', message: `No ${spec.kind} job for round ${parsed.value.round} is pending for ${conn.name}` } };
@@ -360,7 +360,7 @@ export class Hub {
     }
     if (job.settled()) return stale;
     if (!verdict.ok) {
-      this.failJob(conn, `${verdict.error.code}: ${verdict.error.message}`, true);
+      this.failJob(conn, `${verdict.error.code}: ${verdict.error.message}`, verdict.error);
       return { ok: false, error: verdict.error };
     }
     job.status = 'done';
@@ -373,7 +373,7 @@ export class Hub {
     const limit = this.options.heartbeatIntervalMs * this.options.heartbeatMisses;
     const now = Date.now();
     for (const conn of this.conns.values()) {
-      if (conn.job && !conn.job.settled() && now - conn.lastSeen > limit) this.failJob(conn, `no heartbeat for ${Math.round((now - conn.lastSeen) / 1000)} s`);
+      if (conn.job && !conn.job.settled() && now - conn.lastSeen > limit) this.failJob(conn, NO_ANSWER.heartbeat(Math.round((now - conn.lastSeen) / 1000)));
     }
   }
 }

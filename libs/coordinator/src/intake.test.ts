@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWeights, encodeWeights, type WeightsPayload } from '@fedxray/protocol';
 import { Coordinator } from './coordinator';
-import { TOKENS, config, fakeHospital, honest, shifted, twoPredictions, type CalibrateBehaviour } from './testing';
+import { TOKENS, assertHonestGlobal, config, fakeHospital, honest, inflated, shifted, twoPredictions, type CalibrateBehaviour } from './testing';
 
 test('a schema-valid but inconsistent evaluation summary fails only that hospital’s evaluate job; the run completes on the others', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
@@ -48,6 +48,39 @@ test('a schema-valid but inconsistent evaluation summary fails only that hospita
   }
 });
 
+// reliability: a hospital sends an inflated but self-consistent evaluation summary (a million times its 2 declared test images, accuracy near 1) | the summary is refused (not capped: a count beyond what the hospital declared is a lie, as for updates and BatchNorm reports); the round's metrics pool the others | no | evaluation_refused naming the hospital; the dashboard's rounds table and report.md list the site's numbers as refused
+test('forged metrics: a summary counting more test images than the hospital declared is refused, and shown as refused in the round record and report.md', { timeout: 120_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
+  const good = fakeHospital(c.url, TOKENS.good, honest);
+  const bad = fakeHospital(c.url, TOKENS.bad, honest, { evaluate: (msg) => (msg.split === 'test' ? inflated(1e6) : twoPredictions()) });
+  try {
+    const result = await c.done;
+    assert.equal(result.status, 'complete', result.error);
+    assert.equal(result.final?.examples, 2, 'the final metrics are the good hospital’s two test images');
+    assert.deepEqual(bad.resultAcks.map((a) => (a.ok ? 'ok' : a.error.code)).slice(0, 1), ['bad_message']);
+    const [round] = result.rounds;
+    assert.deepEqual(Object.keys(round.sites), ['good']);
+    assert.deepEqual(
+      round.failedJobs.map((f) => [f.hospital, f.phase, f.refused]),
+      [['bad', 'evaluate', true]],
+    );
+    assert.match(round.failedJobs[0].error, /Expected at most 2 test images \(what the hospital declared\), but the summary counts 2000000/);
+    assert.deepEqual(
+      c.store.events(c.runId).filter((e) => e.type === 'evaluation_refused').map((e) => [e.data.hospital, e.data.round, e.data.code]),
+      [['bad', 1, 'bad_message']],
+    );
+    const summary = JSON.parse(readFileSync(join(c.runDir, 'summary.json'), 'utf8'));
+    assert.equal(summary.rounds[0].failedJobs[0].refused, true);
+    const report = readFileSync(join(c.runDir, 'report.md'), 'utf8');
+    assert.match(report, /## Refused answers/);
+    assert.match(report, /\| 1 \| bad \| evaluation numbers \| bad_message: Expected at most 2 test images .* counts 2000000 \|/);
+  } finally {
+    good.socket.disconnect();
+    bad.socket.disconnect();
+    await c.close();
+  }
+});
+
 // reliability: A hospital claims more examples than it declared, to take over FedAvg | Its update is refused; the others are averaged exactly | no | update refused: example count above the declared images
 test('an update claiming more examples than the hospital declared is refused, so it cannot take over FedAvg', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: false } }));
@@ -73,11 +106,7 @@ test('an update claiming more examples than the hospital declared is refused, so
       [['bad', 'fit']],
     );
     // the global model is the good hospital's: every value moved by 0.001
-    const global = c.globalWeights();
-    for (let t = 0; t < global.length; t++) {
-      if (/moving_(mean|variance)$/.test(global[t].name)) continue;
-      for (let k = 0; k < global[t].values.length; k += 97) assert.ok(Math.abs(global[t].values[k] - (initial[t].values[k] + 0.001)) < 1e-5, `${global[t].name}[${k}]`);
-    }
+    assertHonestGlobal(initial, c.globalWeights());
   } finally {
     good.socket.disconnect();
     bad.socket.disconnect();
@@ -85,7 +114,7 @@ test('an update claiming more examples than the hospital declared is refused, so
   }
 });
 
-// reliability: A hospital's BatchNorm statistics claim more images than it declared | Its calibration job fails; the others' statistics are pooled | no | bad_weights: BatchNorm statistics over … images in [1, n]
+// reliability: a hospital's BatchNorm report claims more images than it declared (10¹² of 10) | the report is refused by libs/model's checkBatchNormReport at intake; the others are pooled | no | calibration_refused naming the hospital (bad_message)
 test('BatchNorm statistics from a hospital claiming more images than it declared are refused; the others are pooled', { timeout: 120_000 }, async () => {
   const c = await Coordinator.start(config({ rounds: 1, batchNormCalibration: { enabled: true, maxExamples: 64 } }));
   const reporting = (value: number, examples: number): CalibrateBehaviour => (msg) => {
@@ -104,6 +133,10 @@ test('BatchNorm statistics from a hospital claiming more images than it declared
       [['bad', 'calibrate']],
     );
     assert.match(result.rounds[0].failedJobs[0].error, /BatchNorm statistics over an integer number of images in \[1, 10\], but got 1000000000000/);
+    assert.deepEqual(
+      c.store.events(c.runId).filter((e) => e.type === 'calibration_refused').map((e) => [e.data.hospital, e.data.code]),
+      [['bad', 'bad_message']],
+    );
     for (const t of c.globalWeights().filter((w) => /\/moving_mean$/.test(w.name))) assert.ok(t.values.every((v) => Math.abs(v - 0.25) < 1e-6), t.name);
   } finally {
     good.socket.disconnect();

@@ -17,17 +17,24 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { EvaluationError, checkSummary, computeMetrics, type EvaluationSummary } from '@fedxray/evaluation';
-import { ModelError, checkBatchNormReport, type BatchNormStatsReport } from '@fedxray/model';
+import { ModelError, batchNormStatNames, checkBatchNormReport, type BatchNormStatsReport } from '@fedxray/model';
+import { AggregationError } from '@fedxray/aggregation';
 import type { JobKind, Verdict } from './jobs';
 
 /** A refusal for the acknowledgement: ProtocolError keeps its code, anything else gets `fallback`. */
 export function wireError(err: unknown, fallback: WireError['code'] = 'internal'): WireError {
   if (err instanceof ProtocolError) return { code: err.code, message: err.message };
   if (err instanceof EvaluationError) return { code: 'bad_message', message: err.message };
-  // A BatchNorm statistics report that fails its checks is bad numbers, as a bad update is.
-  if (err instanceof ModelError && err.code !== 'invalid') return { code: 'bad_weights', message: err.message };
+  // A BatchNorm statistics report that fails its checks is bad numbers, as a bad update is;
+  // an image count beyond what the hospital declared is a bad message, as an update's is.
+  if (err instanceof ModelError && err.code !== 'invalid') return { code: SAME_CODES.has(err.code) ? (err.code as WireError['code']) : err.code === 'bad_examples' ? 'bad_message' : 'bad_weights', message: err.message };
+  // The strategy's own refusal at accumulate (a value that is not finite, a shape it cannot take).
+  if (err instanceof AggregationError) return { code: SAME_CODES.has(err.code) ? (err.code as WireError['code']) : 'bad_weights', message: err.message };
   return { code: fallback, message: err instanceof Error ? err.message : String(err) };
 }
+
+/** Codes the model's and the aggregation library's checks share with the wire's. */
+const SAME_CODES: ReadonlySet<string> = new Set(['not_finite', 'shape_mismatch']);
 
 function schema<M>(check: { safeParse(raw: unknown): { success: true; data: M } | { success: false; error: Parameters<typeof describeZodError>[0] } }, what: string) {
   return (raw: unknown): Verdict<M> => {
@@ -66,14 +73,21 @@ export interface UpdateLimits {
   declaredTrain: number;
   /** The round's cap on images per epoch (0: none). */
   maxExamplesPerEpoch: number;
-  /** Refuse updates farther (L2) than this from `global`. */
+  /** Refuse updates whose trainable weights are farther (L2) than this from `global`'s (BatchNorm moving statistics are not counted). */
   maxNorm?: number;
   global: NamedWeights;
   /** Where to decode each tensor (the strategy's own memory), when it offers it. */
   into?: (name: string) => Float32Array | undefined;
 }
 
-/** An update's weights, decoded and checked: example count within bounds, CRC-32, names, shapes, finite values, norm. Throws ProtocolError. */
+/**
+ * An update's weights, decoded and checked: example count within bounds,
+ * CRC-32, names, shapes, finite values, and the norm of the change of its
+ * trainable weights. BatchNorm moving statistics are left out of the norm:
+ * they are not trained but measured, they move with the data (an honest
+ * update's may differ from the global's by hundreds), and what hospitals say
+ * of them is pooled and checked at calibration. Throws ProtocolError.
+ */
 export function checkUpdate(msg: FitResult, limits: UpdateLimits): NamedWeights {
   const most = maxFitExamples(limits.declaredTrain, limits.maxExamplesPerEpoch);
   if (msg.examples > most) {
@@ -84,8 +98,14 @@ export function checkUpdate(msg: FitResult, limits: UpdateLimits): NamedWeights 
     );
   }
   const weights = decodeWeights(msg.weights as WeightsPayload, limits.into);
-  validateWeights(limits.manifest, weights, { optional: limits.keepLocal, maxNorm: limits.maxNorm, reference: limits.maxNorm ? limits.global : undefined });
+  validateWeights(limits.manifest, weights, { optional: limits.keepLocal, maxNorm: limits.maxNorm, reference: limits.maxNorm ? trainable(limits.global) : undefined });
   return weights;
+}
+
+/** The weights without the BatchNorm moving statistics. */
+function trainable(weights: NamedWeights): NamedWeights {
+  const stats = new Set(batchNormStatNames(weights));
+  return weights.filter((t) => !stats.has(t.name));
 }
 
 /**

@@ -15,6 +15,22 @@ export type Verdict<T> = { ok: true; value: T } | { ok: false; error: WireError 
 /** How one hospital's job ended: its accepted value, or why it failed. */
 export type JobOutcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** Why a job failed whose hospital did not answer in time: the phase's deadline passed, or its heartbeats stopped. */
+export const NO_ANSWER = {
+  deadline: (ms: number) => `no result within ${ms} ms`,
+  heartbeat: (seconds: number) => `no heartbeat for ${seconds} s`,
+};
+
+/** Whether a failed job's hospital did not answer in time (see NO_ANSWER). */
+export function unanswered(outcome: JobOutcome<unknown>): boolean {
+  return !outcome.ok && /^no (result within \d+ ms|heartbeat for \d+ s)$/.test(outcome.error);
+}
+
+/** The hospitals whose job of a phase went unanswered. */
+export function unansweredBy(results: Map<string, JobOutcome<unknown>>): Set<string> {
+  return new Set([...results].filter(([, outcome]) => unanswered(outcome)).map(([name]) => name));
+}
+
 /** One connected hospital. */
 export interface Connection {
   name: string;

@@ -24,7 +24,12 @@ export function prometheusText(c: CoordinatorView): string {
       line('fedxray_rounds_planned', 'Rounds the current run will do.', 'gauge', [[run, s.run.rounds]]),
       line('fedxray_hospitals_connected', 'Hospitals connected and greeted.', 'gauge', [[{}, n.connected]]),
       line('fedxray_updates_accepted_total', 'Hospital updates accepted into aggregation.', 'counter', [[{}, n.updatesAccepted]]),
-      line('fedxray_updates_refused_total', 'Hospital updates refused by validation.', 'counter', [[{}, n.updatesRefused]]),
+      line(
+        'fedxray_updates_refused_total',
+        "Hospitals' answers refused by a check, by phase (fit: updates, calibrate: BatchNorm statistics, evaluate: summaries) and reason (the code the hospital was told).",
+        'counter',
+        n.refused.map((r) => [{ phase: r.phase, reason: r.reason }, r.count] as [Record<string, string>, number]),
+      ),
       line('fedxray_weights_bytes_received_total', 'Weight bytes received from hospitals.', 'counter', [[{}, n.bytesReceived]]),
       line('fedxray_weights_bytes_sent_total', 'Weight bytes sent to hospitals for training.', 'counter', [[{}, n.bytesSent]]),
       line('fedxray_round_duration_seconds', 'Duration of the last completed round.', 'gauge', [[run, last ? last.durationMs / 1000 : NaN]]),

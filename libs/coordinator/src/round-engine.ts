@@ -6,12 +6,15 @@ import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
 import type { ModelSpec } from '@fedxray/model';
 import { isDiskFull } from '@fedxray/runtime';
+import { finishRound } from './aggregate';
 import { calibrate } from './calibrate';
+import { RoundDeadline } from './deadline';
 import type { CoordinatorConfig } from './config';
 import { duration, recordDiskFull } from './disk-full';
 import { collectSummaries, crossSite, evaluate, type EvaluationPhase } from './evaluate';
 import type { AggregationRecord, RunResult } from './events';
 import { fitJob, fitRecord, type FitPhase } from './fit-phase';
+import { unansweredBy } from './jobs';
 import type { Hub } from './hub';
 import type { Recorder } from './record';
 import type { RunFiles } from './run-files';
@@ -20,7 +23,7 @@ import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
-import type { CoordinatorCounts } from './view';
+import type { PhaseCounters } from './view';
 
 export interface EngineContext {
   runId: string;
@@ -31,7 +34,7 @@ export interface EngineContext {
   hub: Hub;
   files: RunFiles;
   ledger: RunLedger;
-  counters: Omit<CoordinatorCounts, 'connected'>;
+  counters: PhaseCounters;
   strategy: Strategy;
   /** Tensors hospitals keep local, as the strategy names them (FedBN). */
   keepLocal: ReadonlySet<string>;
@@ -46,6 +49,8 @@ export class RoundEngine {
   private retired: NamedWeights | undefined;
   /** Attempts at each round that failed for a full disk (they do not count towards maxRoundAttempts). */
   private readonly diskFullAttempts = new Map<number, number>();
+  /** Hospitals that left the last round's fit unanswered: the final evaluations do not ask them either. */
+  private silent: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -54,9 +59,10 @@ export class RoundEngine {
     this.manifest = global.map((t) => ({ name: t.name, shape: t.shape }));
   }
 
-  private get evaluation(): EvaluationPhase {
+  /** Evaluation within `timeoutMs` (default: a whole round timeout), not asking the round's `silent` hospitals. */
+  private evaluation(timeoutMs = this.ctx.config.roundTimeoutMs, silent?: ReadonlySet<string>): EvaluationPhase {
     const { runId, config, spec, hub } = this.ctx;
-    return { runId, config, classes: spec.classes, hub };
+    return { runId, config, classes: spec.classes, hub, timeoutMs, silent };
   }
 
   /** Runs the remaining rounds and the final evaluations; resolves with how the run ended (never rejects). */
@@ -93,7 +99,8 @@ export class RoundEngine {
     if (completed === 0 || !last || last.status !== 'aggregated') return;
     await this.waitForHospitals(1);
     const { fitSites = {}, ...fit } = (last.fit ?? fitRecord(new Map()).fit) as unknown as FitRecord & { fitSites?: Record<string, SiteRoundMetrics> };
-    await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites);
+    const deadline = new RoundDeadline(Date.now(), this.ctx.config.roundTimeoutMs);
+    await this.evaluateRound(completed, last.attempt, last.startedAt, { ...fit, used: fit.used ?? fit.hospitals, discarded: fit.discarded ?? [] }, fitSites, deadline, new Set());
   }
 
   /** Round `round` failed for a full disk: record it as far as possible, then wait before it is tried again. */
@@ -118,7 +125,7 @@ export class RoundEngine {
     const { config: cfg, store, runId, ledger } = this.ctx;
     ledger.current = { round: 0, attempt: 1, phase: 'evaluate', startedAt: Date.now(), jobs: [] };
     await this.waitForHospitals(cfg.minAvailable);
-    const e = await evaluate(this.evaluation, 0, 1, 'test', this.global);
+    const e = await evaluate(this.evaluation(), 0, 1, 'test', this.global);
     store.startRound(runId, 0);
     store.completeRound(runId, 0, { initial: true, metrics: e.metrics, sites: e.sites, evaluationError: e.error });
     ledger.initial = e.metrics ? { metrics: e.metrics, sites: e.sites } : null;
@@ -136,19 +143,28 @@ export class RoundEngine {
     recorder.emit(['state']);
     const chosen = sampleHospitals(await this.waitForHospitals(cfg.minAvailable), cfg, round, attempt);
     const hospitals = chosen.map((c) => c.name);
+    // one deadline for the whole round, from the moment its hospitals are chosen
+    const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     ledger.current = { round, attempt, phase: 'fit', startedAt, jobs: chosen.map((c) => ({ name: c.name, status: 'pending', progress: null })) };
-    recorder.record('info', 'round_started', { round, attempt, hospitals }, ['roundStart', { round, attempt, hospitals }]);
+    recorder.record('info', 'round_started', { round, attempt, hospitals, deadline: deadline.at }, ['roundStart', { round, attempt, hospitals }]);
 
     strategy.begin(round, this.global);
     const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
-    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), cfg.roundTimeoutMs);
-    const { fit, fitSites } = fitRecord(results);
-    if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
-      const reason = fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`;
+    const fitMs = deadline.fitMs();
+    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), fitMs);
+    let { fit, fitSites } = fitRecord(results);
+    // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
+    const silent = unansweredBy(results);
+    this.silent = silent;
+    const failRound = (reason: string): false => {
       store.failRound(runId, round, { ...fit, fitSites, reason });
+      recorder.forgetRefusals(round, attempt);
       ledger.phase('failed');
       recorder.record('warn', 'round_failed', { round, attempt, reason, failures: fit.failures }, ['roundFailed', { round, attempt, reason }]);
       return false;
+    };
+    if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
+      return failRound(fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`);
     }
 
     ledger.phase('aggregate');
@@ -157,14 +173,18 @@ export class RoundEngine {
     // The strategy's server state before this round, restored if the round cannot be committed.
     const serverState = strategy.exportState();
     const started = performance.now();
-    const { weights, used, recycled } = strategy.finish({ recycle: this.retired });
+    const finished = finishRound(this.ctx, round, attempt, results, this.retired);
+    if ('error' in finished) return failRound(finished.error);
+    const { weights, used, recycled } = finished;
+    if (finished.refused.length > 0) ({ fit, fitSites } = fitRecord(results));
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
     fit.used = [...used].sort();
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
     for (const name of fit.used) hub.hospital(name).roundsContributed++;
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
+    const phasesLeft = this.evaluationDue(round) ? 2 : 1;
     try {
-      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest }, round, attempt, weights, () => {
+      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, silent }, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
         ledger.phase('calibrate');
         recorder.emit(['state']);
       });
@@ -180,18 +200,31 @@ export class RoundEngine {
       throw err;
     }
     this.ctx.files.prune(round);
-    await this.evaluateRound(round, attempt, startedAt, fit, fitSites);
+    await this.evaluateRound(round, attempt, startedAt, fit, fitSites, deadline, silent);
     return true;
   }
 
-  /** Evaluates a committed round when it is due (every evaluateEvery rounds, and the last), and records it. */
-  private async evaluateRound(round: number, attempt: number, startedAt: number, fit: FitRecord, fitSites: Record<string, SiteRoundMetrics>): Promise<void> {
-    const { config: cfg, store, runId, ledger, recorder } = this.ctx;
+  /** Whether a round is evaluated: every evaluateEvery rounds, and the last. */
+  private evaluationDue(round: number): boolean {
+    return round % this.ctx.config.evaluateEvery === 0 || round === this.ctx.config.rounds;
+  }
+
+  /** Evaluates a committed round when it is due, within what is left of the round's deadline, and records it. */
+  private async evaluateRound(
+    round: number,
+    attempt: number,
+    startedAt: number,
+    fit: FitRecord,
+    fitSites: Record<string, SiteRoundMetrics>,
+    deadline: RoundDeadline,
+    silent: ReadonlySet<string>,
+  ): Promise<void> {
+    const { store, runId, ledger, recorder } = this.ctx;
     let e: Awaited<ReturnType<typeof evaluate>> | null = null;
-    if (round % cfg.evaluateEvery === 0 || round === cfg.rounds) {
+    if (this.evaluationDue(round)) {
       ledger.phase('evaluate');
       recorder.emit(['state']);
-      e = await evaluate(this.evaluation, round, attempt, 'test', this.global);
+      e = await evaluate(this.evaluation(deadline.phaseMs(1), silent), round, attempt, 'test', this.global);
       for (const [name, s] of e.summaries) {
         const site = e.sites[name];
         if (site) store.recordSiteMetrics({ runId, round, hospital: name, phase: 'evaluate', examples: s.count, metrics: { ...site, summary: s } });
@@ -212,8 +245,11 @@ export class RoundEngine {
       ...(e?.error ? { evaluationError: e.error } : {}),
       sites: e?.sites ?? {},
       fitSites,
-      failedJobs: store.failedJobs(runId, round, attempt).map(({ hospital, phase, error }) => ({ hospital, phase, error })),
+      failedJobs: store
+        .failedJobs(runId, round, attempt)
+        .map(({ hospital, phase, error }) => ({ hospital, phase, error, ...(recorder.wasRefused(round, attempt, hospital, phase) ? { refused: true as const } : {}) })),
     };
+    recorder.forgetRefusals(round, attempt);
     store.completeRound(runId, round, record as unknown as Record<string, unknown>);
     ledger.completed(record);
     ledger.phase('done');
@@ -221,12 +257,13 @@ export class RoundEngine {
     recorder.record(e?.error ? 'warn' : 'info', 'round_completed', { round, accuracy: m?.accuracy, loss: m?.loss, evaluationError: e?.error, durationMs: record.durationMs }, ['roundEnd', record]);
   }
 
-  /** After the last round: the final model on every validation split, and cross-site evaluation when asked. */
+  /** After the last round, within one round timeout, not asking hospitals that left its fit unanswered: the final model on every validation split, and cross-site evaluation when asked. */
   private async finalEvaluations(): Promise<void> {
     const { config: cfg, ledger, recorder, files } = this.ctx;
     const attempt = ledger.round(cfg.rounds)?.attempt ?? 1;
+    const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     try {
-      const { summaries } = await collectSummaries(this.evaluation, cfg.rounds, attempt, 'val', this.global);
+      const { summaries } = await collectSummaries(this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1), this.silent), cfg.rounds, attempt, 'val', this.global);
       if (summaries.size > 0) {
         ledger.validation = mergeSummaries([...summaries.values()]);
         files.writeJson('validation-evaluation.json', { round: cfg.rounds, summary: ledger.validation });
@@ -236,7 +273,7 @@ export class RoundEngine {
     }
     if (!cfg.crossSiteEvaluation) return;
     try {
-      files.writeJson('cross-site.json', await crossSite(this.evaluation, this.global, files.localModels()), true);
+      files.writeJson('cross-site.json', await crossSite(this.evaluation(deadline.phaseMs(1), this.silent), this.global, files.localModels()), true);
     } catch (err) {
       recorder.logger.log('warn', 'cross-site evaluation failed', { error: String(err) });
     }

@@ -1,10 +1,13 @@
 // What a finished run leaves for people: summary.json and (when the final
 // evaluation happened) report.md, both about the final round's global model.
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { computeMetrics, mergeSummaries, writeReport, type EvaluationSummary } from '@fedxray/evaluation';
 import type { ModelSpec } from '@fedxray/model';
 import type { CoordinatorConfig } from './config';
 import type { RunFiles } from './run-files';
 import type { RunLedger } from './run-ledger';
+import type { RoundRecord } from './state';
 import type { JobFailureRow, SiteMetricRow } from './store';
 
 /** The final round's pooled metrics, only if that round was evaluated: no earlier round's numbers pass for final ones. */
@@ -83,5 +86,26 @@ export async function writeRunReport(o: {
     crossSite: cross ? { sites: cross.sites, models: cross.models, accuracy: cross.accuracy } : undefined,
     config: { model: o.spec, strategy: config.strategy, rounds: config.rounds, fit: config.fit },
   });
+  appendFileSync(join(o.files.runDir, 'report.md'), refusedSection(ledger.history));
   return true;
+}
+
+/**
+ * report.md's account of what hospitals sent that a check refused (their
+ * updates, BatchNorm statistics or evaluation numbers were left out of the
+ * run's results), round by round; says so when nothing was refused.
+ */
+export function refusedSection(history: RoundRecord[]): string {
+  const rows = history.flatMap((r) => r.failedJobs.filter((f) => f.refused).map((f) => ({ round: r.round, ...f })));
+  const lines = ['', '## Refused answers', ''];
+  if (rows.length === 0) return [...lines, 'No hospital sent an answer that a check refused.', ''].join('\n');
+  lines.push(
+    "What these hospitals sent was refused by a check and left out of the results above: an update out of the global model, BatchNorm statistics out of the pooled ones, an evaluation's numbers out of the pooled metrics.",
+    '',
+    '| round | hospital | what | why |',
+    '| --- | --- | --- | --- |',
+  );
+  const what = { fit: 'update', calibrate: 'BatchNorm statistics', evaluate: 'evaluation numbers' };
+  for (const r of rows) lines.push(`| ${r.round} | ${r.hospital} | ${what[r.phase]} | ${r.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+  return [...lines, ''].join('\n');
 }

@@ -41,6 +41,8 @@ export interface FailedJob {
   hospital: string;
   phase: 'fit' | 'calibrate' | 'evaluate';
   error: string;
+  /** A check refused what the hospital sent (its update, statistics or numbers were not used); absent for other failures. */
+  refused?: true;
 }
 
 /** What a round's fit phase produced. */

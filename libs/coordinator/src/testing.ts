@@ -1,5 +1,6 @@
 // Helpers for this lib's tests: a coordinator configuration for a quick run, and
 // scripted hospitals that speak the protocol directly.
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   type Evaluate,
   type Fit,
   type Hello,
+  type NamedWeights,
   type WeightsPayload,
 } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
@@ -81,6 +83,20 @@ export function twoPredictions(): EvaluationSummary {
   return s;
 }
 
+/** A self-consistent summary of `k` × the two predictions: counts far beyond the 2 test images a scripted hospital declares. */
+export function inflated(k: number): EvaluationSummary {
+  const s = twoPredictions();
+  const scale = (a: number[]) => a.map((x) => x * k);
+  return {
+    ...s,
+    count: s.count * k,
+    lossSum: s.lossSum * k,
+    confusion: s.confusion.map(scale),
+    histograms: s.histograms.map((h) => h.map(scale)),
+    calibration: { count: scale(s.calibration.count), confidenceSum: scale(s.calibration.confidenceSum), correct: scale(s.calibration.correct) },
+  };
+}
+
 /**
  * A scripted hospital that speaks the protocol directly, for what a real
  * hospital never sends. With `heartbeatMs` it says it is alive (and training)
@@ -140,6 +156,14 @@ export function shifted(delta: number): Behaviour {
     for (const t of w) for (let k = 0; k < t.values.length; k++) t.values[k] += delta;
     return encodeWeights(w);
   };
+}
+
+/** Asserts that `global` is `initial` moved as `honest` moves it (+0.001 on every trained weight; BatchNorm moving statistics aside), sampling every 97th value. */
+export function assertHonestGlobal(initial: NamedWeights, global: NamedWeights): void {
+  for (let t = 0; t < global.length; t++) {
+    if (/moving_(mean|variance)$/.test(global[t].name)) continue;
+    for (let k = 0; k < global[t].values.length; k += 97) assert.ok(Math.abs(global[t].values[k] - (initial[t].values[k] + 0.001)) < 1e-5, `${global[t].name}[${k}]`);
+  }
 }
 
 /** Waits for the run to end, then disconnects the scripted hospitals and closes the coordinator. */

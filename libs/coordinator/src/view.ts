@@ -6,11 +6,17 @@ import type { RunStore } from './store';
 /** The coordinator's running totals since it started. */
 export interface CoordinatorCounts {
   updatesAccepted: number;
+  /** Updates (fit answers) refused by a check. */
   updatesRefused: number;
+  /** Every refused answer, by phase and reason (the wire code), with a zero for each known reason. */
+  refused: { phase: 'fit' | 'calibrate' | 'evaluate'; reason: string; count: number }[];
   bytesReceived: number;
   bytesSent: number;
   connected: number;
 }
+
+/** The totals the round's phases add to themselves (refusals are counted where they are recorded). */
+export type PhaseCounters = Omit<CoordinatorCounts, 'connected' | 'updatesRefused' | 'refused'>;
 
 /**
  * What the HTTP API and /metrics may see of a coordinator: read-only queries,

@@ -28,7 +28,7 @@ export { assertBackendAlive, backendFailure, isBackendCrash } from './backend-he
 export { runGraph, forwardInBatches, forwardMicroBatch, forwardBytesPerExample, forwardBudgetBytes } from './forward/index';
 export type { ForwardOptions, RunGraphOptions, LayerOverride } from './forward/index';
 export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, BATCHNORM_POOLINGS } from './batchnorm/index';
-export type { BatchNormStatsReport, BatchNormPooling, CollectOptions } from './batchnorm/index';
+export type { BatchNormStatsReport, BatchNormPooling, CollectOptions, PoolOptions } from './batchnorm/index';
 // --- Starting weights, what trains, features of a frozen backbone ---
 export { resolveStartingWeights, parseWeightsSource, WEIGHTS_SOURCE_FORMS } from './starting-weights';
 export type { WeightsSource, StartingWeights, StartingWeightsOptions, SavedPreprocessing } from './starting-weights';

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
+import { maxWeightOption } from '../lib/run-options';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -29,6 +30,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['float16', ['fit', 'weightsDtype'], () => 'float16'],
   ['strategy', ['strategy', 'name']],
   ['fedbn', ['strategy', 'batchNorm'], () => 'local'],
+  ['maxWeight', ['strategy', 'maxWeight']],
   ['arch', ['model', 'arch']],
   ['imageSize', ['model', 'imageSize']],
   ['maxUpdateNorm', ['maxUpdateNorm']],
@@ -94,7 +96,8 @@ export function coordinatorCommand(): Command {
     .option('--batch-size <n>', 'training batch size at hospitals', parseIntOption('--batch-size', 1), 32)
     .option('--strategy <name>', 'aggregation strategy (docs/AGGREGATION.md)', 'fedavg')
     .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")
-    .option('--max-update-norm <x>', 'refuse updates further than this (L2) from the global model', parseFloatOption('--max-update-norm'))
+    .addOption(maxWeightOption())
+    .option('--max-update-norm <x>', "refuse updates whose trainable weights are further than this (L2) from the global model's", parseFloatOption('--max-update-norm'))
     .option('--round-timeout <s>', 'seconds a round may take before stragglers count as failed', parseIntOption('--round-timeout', 1), 3600)
     .option('--max-failures <k>', 'failed hospitals tolerated per round', parseIntOption('--max-failures', 0), 1)
     .option('--run-id <id>', 'the run to resume (with its own settings), or the name of a new one')

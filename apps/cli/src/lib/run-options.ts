@@ -22,6 +22,7 @@ export interface RunFlags {
   maxExamples: number;
   strategy: string;
   fedbn?: boolean;
+  maxWeight?: number;
   arch: string;
   imageSize?: number;
   backend: (typeof BACKENDS)[number];
@@ -42,6 +43,20 @@ interface RunOption {
 
 const int = (min: number) => z.number().int().min(min);
 
+/** `--max-weight <f>`: the strategy's maxWeight, a fraction in (0, 1]. Shared by simulate, tune and coordinator. */
+export function maxWeightOption(): Option {
+  return new Option('--max-weight <f>', "cap on any one hospital's share of a weighted strategy's average, in (0, 1] (strategy.maxWeight; docs/AGGREGATION.md)").argParser((value) => {
+    const f = Number(value);
+    if (!(f > 0 && f <= 1)) throw new UsageError(`Expected --max-weight to be a fraction in (0, 1], but got ${value}`);
+    return f;
+  });
+}
+
+/** The strategy config the strategy flags make (checked by the aggregation library: maxWeight is refused for strategies that do not weight updates). */
+export function strategyOf(flags: { strategy: string; fedbn?: boolean; maxWeight?: number }): Record<string, unknown> {
+  return { name: flags.strategy, ...(flags.fedbn ? { batchNorm: 'local' } : {}), ...(flags.maxWeight !== undefined ? { maxWeight: flags.maxWeight } : {}) };
+}
+
 const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--demo', 'use the embedded synthetic chest X-rays (generated once into --cache-dir)'), file: z.boolean() },
   { option: new Option('--data <dir>', 'one data set in class folders, split among the hospitals by --partition'), file: z.string() },
@@ -54,6 +69,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)').argParser(parseIntOption('--max-examples', 0)).default(0), file: int(0) },
   { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md)`).default('fedavg'), file: z.string() },
   { option: new Option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)"), file: z.boolean() },
+  { option: maxWeightOption(), file: z.number().gt(0).lte(1) },
   { option: new Option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny').default('densenet-tiny'), file: z.string() },
   { option: new Option('--image-size <px>', 'model input size (default 224; demo 64)').argParser(parseIntOption('--image-size', 8)), file: int(8) },
   { option: new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'), file: z.enum(BACKENDS) },
@@ -127,7 +143,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     localEpochs: flags.localEpochs ?? (flags.demo ? 2 : 1),
     batchSize: flags.batchSize,
     maxExamplesPerEpoch: flags.maxExamples,
-    strategy: { name: flags.strategy, ...(flags.fedbn ? { batchNorm: 'local' } : {}) },
+    strategy: strategyOf(flags),
     model: modelOf(flags),
     backend: flags.backend,
     augment: flags.augment,
