@@ -93,6 +93,9 @@ test('failed authentications close the socket, throttle the address, and are log
     assert.deepEqual(outcomes, ['unauthorized', 'unauthorized', 'http 429', 'http 429']);
     const honest = await attempt(c.url, TOKENS.good);
     assert.deepEqual(honest, { refused: 'http 429' });
+    const blocked = await rawWebSocket(c.url);
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.head, /\r\nRetry-After: \d+\r\n/i);
 
     // the wait ends (bounded retries), and the honest token gets in
     let admitted: Socket | null = null;

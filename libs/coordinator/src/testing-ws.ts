@@ -7,6 +7,8 @@ import { connect, type Socket } from 'node:net';
 export interface RawWebSocket {
   /** The HTTP status of the upgrade (101 when accepted). */
   status: number;
+  /** The upgrade response's status line and headers. */
+  head: string;
   socket: Socket;
   /** Text frames received (socket.io packets such as `0{…}`, `44{…}`). */
   texts: string[];
@@ -41,12 +43,14 @@ export function rawWebSocket(url: string, headers: Record<string, string> = {}):
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     let status = 0;
+    let head = '';
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       if (!status) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
-        status = Number(/^HTTP\/1\.1 (\d{3})/.exec(buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+        head = buf.subarray(0, end).toString('latin1');
+        status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
         buf = buf.subarray(end + 4);
         resolve(ws);
       }
@@ -71,6 +75,9 @@ export function rawWebSocket(url: string, headers: Record<string, string> = {}):
     const ws: RawWebSocket = {
       get status() {
         return status;
+      },
+      get head() {
+        return head;
       },
       socket,
       texts,
