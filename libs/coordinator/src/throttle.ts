@@ -12,7 +12,7 @@ export interface ThrottleOptions {
   now?: () => number;
 }
 
-interface Record {
+interface AddressRecord {
   failures: number;
   lastFailure: number;
   blockedUntil: number;
@@ -20,7 +20,7 @@ interface Record {
 }
 
 export class AuthThrottle {
-  private readonly seen = new Map<string, Record>();
+  private readonly seen = new Map<string, AddressRecord>();
   private readonly now: () => number;
 
   constructor(private readonly options: ThrottleOptions) {
@@ -53,7 +53,7 @@ export class AuthThrottle {
     this.seen.delete(address);
   }
 
-  private current(address: string): Record | undefined {
+  private current(address: string): AddressRecord | undefined {
     const r = this.seen.get(address);
     if (r && this.now() - r.lastFailure > this.options.forgetMs && r.blockedUntil <= this.now()) {
       this.seen.delete(address);
