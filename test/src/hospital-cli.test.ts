@@ -82,6 +82,7 @@ test('without a terminal the hospital logs progress lines (pretty, or JSON with 
   assert.ok(!text.includes('\r') && !text.includes('\u001b['), 'no terminal control characters in a log');
 });
 
+// reliability: fedxray hospital pointed at https:// on a plain HTTP port | one line names the protocol mismatch with a suggestion, and the command exits 1 after --give-up-after | no | "protocol mismatch: host:port answered in plain HTTP, not TLS"
 test('a hospital pointed at https:// on a plain HTTP port says why in one line with a suggestion, and gives up after --give-up-after', { timeout: 120_000 }, async () => {
   const server = createServer((_req, res) => res.writeHead(200).end('a plain web server'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -20,7 +20,7 @@ const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'] };
 test('coordinator --config: values in the file hold unless the flag is given on the command line', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fedxray-coord-cli-'));
   const file = jsonFile({ minAvailable: 5, minFit: 5, roundTimeoutMs: 5000, waitTimeoutMs: 1000, rounds: 4, model: MODEL });
-  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--rounds', '6');
+  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--rounds', '6', '--trust-proxy', '127.0.0.1, ::1', '--hello-timeout', '5', '--auth-failure-limit', '4', '--max-dashboards', '7');
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /Waited 1 s for 5 hospitals/);
   const store = new RunStore(dataDir);
@@ -30,6 +30,10 @@ test('coordinator --config: values in the file hold unless the flag is given on 
     assert.equal(stored.config.roundTimeoutMs, 5000);
     assert.equal(stored.config.rounds, 6, 'a flag given on the command line wins');
     assert.equal(stored.config.maxFailures, 1, 'neither in the file nor given: the default');
+    assert.deepEqual(stored.config.trustProxy, ['127.0.0.1', '::1']);
+    assert.equal(stored.config.helloTimeoutMs, 5000);
+    assert.equal(stored.config.authFailureLimit, 4);
+    assert.equal(stored.config.maxDashboardConnections, 7);
   } finally {
     store.close();
   }

@@ -87,6 +87,20 @@ export const CoordinatorConfigSchema = z.strictObject({
   dashboardDir: z.string().optional(),
   /** Token that lets a non-loopback browser read the dashboard and API. */
   dashboardToken: z.string().min(16).optional(),
+  /**
+   * Addresses of the reverse proxies in front of the coordinator whose
+   * X-Forwarded-For is believed (only their own hops; see docs/FEDERATION.md).
+   * Without it, a request bearing forwarding headers is never taken as local.
+   */
+  trustProxy: z.array(z.ipv4().or(z.ipv6())).default([]),
+  /** Time a new connection has to authenticate and say hello (until then it may send at most 64 KiB). @default 10 s */
+  helloTimeoutMs: z.number().int().positive().default(10_000),
+  /** Failed authentications (wrong, malformed or revoked tokens) an address may make before it is refused for a while. @default 10 */
+  authFailureLimit: z.number().int().positive().default(10),
+  /** The first refusal period after authFailureLimit failures; each further failure doubles it (up to 15 min). @default 1 s */
+  authBlockMs: z.number().int().positive().default(1_000),
+  /** Dashboard sockets open at once; more are refused. @default 32 */
+  maxDashboardConnections: z.number().int().positive().default(32),
   /** Accept these tokens without the registry (simulation and tests). name → token. */
   staticTokens: z.record(z.string(), z.string().min(16)).optional(),
 });

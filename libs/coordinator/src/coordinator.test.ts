@@ -250,12 +250,13 @@ test('the HTTP API and /metrics tell what happened, read-only, and refuse strang
     assert.ok(existsSync(join(c.modelDir()!, '..', 'summary.json')));
     assert.equal((await get('/model/..%2Fsummary.json')).status, 404);
     assert.equal((await get('/model/model.json')).status, 200);
-    // loopback readers are trusted; anyone else needs the dashboard token
-    assert.equal(c.mayRead('127.0.0.1', undefined), true);
-    assert.equal(c.mayRead('::1', undefined), true);
-    assert.equal(c.mayRead('192.0.2.7', undefined), false);
-    assert.equal(c.mayRead('192.0.2.7', 'wrong-token-0123456789'), false);
-    assert.equal(c.mayRead('192.0.2.7', 'dashboard-token-0123456789'), true);
+    // local readers are trusted; anyone else needs the dashboard token
+    const from = (address: string, host = '127.0.0.1:8080') => ({ address, host, forwarded: false });
+    assert.equal(c.mayRead(from('127.0.0.1'), undefined), true);
+    assert.equal(c.mayRead(from('::1', '[::1]:8080'), undefined), true);
+    assert.equal(c.mayRead(from('192.0.2.7'), undefined), false);
+    assert.equal(c.mayRead(from('192.0.2.7'), 'wrong-token-0123456789'), false);
+    assert.equal(c.mayRead(from('192.0.2.7'), 'dashboard-token-0123456789'), true);
   } finally {
     await c.close();
   }

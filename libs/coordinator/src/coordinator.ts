@@ -11,6 +11,7 @@ import { deferred } from './deferred';
 import type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
 import { handleHttp } from './http';
 import { mayRead } from './access';
+import type { Caller } from './caller';
 import { Hub } from './hub';
 import { silentLogger, type Logger } from './log';
 import { databaseFileState, refuseLostDatabase } from './lost-database';
@@ -138,8 +139,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.emit('listening', { url: this.url });
   }
 
-  mayRead(address: string | undefined, token: unknown): boolean {
-    return mayRead(this.config.dashboardToken, address, token);
+  mayRead(caller: Caller, token: unknown): boolean {
+    return mayRead(this.config.dashboardToken, caller, token);
   }
 
   // -------------------------------------------------------------- queries

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { callerOf } from './caller';
 import type { CoordinatorView } from './view';
 import { prometheusText } from './metrics';
 
@@ -26,9 +27,20 @@ function sendFile(res: ServerResponse, path: string): void {
   createReadStream(path).pipe(res);
 }
 
+/** A URL path with a bad %-escape (`%E0%A4%A`): the client's mistake, answered 400. */
+class BadEscape extends Error {}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new BadEscape(`bad %-escape in the URL path: ${s.slice(0, 200)}`);
+  }
+}
+
 /** A path inside `root`, or null if the request tries to leave it. */
 function inside(root: string, urlPath: string): string | null {
-  const p = resolve(root, `.${normalize(decodeURIComponent(urlPath))}`);
+  const p = resolve(root, `.${normalize(decode(urlPath))}`);
   return p === resolve(root) || p.startsWith(resolve(root) + sep) ? p : null;
 }
 
@@ -36,15 +48,35 @@ function inside(root: string, urlPath: string): string | null {
  * The read-only HTTP API: run state, runs, rounds, hospitals, events, failed jobs,
  * Prometheus metrics, the latest global model (tfjs format, loadable with
  * `tf.loadLayersModel('<url>/model/model.json')`) and the dashboard files.
- * Loopback readers are trusted; others need `Authorization: Bearer <dashboard token>`.
+ * Local readers (this machine, no proxy, no other site: see access.ts) are
+ * trusted; others need `Authorization: Bearer <dashboard token>`. HEAD is
+ * answered exactly as GET, without the body; a bad %-escape is a 400.
  */
 export async function handleHttp(c: CoordinatorView, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only API: GET only' });
-  const url = new URL(req.url ?? '/', 'http://x');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return send(res, 405, { error: `read-only API: GET or HEAD only, not ${req.method}` });
+  }
+  try {
+    await route(c, req, res);
+  } catch (err) {
+    if (!(err instanceof BadEscape)) throw err;
+    send(res, 400, { error: err.message });
+  }
+}
+
+async function route(c: CoordinatorView, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://x');
+  } catch {
+    return send(res, 400, { error: 'bad request URL' });
+  }
   const path = url.pathname;
   if (path === '/api/health') return send(res, 200, { ok: true, runId: c.runId });
   const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('token');
-  if (!c.mayRead(req.socket.remoteAddress, bearer)) return send(res, 401, { error: 'loopback only, or give the dashboard token' });
+  const caller = callerOf(req.socket.remoteAddress, req.headers, c.config.trustProxy);
+  if (!c.mayRead(caller, bearer)) return send(res, 401, { error: 'open this from the coordinator machine itself (no proxy, no other site), or give the dashboard token' });
 
   if (path === '/metrics') {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -56,7 +88,7 @@ export async function handleHttp(c: CoordinatorView, req: IncomingMessage, res: 
   if (path === '/api/runs') return send(res, 200, { runs: c.store.runs().map(({ config: _c, ...r }) => r) });
   const m = /^\/api\/runs\/([^/]+)(\/rounds|\/events|\/sites|\/failures)?$/.exec(path);
   if (m) {
-    const id = decodeURIComponent(m[1]);
+    const id = decode(m[1]);
     const run = c.store.run(id);
     if (!run) return send(res, 404, { error: `no run ${id}` });
     if (m[2] === '/rounds') return send(res, 200, { rounds: c.store.rounds(id) });

@@ -18,8 +18,9 @@ import {
   type ServerToHospitalEvents,
   type WireError,
 } from '@fedxray/protocol';
-import { mayRead } from './access';
+import { serveDashboard } from './dashboard-feed';
 import { deferred } from './deferred';
+import { Door } from './door';
 import { RESULT_SCHEMAS, wireError } from './intake';
 import { JOB_STATUS, NO_ANSWER, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
 import type { JobFailure, Recorder } from './record';
@@ -55,7 +56,17 @@ export interface HubOptions {
   heartbeatIntervalMs: number;
   heartbeatMisses: number;
   dashboardToken?: string;
+  /** Proxies whose X-Forwarded-For is believed. */
+  trustProxy: readonly string[];
+  /** Time to authenticate and say hello. */
+  helloTimeoutMs: number;
+  authFailureLimit: number;
+  authBlockMs: number;
+  maxDashboardConnections: number;
 }
+
+/** Least time between two dashboard state broadcasts. */
+export const DASHBOARD_INTERVAL_MS = 500;
 
 /** How a failed job is written down (the store's job failure row, and the round engine's list). */
 export type JobFailedHandler = (failure: JobFailure) => void;
@@ -69,6 +80,8 @@ export class Hub {
   private readonly changed = new EventEmitter();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private door!: Door;
+  private feed: { changed(): void; close(): void } | null = null;
 
   constructor(
     private readonly options: HubOptions,
@@ -84,22 +97,19 @@ export class Hub {
     const o = this.options;
     this.http = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, http) : createHttpServer(http);
     this.io = new IoServer(this.http, serverTransportOptions(o.maxPayloadBytes));
+    this.door = new Door(o, this.recorder.logger);
+    this.door.install(this.io);
     this.io.use((socket, next) => this.authenticate(socket as HospitalSocket, next));
     this.io.on('connection', (socket) => this.onConnection(socket as HospitalSocket));
-    const dash = this.io.of('/dashboard') as unknown as Namespace;
-    dash.use((socket, next) => {
-      if (mayRead(o.dashboardToken, socket.handshake.address, (socket.handshake.auth as { token?: unknown } | undefined)?.token)) next();
-      else next(Object.assign(new Error('dashboard: loopback only, or give the dashboard token'), { data: { code: 'unauthorized' } }));
+    const feed = serveDashboard(this.io.of('/dashboard') as unknown as Namespace, state, {
+      dashboardToken: o.dashboardToken,
+      trustProxy: o.trustProxy,
+      maxConnections: o.maxDashboardConnections,
+      intervalMs: DASHBOARD_INTERVAL_MS,
+      admitted: (socket) => this.door.trust(socket),
     });
-    dash.on('connection', (socket) => socket.emit('state', state()));
-    let pending: NodeJS.Timeout | null = null;
-    this.recorder.events.on('state', () => {
-      if (pending || this.closed) return;
-      pending = setTimeout(() => {
-        pending = null;
-        dash.emit('state', state());
-      }, 200);
-    });
+    this.feed = feed;
+    this.recorder.events.on('state', () => feed.changed());
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(o.port, o.host, () => resolve());
@@ -227,6 +237,8 @@ export class Hub {
   async close(): Promise<void> {
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.feed?.close();
+    this.door?.close();
     if (!this.http) return;
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
     this.http.closeAllConnections?.();
@@ -235,8 +247,9 @@ export class Hub {
 
   // ------------------------------------------------------------ hospitals
   private authenticate(socket: HospitalSocket, next: (err?: Error) => void): void {
+    const { address } = this.door.caller({ headers: socket.handshake.headers, socket: { remoteAddress: socket.handshake.address } });
     const refuse = (code: WireError['code'], message: string, name?: string) => {
-      this.recorder.logger.log('warn', 'connection refused', { code, message, address: socket.handshake.address });
+      this.door.refused(socket, address, code, message);
       this.recorder.emit(['hospital', { name: name ?? '?', event: 'refused', reason: message }]);
       next(Object.assign(new Error(message), { data: { code, message } }));
     };
@@ -247,6 +260,7 @@ export class Hub {
     }
     const who = this.registry.verify(auth.data.token);
     if (!who.ok) return refuse(who.reason, who.reason === 'revoked' ? 'This hospital token was revoked' : 'Unknown hospital token');
+    this.door.authenticated(address);
     if (this.conns.has(who.name)) {
       return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same token is refused`, who.name);
     }
@@ -313,6 +327,7 @@ export class Hub {
       return { ok: false, error: { code: 'bad_message', message } };
     }
     conn.hello = hello.data;
+    this.door.trust(conn.socket);
     this.touch(conn);
     const st = this.hospital(conn.name);
     st.backend = hello.data.backend;

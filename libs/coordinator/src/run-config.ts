@@ -115,6 +115,11 @@ export const SERVING_FIELDS = [
   'dashboardDir',
   'dashboardToken',
   'staticTokens',
+  'trustProxy',
+  'helloTimeoutMs',
+  'authFailureLimit',
+  'authBlockMs',
+  'maxDashboardConnections',
 ] as const satisfies readonly (keyof CoordinatorConfig)[];
 
 /** The config of a run as stored (no tokens). */

@@ -1,3 +1,4 @@
+import type { Caller } from './caller';
 import type { AggregationRecord } from './events';
 import type { HospitalRegistry } from './registry';
 import type { RunState } from './state';
@@ -26,12 +27,12 @@ export interface CoordinatorView {
   readonly runId: string;
   readonly store: Pick<RunStore, 'runs' | 'run' | 'rounds' | 'siteMetrics' | 'events' | 'failedJobs'>;
   readonly registry: Pick<HospitalRegistry, 'list'>;
-  readonly config: { readonly dashboardDir?: string };
+  readonly config: { readonly dashboardDir?: string; readonly trustProxy?: readonly string[] };
   state(): RunState;
   counts(): CoordinatorCounts;
   lastAggregation(): AggregationRecord | null;
   /** The directory of the latest global model (final or last checkpoint), or null before the first. */
   modelDir(): string | null;
-  /** Loopback readers are trusted; anyone else needs the dashboard token. */
-  mayRead(address: string | undefined, token: unknown): boolean;
+  /** Local callers (loopback, no proxy, loopback Host, no foreign Origin) are trusted; anyone else needs the dashboard token. */
+  mayRead(caller: Caller, token: unknown): boolean;
 }

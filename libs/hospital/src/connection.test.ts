@@ -41,6 +41,7 @@ async function attempt(url: string, extra: Record<string, unknown> = {}): Promis
   }
 }
 
+// reliability: a hospital pointed at a wrong port, https:// against plain HTTP, http:// against TLS, a self-signed certificate without --ca, a wrong path, a web server that is not a coordinator | the cause is named with a suggestion instead of a bare websocket error | no | one line such as "connection refused by host:port: nothing listens there" or "TLS: unknown CA"
 test('each way of failing to reach a coordinator is named, with a suggestion, over real sockets', { timeout: 60_000 }, async (t) => {
   // Prepare: one server per failure, each on a port of its own on loopback.
   const servers: HttpServer[] = [];
@@ -85,6 +86,7 @@ test('each way of failing to reach a coordinator is named, with a suggestion, ov
   ok.close();
 });
 
+// reliability: a hospital with a bad or revoked token, or another protocol version | it stops at once instead of retrying forever; a second connection with a token already in use is retried | no | "refused by the coordinator (unauthorized): …"
 test('refusals by the coordinator: bad tokens and versions are final, a second connection is retried', () => {
   const url = 'https://coordinator.example.org:8443';
   const unauthorized = diagnoseConnectError({ message: 'unknown token', data: { code: 'unauthorized', message: 'unknown token' } }, url);
@@ -95,6 +97,7 @@ test('refusals by the coordinator: bad tokens and versions are final, a second c
   assert.equal(diagnoseConnectError({ data: { code: 'already_connected', message: 'h1 is connected' } }, url).retry, 'retry');
 });
 
+// reliability: a hospital whose coordinator host is unknown, whose certificate expired, or that cannot reach the network | the cause is named; unknown hosts and expired certificates are given up on after --give-up-after | no | "host <name> not found (DNS)", "TLS: the coordinator's certificate has expired", "host:port is unreachable"
 test('causes that need no server to show: DNS, expiry, unreachable', () => {
   const url = 'https://coordinator.example.org:8443';
   const ws = (code: string, message: string) => ({ message: 'websocket error', description: { message, error: { code, message } } });

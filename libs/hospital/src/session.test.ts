@@ -56,6 +56,7 @@ function record(h: Hospital): { name: keyof HospitalEvents; data: any }[] {
 
 const FAST = { reconnectDelayMs: 20, reconnectDelayMaxMs: 60 };
 
+// reliability: a hospital that retries a cause retrying cannot fix (an untrusted certificate) | reported once, then it gives up after --give-up-after | no | "Gave up connecting to <url> after N s and M attempts: <cause>; <suggestion>"
 test('a cause retrying cannot fix (an untrusted certificate) is reported once, then the hospital gives up within the bound', { timeout: 30_000 }, async () => {
   const server = createHttpsServer(LOOPBACK);
   new Server(server);
@@ -77,6 +78,7 @@ test('a cause retrying cannot fix (an untrusted certificate) is reported once, t
   }
 });
 
+// reliability: a hospital started before its coordinator | it keeps retrying past --give-up-after (nothing listens yet is worth waiting for) and joins once the coordinator listens | no | "connection refused by host:port: nothing listens there", once per cause
 test('a coordinator not up yet is waited for past the give-up bound, and joined once it listens', { timeout: 30_000 }, async () => {
   const probe = createServer();
   const port = await listen(probe);

@@ -39,6 +39,10 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['newRun', ['newRun'], () => true],
   ['crossSite', ['crossSiteEvaluation'], () => true],
   ['dashboardToken', ['dashboardToken']],
+  ['trustProxy', ['trustProxy'], (list: string) => list.split(',').map((a) => a.trim()).filter(Boolean)],
+  ['helloTimeout', ['helloTimeoutMs'], (s: number) => s * 1000],
+  ['authFailureLimit', ['authFailureLimit']],
+  ['maxDashboards', ['maxDashboardConnections']],
 ];
 
 function has(obj: Record<string, any>, path: string[]): boolean {
@@ -104,7 +108,11 @@ export function coordinatorCommand(): Command {
     .option('--new-run', 'start a new run even though --data-dir holds an unfinished one (it stays, to resume later with --run-id)')
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--float16', 'send weights as float16 (half the bytes)')
-    .option('--dashboard-token <t>', 'token that lets non-loopback browsers read the dashboard')
+    .option('--dashboard-token <t>', 'token that lets browsers other than this machine’s read the dashboard and API')
+    .option('--trust-proxy <addrs>', 'comma-separated addresses of the reverse proxies whose X-Forwarded-For is believed (docs/FEDERATION.md)')
+    .option('--hello-timeout <s>', 'seconds a new connection has to authenticate and say hello', parseIntOption('--hello-timeout', 1))
+    .option('--auth-failure-limit <n>', 'wrong tokens an address may send before it is refused for a growing interval', parseIntOption('--auth-failure-limit', 1))
+    .option('--max-dashboards <n>', 'dashboard sockets open at once', parseIntOption('--max-dashboards', 1))
     .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'))
     .action(async (flags, command: Command) => {
       const { Coordinator, ConfigError, createLogger } = await import('@fedxray/coordinator');

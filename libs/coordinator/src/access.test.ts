@@ -1,0 +1,76 @@
+// Who the coordinator trusts without the dashboard token: this machine asking
+// for itself, and nobody a proxy or another site sends, over real sockets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { io as connect } from 'socket.io-client';
+import { callerOf } from './caller';
+import { Coordinator } from './coordinator';
+import { config } from './testing';
+
+const DASHBOARD_TOKEN = 'dashboard-token-0123456789';
+
+/** GET or HEAD with any headers (Host included, which fetch would not let us set): the status. */
+function status(url: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a dashboard socket gets: the state, or the refusal's code. */
+function dashboard(url: string, opts: { origin?: string; token?: string }): Promise<string> {
+  const s = connect(`${url}/dashboard`, {
+    transports: ['websocket'],
+    reconnection: false,
+    auth: opts.token ? { token: opts.token } : {},
+    extraHeaders: opts.origin ? { origin: opts.origin } : {},
+  });
+  return new Promise<string>((resolve) => {
+    s.once('state', () => resolve('state'));
+    s.once('connect_error', (err: Error & { data?: { code?: string } }) => resolve(err.data?.code ?? err.message));
+  }).finally(() => s.disconnect());
+}
+
+// reliability: a cross-site page (Origin evil.example) opens the dashboard websocket from a local browser | refused unauthorized; no state is sent | no | the page gets connect_error unauthorized
+// reliability: a browser behind a TLS proxy on the same machine (X-Forwarded-For, or a foreign Host) reads the API and /model/ | 401 unless it gives the dashboard token | no | HTTP 401 "give the dashboard token"
+test('only this machine asking for itself is trusted: a foreign Origin, a foreign Host or an unvouched proxy needs the token', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, dashboardToken: DASHBOARD_TOKEN }));
+  try {
+    assert.equal(await dashboard(c.url, {}), 'state');
+    assert.equal(await dashboard(c.url, { origin: c.url }), 'state');
+    assert.equal(await dashboard(c.url, { origin: 'http://evil.example' }), 'unauthorized');
+    assert.equal(await dashboard(c.url, { origin: 'null' }), 'unauthorized');
+    assert.equal(await dashboard(c.url, { origin: 'http://evil.example', token: DASHBOARD_TOKEN }), 'state');
+
+    assert.equal(await status(c.url, '/api/state'), 200);
+    assert.equal(await status(c.url, '/api/state', { origin: 'http://evil.example' }), 401);
+    assert.equal(await status(c.url, '/api/state', { host: 'evil.example' }), 401, 'a DNS-rebound name is not this machine');
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '203.0.113.9' }), 401);
+    assert.equal(await status(c.url, '/model/model.json', { 'x-forwarded-for': '203.0.113.9' }), 401);
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '127.0.0.1' }), 401, 'a proxy nobody vouched for');
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '203.0.113.9', authorization: `Bearer ${DASHBOARD_TOKEN}` }), 200);
+  } finally {
+    await c.stop();
+  }
+});
+
+// reliability: a client behind --trust-proxy writes its own X-Forwarded-For to look local | only the trusted proxy's own hop is believed; it still needs the token | no | HTTP 401 "give the dashboard token"
+test('with trustProxy, X-Forwarded-For is believed only for the trusted hops', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, dashboardToken: DASHBOARD_TOKEN, trustProxy: ['127.0.0.1'] }));
+  try {
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '127.0.0.1' }), 200, 'a browser on the proxy machine itself');
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '203.0.113.9' }), 401);
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '127.0.0.1, 203.0.113.9' }), 401, 'the client wrote 127.0.0.1 itself');
+    assert.equal(await status(c.url, '/api/state', { 'x-forwarded-for': '203.0.113.9', authorization: `Bearer ${DASHBOARD_TOKEN}` }), 200);
+  } finally {
+    await c.stop();
+  }
+  assert.equal(callerOf('10.0.0.2', { 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.0.0.1' }, ['10.0.0.2', '10.0.0.1']).address, '203.0.113.9');
+  assert.equal(callerOf('198.51.100.7', { 'x-forwarded-for': '127.0.0.1' }, ['10.0.0.2']).address, '198.51.100.7', 'a peer that is no trusted proxy');
+  assert.equal(callerOf('::ffff:127.0.0.1', {}, []).address, '127.0.0.1');
+});
