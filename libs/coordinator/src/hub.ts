@@ -19,6 +19,8 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { mayRead } from './access';
+import { CredentialWatch } from './credential-watch';
+import { identifyHospital, refusalMessage, type CertificateCheck } from './identity';
 import { deferred } from './deferred';
 import { RESULT_SCHEMAS, wireError } from './intake';
 import { JOB_STATUS, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
@@ -55,6 +57,8 @@ export interface HubOptions {
   heartbeatIntervalMs: number;
   heartbeatMisses: number;
   dashboardToken?: string;
+  /** Checks a client certificate's chain against the federation CA (mutual TLS; see pki.ts). */
+  checkCertificate?: CertificateCheck;
 }
 
 /** How a failed job is written down (the store's job failure row, and the round engine's list). */
@@ -69,6 +73,7 @@ export class Hub {
   private readonly changed = new EventEmitter();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly watch: CredentialWatch;
 
   constructor(
     private readonly options: HubOptions,
@@ -77,12 +82,13 @@ export class Hub {
     private readonly onJobFailed: JobFailedHandler,
   ) {
     this.changed.setMaxListeners(0);
+    this.watch = new CredentialWatch(registry);
   }
 
   /** Listens; serves `http` for plain requests and the dashboard's socket.io namespace with `state()`. */
   async listen(http: (req: IncomingMessage, res: ServerResponse) => void, state: () => RunState): Promise<string> {
     const o = this.options;
-    this.http = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, http) : createHttpServer(http);
+    this.http = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, requestCert: true, rejectUnauthorized: false }, http) : createHttpServer(http);
     this.io = new IoServer(this.http, serverTransportOptions(o.maxPayloadBytes));
     this.io.use((socket, next) => this.authenticate(socket as HospitalSocket, next));
     this.io.on('connection', (socket) => this.onConnection(socket as HospitalSocket));
@@ -112,8 +118,9 @@ export class Hub {
     return this.url;
   }
 
-  /** Hospitals connected and greeted, in name order. */
+  /** Hospitals connected and greeted, in name order (a hospital whose credential was just revoked or rotated is not among them). */
   ready(): Connection[] {
+    this.expelRetired();
     return [...this.conns.values()].filter((c) => c.hello !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -245,12 +252,13 @@ export class Hub {
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
       return refuse('bad_version', `This coordinator speaks protocol version ${PROTOCOL_VERSION}, but the hospital speaks ${auth.data.protocolVersion}: upgrade the older side`);
     }
-    const who = this.registry.verify(auth.data.token);
-    if (!who.ok) return refuse(who.reason, who.reason === 'revoked' ? 'This hospital token was revoked' : 'Unknown hospital token');
+    const who = identifyHospital(this.registry, auth.data.token, socket.request.socket, this.options.checkCertificate);
+    if (!who.ok) return refuse(who.code, who.message);
     if (this.conns.has(who.name)) {
       return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same token is refused`, who.name);
     }
     socket.data.name = who.name;
+    socket.data.credential = who.credential;
     next();
   }
 
@@ -369,7 +377,23 @@ export class Hub {
     return { ok: true };
   }
 
+  /** Disconnects at once every hospital whose credential was revoked or rotated (here or by another process) since it connected. */
+  private expelRetired(): void {
+    const connected = [...this.conns.values()].map((c) => ({ name: c.name, credential: c.socket.data.credential as string }));
+    for (const { name, reason } of this.watch.retired(connected)) {
+      const conn = this.conns.get(name)!;
+      const message = refusalMessage(reason, 'credential', name);
+      this.conns.delete(name);
+      this.hospital(name).connected = false;
+      this.failJob(conn, message, true);
+      this.recorder.record('warn', 'hospital_expelled', { hospital: name, reason, message });
+      conn.socket.disconnect(true);
+      this.poke();
+    }
+  }
+
   private checkHeartbeats(): void {
+    this.expelRetired();
     const limit = this.options.heartbeatIntervalMs * this.options.heartbeatMisses;
     const now = Date.now();
     for (const conn of this.conns.values()) {

@@ -130,13 +130,16 @@ export function coordinatorCommand(): Command {
     .command('add-hospital <name>')
     .description('Register a hospital and print its token (shown once; stored only as a hash)')
     .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
+    .option('--rotate', 'replace the token of a hospital already registered (or revoked); the old one is then refused as rotated')
     .action(async (name: string, flags) => {
       const { RunStore, HospitalRegistry } = await import('@fedxray/coordinator');
       const store = new RunStore(resolve(flags.dataDir));
       try {
-        const token = new HospitalRegistry(store).add(name);
+        const token = new HospitalRegistry(store).add(name, { rotate: flags.rotate === true });
         process.stdout.write(`${token}\n`);
-        process.stderr.write(`Hospital ${name} registered. Give it this token over a secure channel; it is not shown again.\n`);
+        process.stderr.write(
+          `Hospital ${name} ${flags.rotate ? 'given a new token; its old one is refused from now on (a running coordinator disconnects it at once)' : 'registered'}. Give it this token over a secure channel; it is not shown again.\n`,
+        );
       } catch (err) {
         throw new UsageError(err instanceof Error ? err.message : String(err));
       } finally {
@@ -153,7 +156,7 @@ export function coordinatorCommand(): Command {
       const store = new RunStore(resolve(flags.dataDir));
       try {
         if (!new HospitalRegistry(store).remove(name)) throw new UsageError(`No active hospital named ${name}`);
-        process.stderr.write(`Hospital ${name} revoked.\n`);
+        process.stderr.write(`Hospital ${name} revoked. A coordinator running on this data directory disconnects it within a second, and it is never sampled again.\n`);
       } finally {
         store.close();
       }
