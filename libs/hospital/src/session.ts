@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
-import { hospitalSocketOptions } from './transport';
+import { hospitalSocketOptions, tlsOptions } from './transport';
 import {
   PROTOCOL_VERSION,
   CalibrateSchema,
@@ -93,6 +92,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private constructor(
     config: HospitalConfig,
     readonly trainer: LocalTrainer,
+    private readonly tls: ReturnType<typeof tlsOptions>,
   ) {
     super();
     this.config = config;
@@ -112,8 +112,9 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     const parsed = HospitalConfigSchema.safeParse(input);
     if (!parsed.success) throw new Error(`Invalid hospital config: ${describeZodError(parsed.error)}`);
     const config = parsed.data;
+    const tls = tlsOptions(config);
     const trainer = options.trainer ?? (config.worker ? await WorkerTrainer.create(config.trainer) : await InlineTrainer.create(config.trainer));
-    const h = new Hospital(config, trainer);
+    const h = new Hospital(config, trainer, tls);
     h.connect();
     return h;
   }
@@ -128,7 +129,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       reconnectionDelayMax: cfg.reconnectDelayMaxMs,
       reconnectionAttempts: cfg.maxReconnectAttempts || Infinity,
       randomizationFactor: 0.5,
-      ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
+      ...this.tls,
     } as any);
     const s = this.socket;
     s.on('connect', () => {
