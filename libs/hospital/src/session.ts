@@ -88,6 +88,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private streak: { since: number; attempts: number; boundedSince: number | null; lastCause: string; lastReportAt: number; speaksTls?: boolean } | null = null;
   private diagnosing: Promise<void> = Promise.resolve();
   private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     config: HospitalConfig,
@@ -150,7 +151,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       this.emit('disconnected', { reason, explanation: explainDisconnect(reason) });
       if (reason === 'io server disconnect') {
         // The server closed us (e.g. it restarted); come back after a pause.
-        setTimeout(() => !this.closed && s.connect(), cfg.reconnectDelayMs).unref();
+        this.retryLater(cfg.reconnectDelayMs);
       }
     });
     s.on('welcome', (msg) => {
@@ -221,8 +222,21 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     // A refusal by the server's middleware is not retried by socket.io itself.
     if (err.data?.code) {
       const delay = Math.min(cfg.reconnectDelayMaxMs, cfg.reconnectDelayMs * 2 ** Math.min(streak.attempts, 10)) * (0.75 + Math.random() / 2);
-      setTimeout(() => !this.closed && !this.socket.connected && this.socket.connect(), delay).unref();
+      this.retryLater(delay);
     }
+  }
+
+  /**
+   * Connects again after `delay` ms. The timer keeps the process alive: a
+   * hospital waiting to reconnect has nothing else running (no socket, and
+   * with --no-worker no trainer thread), and must not just exit.
+   */
+  private retryLater(delay: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed && !this.socket.connected) this.socket.connect();
+    }, delay);
   }
 
   private fatal(code: string, message: string): void {
@@ -326,6 +340,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket?.disconnect();
     await this.trainer.close();
   }
