@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Coordinator, FederationCa, caPaths } from '@fedxray/coordinator';
+import { Coordinator, caPaths } from '@fedxray/coordinator';
 import { makeBlobDataset, tempDir } from './support/images';
 import { runCli } from './support/processes';
 
@@ -11,7 +11,7 @@ const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['left', 'right',
 
 // reliability: revoking, with the CLI, a hospital that is connected with a client certificate | the running coordinator disconnects it at once and refuses its reconnection as revoked; the hospital process exits | data lost: no | the hospital prints "refused by the coordinator (revoked): This client certificate was revoked" and exits 1
 test('a hospital joins with the client certificate `add-hospital --certificate` issued, and `remove-hospital` disconnects it from the running coordinator', { timeout: 180_000 }, async () => {
-  // prepare: the CA and the hospital's certificate come from the real CLI; the coordinator's server certificate from the same CA
+  // prepare: the CA, the hospital's certificate and the coordinator's server certificate all come from the real CLI
   const dataDir = tempDir('fedxray-mtls-data-');
   const out = tempDir('fedxray-mtls-out-');
   const added = runCli(['coordinator', 'add-hospital', 'st-marys', '--certificate', '--data-dir', dataDir, '--out', out]);
@@ -22,13 +22,12 @@ test('a hospital joins with the client certificate `add-hospital --certificate` 
   assert.equal(statSync(key).mode & 0o777, 0o600, 'the hospital key is readable by its owner only');
   assert.equal(statSync(caPaths(dataDir).key).mode & 0o777, 0o600, 'the CA key is readable by its owner only');
 
-  const server = await (await FederationCa.open(dataDir)).issue({ commonName: '127.0.0.1', use: 'server', hosts: ['127.0.0.1'] });
-  writeFileSync(join(out, 'server.pem'), server.certPem);
-  writeFileSync(join(out, 'server.key.pem'), server.keyPem);
+  const served = runCli(['coordinator', 'server-certificate', '--hosts', '127.0.0.1,localhost', '--data-dir', dataDir, '--out', out]);
+  assert.equal(await served.exited, 0, served.output());
   const coordinator = await Coordinator.start({
     dataDir,
     port: 0,
-    tls: { cert: join(out, 'server.pem'), key: join(out, 'server.key.pem') },
+    tls: { cert: join(out, 'coordinator.cert.pem'), key: join(out, 'coordinator.key.pem') },
     rounds: 1,
     minAvailable: 2,
     waitTimeoutMs: 120_000,

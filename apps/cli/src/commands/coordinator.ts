@@ -188,6 +188,30 @@ export function coordinatorCommand(): Command {
     });
 
   cmd
+    .command('server-certificate')
+    .description("Issue the coordinator a TLS server certificate from the federation's CA, so that hospitals trust it with --ca <data-dir>/pki/ca.pem")
+    .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
+    .requiredOption('--hosts <names>', 'comma-separated host names and IP addresses hospitals reach the coordinator at (the first is the common name)')
+    .option('--out <dir>', 'where to write coordinator.cert.pem and coordinator.key.pem', '.')
+    .option('--valid-days <n>', 'days the certificate is valid', parseIntOption('--valid-days', 1), 365)
+    .action(async (flags) => {
+      const { FederationCa, caPaths, writePrivateKey } = await import('@fedxray/coordinator');
+      const hosts = String(flags.hosts).split(',').map((h) => h.trim()).filter(Boolean);
+      if (hosts.length === 0) throw new UsageError('Give at least one host name or address with --hosts');
+      const out = resolve(flags.out);
+      const cert = join(out, 'coordinator.cert.pem');
+      const key = join(out, 'coordinator.key.pem');
+      for (const path of [cert, key]) if (existsSync(path)) throw new UsageError(`${path} exists already; move it away or give another --out`);
+      const dataDir = resolve(flags.dataDir);
+      const issued = await (await FederationCa.open(dataDir)).issue({ commonName: hosts[0], use: 'server', hosts, days: flags.validDays });
+      mkdirSync(out, { recursive: true });
+      writePrivateKey(key, issued.keyPem);
+      writeFileSync(cert, issued.certPem, { flag: 'wx' });
+      process.stdout.write(`${cert}\n${key}\n`);
+      process.stderr.write(`Serve with --tls-cert ${cert} --tls-key ${key}; hospitals trust it with --ca ${caPaths(dataDir).cert}.\n`);
+    });
+
+  cmd
     .command('remove-hospital <name>')
     .description("Revoke a hospital's token")
     .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
