@@ -9,7 +9,7 @@ import { runCli } from './support/processes';
 
 const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['left', 'right', 'top'] };
 
-// reliability: revoking, with the CLI, a hospital that is connected with a client certificate | the running coordinator disconnects it at once and refuses its reconnection as revoked; the hospital process exits | data lost: no | the hospital prints "refused by the coordinator (revoked): This client certificate was revoked" and exits 1
+// reliability: revoking, with the CLI, a hospital that is connected with a client certificate | the running coordinator disconnects it at once and refuses its reconnection as revoked; the hospital process exits | no | the hospital prints "refused by the coordinator (revoked): This client certificate was revoked" and exits 1
 test('a hospital joins with the client certificate `add-hospital --certificate` issued, and `remove-hospital` disconnects it from the running coordinator', { timeout: 180_000 }, async () => {
   // prepare: the CA, the hospital's certificate and the coordinator's server certificate all come from the real CLI
   const dataDir = tempDir('fedxray-mtls-data-');

@@ -43,7 +43,7 @@ async function mtlsCoordinator(): Promise<{ c: Coordinator; ca: FederationCa; ca
   return { c, ca, caPem: ca.cert.toString() };
 }
 
-// reliability: a hospital presenting a client certificate that is forged (another CA), unregistered, or missing | refused at the TLS-authenticated handshake, naming why | data lost: no | "unauthorized: Client certificate refused: it was not issued by this federation's CA" or "Unknown client certificate"
+// reliability: a hospital presenting a client certificate that is forged (another CA), unregistered, or missing | refused at the TLS-authenticated handshake, naming why | no | "unauthorized: Client certificate refused: it was not issued by this federation's CA" or "Unknown client certificate"
 test('mutual TLS: a registered certificate of the federation CA is accepted; another CA, an unregistered one and none at all are refused', { timeout: 60_000 }, async () => {
   // prepare
   const { c, ca, caPem } = await mtlsCoordinator();
@@ -66,7 +66,7 @@ test('mutual TLS: a registered certificate of the federation CA is accepted; ano
   }
 });
 
-// reliability: a revoked or replaced client certificate | refused as revoked or rotated, like a token | data lost: no | "revoked: This client certificate was revoked" / "rotated: This client certificate was replaced by a newer one (rotated)"
+// reliability: a revoked or replaced client certificate | refused as revoked or rotated, like a token | no | "revoked: This client certificate was revoked" / "rotated: This client certificate was replaced by a newer one (rotated)"
 test('mutual TLS: revocation and rotation cover certificates: a revoked certificate is refused as revoked, a replaced one as rotated', { timeout: 60_000 }, async () => {
   // prepare
   const { c, ca, caPem } = await mtlsCoordinator();

@@ -31,7 +31,7 @@ function refusal(url: string, token: string): Promise<{ code: string; message: s
 /** A quick run that never waits on a silent hospital for anything but the fit deadline (far beyond the test's timeout). */
 const quick = () => config({ rounds: 2, minAvailable: 1, minFit: 1, maxFailures: 0, roundTimeoutMs: 600_000, batchNormCalibration: { enabled: false }, staticTokens: {} });
 
-// reliability: revoking a hospital while it is connected and training | it is disconnected at once, its job fails as revoked, the round is redone without it and it is never sampled again | data lost: no | the coordinator logs "hospital expelled … revoked"; the hospital's reconnection is refused with "revoked"
+// reliability: revoking a hospital while it is connected and training | it is disconnected at once, its job fails as revoked, the round is redone without it and it is never sampled again | no | the coordinator logs "hospital expelled … revoked"; the hospital's reconnection is refused with "revoked"
 test('a hospital revoked by another process while it trains is disconnected at once and never sampled again', { timeout: 60_000 }, async () => {
   // prepare: the registry is changed through its own database connection, as `fedxray coordinator remove-hospital` does
   const cfg = quick();
@@ -67,7 +67,7 @@ test('a hospital revoked by another process while it trains is disconnected at o
   assert.deepEqual(expelled, [{ hospital: 'b', reason: 'revoked', message: 'This hospital credential was revoked (hospital b)' }]);
 });
 
-// reliability: a revoked hospital reconnecting | refused at the handshake, before any message | data lost: no | the hospital exits with "refused by the coordinator (revoked): This hospital token was revoked"
+// reliability: a revoked or rotated token reconnecting | refused at the handshake, before any message, naming which | no | "revoked: This hospital token was revoked" or "rotated: This hospital token was replaced by a newer one (rotated): use the new token"
 test('a token revoked in the running coordinator is refused at once as revoked, and a rotated one as rotated', { timeout: 60_000 }, async () => {
   // prepare
   const c = await Coordinator.start({ ...quick(), rounds: 1, minAvailable: 5 });
