@@ -2,15 +2,26 @@
 // are with a client certificate (mutual TLS) instead of a bearer token. Keys are
 // ECDSA P-256 from node's WebCrypto; node has no X.509 writer, so certificates
 // are built by @peculiar/x509 (which needs the reflect-metadata polyfill) and
-// read and checked with node's own X509Certificate.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+// read and checked with node's own X509Certificate. The library is loaded only
+// when a certificate is made, so a coordinator that merely serves never loads it.
+import type * as X509 from '@peculiar/x509';
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CLIENT_AUTH, caPaths } from './client-certificates';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let library: Promise<typeof X509> | null = null;
+
+/** @peculiar/x509, loaded once, on node's WebCrypto. */
+function x509lib(): Promise<typeof X509> {
+  library ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  })();
+  return library;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -83,6 +94,7 @@ export class FederationCa {
 
   private static async create(paths: { dir: string; cert: string; key: string }): Promise<void> {
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    const x509 = await x509lib();
     const keys = await keyPair();
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -104,18 +116,19 @@ export class FederationCa {
 
   /** Issues a certificate signed by this CA, with a fresh P-256 key. */
   async issue(options: IssueOptions): Promise<IssuedCertificate> {
+    const x509 = await x509lib();
     const keys = await keyPair();
     const issuer = new x509.X509Certificate(this.cert.raw);
     const now = Date.now();
     const hosts = options.hosts ?? [options.commonName];
-    const extensions: x509.Extension[] = [
+    const extensions: X509.Extension[] = [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
       new x509.ExtendedKeyUsageExtension([options.use === 'client' ? CLIENT_AUTH : SERVER_AUTH], false),
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ];
     if (options.use === 'server') {
-      extensions.push(new x509.SubjectAlternativeNameExtension(hosts.map((h): x509.JsonGeneralName => ({ type: isIP(h) ? 'ip' : 'dns', value: h }))));
+      extensions.push(new x509.SubjectAlternativeNameExtension(hosts.map((h): X509.JsonGeneralName => ({ type: isIP(h) ? 'ip' : 'dns', value: h }))));
     }
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
