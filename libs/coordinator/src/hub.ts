@@ -255,7 +255,7 @@ export class Hub {
     const who = identifyHospital(this.registry, auth.data.token, socket.request.socket, this.options.checkCertificate);
     if (!who.ok) return refuse(who.code, who.message);
     if (this.conns.has(who.name)) {
-      return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same token is refused`, who.name);
+      return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same credential (token or certificate) is refused`, who.name);
     }
     socket.data.name = who.name;
     socket.data.credential = who.credential;
