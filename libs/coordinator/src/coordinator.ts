@@ -9,6 +9,7 @@ import { resumePoint } from './checkpoint-recovery';
 import type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 import { deferred } from './deferred';
 import type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
+import { federationCertificateCheck } from './client-certificates';
 import { handleHttp } from './http';
 import { mayRead } from './access';
 import type { Caller } from './caller';
@@ -68,7 +69,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.recorder = new Recorder(store, runId, logger, this);
     const { spec, tls } = resolved;
     this.hub = new Hub(
-      { ...config, runId, classes: spec.classes, model: spec as unknown as Record<string, unknown>, tls, dashboardToken: config.dashboardToken },
+      { ...config, runId, classes: spec.classes, model: spec as unknown as Record<string, unknown>, tls, dashboardToken: config.dashboardToken, checkCertificate: federationCertificateCheck(config.dataDir) },
       this.registry,
       this.recorder,
       (failure) => this.recorder.jobFailed(failure),

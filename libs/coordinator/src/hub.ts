@@ -19,6 +19,8 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { serveDashboard } from './dashboard-feed';
+import { CredentialWatch } from './credential-watch';
+import { identifyHospital, refusalMessage, type CertificateCheck } from './identity';
 import { deferred } from './deferred';
 import { Door } from './door';
 import { RESULT_SCHEMAS, wireError } from './intake';
@@ -63,6 +65,8 @@ export interface HubOptions {
   authFailureLimit: number;
   authBlockMs: number;
   maxDashboardConnections: number;
+  /** Checks a client certificate's chain against the federation CA (mutual TLS; see pki.ts). */
+  checkCertificate?: CertificateCheck;
 }
 
 /** Least time between two dashboard state broadcasts. */
@@ -82,6 +86,7 @@ export class Hub {
   private closed = false;
   private door!: Door;
   private feed: { changed(): void; close(): void } | null = null;
+  private readonly watch: CredentialWatch;
 
   constructor(
     private readonly options: HubOptions,
@@ -90,12 +95,13 @@ export class Hub {
     private readonly onJobFailed: JobFailedHandler,
   ) {
     this.changed.setMaxListeners(0);
+    this.watch = new CredentialWatch(registry);
   }
 
   /** Listens; serves `http` for plain requests and the dashboard's socket.io namespace with `state()`. */
   async listen(http: (req: IncomingMessage, res: ServerResponse) => void, state: () => RunState): Promise<string> {
     const o = this.options;
-    this.http = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, http) : createHttpServer(http);
+    this.http = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, requestCert: true, rejectUnauthorized: false }, http) : createHttpServer(http);
     this.io = new IoServer(this.http, serverTransportOptions(o.maxPayloadBytes));
     this.door = new Door(o, this.recorder.logger);
     this.door.install(this.io);
@@ -122,8 +128,9 @@ export class Hub {
     return this.url;
   }
 
-  /** Hospitals connected and greeted, in name order. */
+  /** Hospitals connected and greeted, in name order (a hospital whose credential was just revoked or rotated is not among them). */
   ready(): Connection[] {
+    this.expelRetired();
     return [...this.conns.values()].filter((c) => c.hello !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -258,13 +265,14 @@ export class Hub {
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
       return refuse('bad_version', `This coordinator speaks protocol version ${PROTOCOL_VERSION}, but the hospital speaks ${auth.data.protocolVersion}: upgrade the older side`);
     }
-    const who = this.registry.verify(auth.data.token);
-    if (!who.ok) return refuse(who.reason, who.reason === 'revoked' ? 'This hospital token was revoked' : 'Unknown hospital token');
+    const who = identifyHospital(this.registry, auth.data.token, socket.request.socket, this.options.checkCertificate);
+    if (!who.ok) return refuse(who.code, who.message);
     this.door.authenticated(address);
     if (this.conns.has(who.name)) {
-      return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same token is refused`, who.name);
+      return refuse('already_connected', `Hospital ${who.name} is already connected; a second connection with the same credential (token or certificate) is refused`, who.name);
     }
     socket.data.name = who.name;
+    socket.data.credential = who.credential;
     next();
   }
 
@@ -384,7 +392,23 @@ export class Hub {
     return { ok: true };
   }
 
+  /** Disconnects at once every hospital whose credential was revoked or rotated (here or by another process) since it connected. */
+  private expelRetired(): void {
+    const connected = [...this.conns.values()].map((c) => ({ name: c.name, credential: c.socket.data.credential as string }));
+    for (const { name, reason } of this.watch.retired(connected)) {
+      const conn = this.conns.get(name)!;
+      const message = refusalMessage(reason, 'credential', name);
+      this.conns.delete(name);
+      this.hospital(name).connected = false;
+      this.failJob(conn, message, true);
+      this.recorder.record('warn', 'hospital_expelled', { hospital: name, reason, message });
+      conn.socket.disconnect(true);
+      this.poke();
+    }
+  }
+
   private checkHeartbeats(): void {
+    this.expelRetired();
     const limit = this.options.heartbeatIntervalMs * this.options.heartbeatMisses;
     const now = Date.now();
     for (const conn of this.conns.values()) {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CredentialStore } from './credential-store';
 
 export type RunStatus = 'running' | 'complete' | 'failed' | 'stopped';
 export type RoundStatus = 'fitting' | 'aggregated' | 'complete' | 'failed';
@@ -55,13 +56,6 @@ export interface EventRow {
   level: 'info' | 'warn' | 'error';
   type: string;
   data: Record<string, unknown>;
-}
-
-export interface HospitalRow {
-  name: string;
-  tokenHash: string;
-  createdAt: number;
-  revokedAt: number | null;
 }
 
 const SCHEMA = `
@@ -137,6 +131,8 @@ const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.pars
  */
 export class RunStore {
   readonly db: Database.Database;
+  /** Hospitals and their credentials (the registry's tables). */
+  readonly credentials: CredentialStore;
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -145,33 +141,11 @@ export class RunStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    this.credentials = new CredentialStore(this.db);
   }
 
   close(): void {
     this.db.close();
-  }
-
-  // ---- hospitals -------------------------------------------------------
-  addHospital(name: string, tokenHash: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO hospitals (name, token_hash, created_at, revoked_at) VALUES (?, ?, ?, NULL)
-         ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at, revoked_at = NULL`,
-      )
-      .run(name, tokenHash, Date.now());
-  }
-
-  revokeHospital(name: string): boolean {
-    return this.db.prepare('UPDATE hospitals SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(Date.now(), name).changes > 0;
-  }
-
-  hospitals(): HospitalRow[] {
-    return (this.db.prepare('SELECT * FROM hospitals ORDER BY name').all() as any[]).map((r) => ({
-      name: r.name,
-      tokenHash: r.token_hash,
-      createdAt: r.created_at,
-      revokedAt: r.revoked_at,
-    }));
   }
 
   // ---- runs ------------------------------------------------------------

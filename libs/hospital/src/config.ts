@@ -42,7 +42,12 @@ export type TrainerOptionsInput = z.input<typeof TrainerOptionsSchema>;
 export const HospitalConfigSchema = z.object({
   /** Coordinator URL, e.g. https://coordinator.example.org:8080 */
   coordinator: z.string().url(),
-  token: z.string().min(16),
+  /** The hospital's token; or, instead, a client certificate (`cert` and `key`). */
+  token: z.string().min(16).optional(),
+  /** Client certificate (PEM path) issued by `fedxray coordinator add-hospital NAME --certificate`: the hospital proves who it is in the TLS handshake (mutual TLS). */
+  cert: z.string().min(1).optional(),
+  /** The client certificate's private key (PEM path). */
+  key: z.string().min(1).optional(),
   trainer: TrainerOptionsSchema,
   /** Run training in a worker thread so heartbeats flow while it trains. @default true */
   worker: z.boolean().default(true),
@@ -67,6 +72,12 @@ export const HospitalConfigSchema = z.object({
    * zero key lets uploads skip a copy of every update (see transport.ts). @default false
    */
   maskFrames: z.boolean().default(false),
+}).superRefine((c, ctx) => {
+  const certificate = c.cert !== undefined || c.key !== undefined;
+  if (certificate && (c.cert === undefined || c.key === undefined)) ctx.addIssue({ code: 'custom', path: [c.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });
+  if (certificate && c.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give a token or a client certificate, not both' });
+  if (!certificate && c.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give a token, or a client certificate (cert and key)' });
+  if (certificate && !c.coordinator.startsWith('https://')) ctx.addIssue({ code: 'custom', path: ['coordinator'], message: `a client certificate is presented over TLS only: the coordinator URL must be https://, but got ${c.coordinator}` });
 });
 export type HospitalConfig = z.infer<typeof HospitalConfigSchema>;
 export type HospitalConfigInput = z.input<typeof HospitalConfigSchema>;

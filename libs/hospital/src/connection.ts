@@ -54,7 +54,7 @@ export interface ConnectionDiagnosis {
 }
 
 /** Coordinator refusals that no retry can change. */
-const FATAL_CODES: ReadonlySet<string> = new Set(['unauthorized', 'revoked', 'bad_version', 'bad_message']);
+const FATAL_CODES: ReadonlySet<string> = new Set(['unauthorized', 'revoked', 'rotated', 'bad_version', 'bad_message']);
 const UNKNOWN_CA = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -97,8 +97,10 @@ export function diagnoseConnectError(err: RawConnectError, coordinatorUrl: strin
     if (FATAL_CODES.has(code)) {
       const suggestion =
         code === 'unauthorized' || code === 'revoked'
-          ? 'ask the coordinator’s operator for a new token (`fedxray coordinator add-hospital`) and give it with --token or FEDXRAY_TOKEN'
-          : code === 'bad_version'
+          ? 'ask the coordinator’s operator for a new token (`fedxray coordinator add-hospital`) and give it with --token or FEDXRAY_TOKEN, or a certificate and key for --cert and --key'
+          : code === 'rotated'
+            ? 'the coordinator’s operator has issued this hospital a new token or certificate: use that one'
+            : code === 'bad_version'
             ? 'install the same fedxray version as the coordinator (docs/INSTALL.md)'
             : 'check that this is a fedxray coordinator of the same version';
       return { kind: 'coordinator-refused', cause: `refused by the coordinator (${code}): ${message}`, suggestion, retry: 'fatal', code };

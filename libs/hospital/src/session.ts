@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
-import { hospitalSocketOptions } from './transport';
+import { hospitalSocketOptions, tlsOptions } from './transport';
 import {
   PROTOCOL_VERSION,
   CalibrateSchema,
@@ -89,10 +88,12 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private streak: { since: number; attempts: number; boundedSince: number | null; lastCause: string; lastReportAt: number; speaksTls?: boolean } | null = null;
   private diagnosing: Promise<void> = Promise.resolve();
   private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     config: HospitalConfig,
     readonly trainer: LocalTrainer,
+    private readonly tls: ReturnType<typeof tlsOptions>,
   ) {
     super();
     this.config = config;
@@ -112,8 +113,9 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     const parsed = HospitalConfigSchema.safeParse(input);
     if (!parsed.success) throw new Error(`Invalid hospital config: ${describeZodError(parsed.error)}`);
     const config = parsed.data;
+    const tls = tlsOptions(config);
     const trainer = options.trainer ?? (config.worker ? await WorkerTrainer.create(config.trainer) : await InlineTrainer.create(config.trainer));
-    const h = new Hospital(config, trainer);
+    const h = new Hospital(config, trainer, tls);
     h.connect();
     return h;
   }
@@ -128,7 +130,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       reconnectionDelayMax: cfg.reconnectDelayMaxMs,
       reconnectionAttempts: cfg.maxReconnectAttempts || Infinity,
       randomizationFactor: 0.5,
-      ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
+      ...this.tls,
     } as any);
     const s = this.socket;
     s.on('connect', () => {
@@ -149,7 +151,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       this.emit('disconnected', { reason, explanation: explainDisconnect(reason) });
       if (reason === 'io server disconnect') {
         // The server closed us (e.g. it restarted); come back after a pause.
-        setTimeout(() => !this.closed && s.connect(), cfg.reconnectDelayMs).unref();
+        this.retryLater(cfg.reconnectDelayMs);
       }
     });
     s.on('welcome', (msg) => {
@@ -220,8 +222,21 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     // A refusal by the server's middleware is not retried by socket.io itself.
     if (err.data?.code) {
       const delay = Math.min(cfg.reconnectDelayMaxMs, cfg.reconnectDelayMs * 2 ** Math.min(streak.attempts, 10)) * (0.75 + Math.random() / 2);
-      setTimeout(() => !this.closed && !this.socket.connected && this.socket.connect(), delay).unref();
+      this.retryLater(delay);
     }
+  }
+
+  /**
+   * Connects again after `delay` ms. The timer keeps the process alive: a
+   * hospital waiting to reconnect has nothing else running (no socket, and
+   * with --no-worker no trainer thread), and must not just exit.
+   */
+  private retryLater(delay: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed && !this.socket.connected) this.socket.connect();
+    }, delay);
   }
 
   private fatal(code: string, message: string): void {
@@ -325,6 +340,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket?.disconnect();
     await this.trainer.close();
   }

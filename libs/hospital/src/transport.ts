@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { NodeWebSocket } from 'engine.io-client';
 
 /**
@@ -20,4 +21,20 @@ export class UnmaskedWebSocket extends NodeWebSocket {
 /** socket.io-client options shared by the hospital and the transport benchmark. */
 export function hospitalSocketOptions(maskFrames = false): Record<string, unknown> {
   return { transports: maskFrames ? ['websocket'] : [UnmaskedWebSocket], perMessageDeflate: false };
+}
+
+/** The TLS side of the connection: the CA trusted for the coordinator's certificate, and this hospital's client certificate (mutual TLS), read from their PEM files. */
+export function tlsOptions(cfg: { ca?: string; cert?: string; key?: string }): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`Cannot read the ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  return {
+    ca: cfg.ca ? read(cfg.ca, 'CA certificate (--ca)') : undefined,
+    cert: cfg.cert ? read(cfg.cert, 'client certificate (--cert)') : undefined,
+    key: cfg.key ? read(cfg.key, 'client key (--key)') : undefined,
+  };
 }

@@ -5,6 +5,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'already_connected',
   'revoked',
+  'rotated',
   'bad_weights',
   'too_large',
   'not_finite',

@@ -31,10 +31,14 @@ export const WeightsPayloadSchema = z.object({
 export const ErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string().max(4096) });
 export type WireError = z.infer<typeof ErrorSchema>;
 
-/** Sent in the socket.io handshake (`auth`), checked before a connection is accepted. */
+/**
+ * Sent in the socket.io handshake (`auth`), checked before a connection is
+ * accepted. Without a token, the hospital is identified by the client
+ * certificate of its TLS connection.
+ */
 export const HandshakeAuthSchema = z.object({
   protocolVersion: z.number().int(),
-  token: z.string().min(1).max(512),
+  token: z.string().min(1).max(512).optional(),
 });
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
@@ -78,6 +78,31 @@ function coordinatorConfig(flags: Record<string, any>, command: Command, file: R
   return config;
 }
 
+/**
+ * Issues `name` a client certificate from the federation CA of `dataDir` and
+ * registers its fingerprint; the certificate and key are written to `out`
+ * (the key mode 0600), never kept by the coordinator.
+ */
+async function issueCertificate(
+  registry: import('@fedxray/coordinator').HospitalRegistry,
+  dataDir: string,
+  name: string,
+  options: { rotate: boolean; out: string; days: number },
+): Promise<{ fingerprint: string; cert: string; key: string }> {
+  const { FederationCa, writePrivateKey } = await import('@fedxray/coordinator');
+  registry.checkIssue(name, 'certificate', options);
+  const cert = join(options.out, `${name}.cert.pem`);
+  const key = join(options.out, `${name}.key.pem`);
+  for (const path of [cert, key]) if (existsSync(path)) throw new UsageError(`${path} exists already; move it away or give another --out`);
+  const ca = await FederationCa.open(dataDir);
+  const issued = await ca.issue({ commonName: name, use: 'client', days: options.days });
+  mkdirSync(options.out, { recursive: true });
+  writePrivateKey(key, issued.keyPem);
+  writeFileSync(cert, issued.certPem, { flag: 'wx' });
+  registry.addCertificate(name, issued.fingerprint, options);
+  return { fingerprint: issued.fingerprint, cert, key };
+}
+
 export function coordinatorCommand(): Command {
   const cmd = new Command('coordinator').description('Run a coordinator, and manage the hospitals allowed to join it');
   cmd
@@ -139,20 +164,62 @@ export function coordinatorCommand(): Command {
 
   cmd
     .command('add-hospital <name>')
-    .description('Register a hospital and print its token (shown once; stored only as a hash)')
+    .description('Register a hospital and print its token (shown once; stored only as a hash), or with --certificate issue it a client certificate')
     .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
+    .option('--rotate', 'replace the token (or certificate) of a hospital already registered (or revoked); the old one is then refused as rotated')
+    .option('--certificate', "issue a client certificate signed by the federation's CA (made in <data-dir>/pki on first use) instead of a token")
+    .option('--out <dir>', 'with --certificate: where to write <name>.cert.pem and <name>.key.pem', '.')
+    .option('--valid-days <n>', 'with --certificate: days the certificate is valid', parseIntOption('--valid-days', 1), 365)
     .action(async (name: string, flags) => {
-      const { RunStore, HospitalRegistry } = await import('@fedxray/coordinator');
-      const store = new RunStore(resolve(flags.dataDir));
+      const { RunStore, HospitalRegistry, RegistryError } = await import('@fedxray/coordinator');
+      const dataDir = resolve(flags.dataDir);
+      const store = new RunStore(dataDir);
       try {
-        const token = new HospitalRegistry(store).add(name);
+        const registry = new HospitalRegistry(store);
+        const rotate = flags.rotate === true;
+        const done = rotate ? 'given a new credential; its old one is refused from now on (a running coordinator disconnects it at once)' : 'registered';
+        if (flags.certificate) {
+          const issued = await issueCertificate(registry, dataDir, name, { rotate, out: resolve(flags.out), days: flags.validDays });
+          process.stdout.write(`${issued.fingerprint}\n`);
+          process.stderr.write(
+            `Hospital ${name} ${done} with a client certificate (SHA-256 fingerprint above).\n` +
+              `  certificate: ${issued.cert}\n  private key: ${issued.key} (mode 0600)\n` +
+              `Give both to the hospital over a secure channel; it joins with \`fedxray hospital --cert <certificate> --key <private key>\` over https://.\n`,
+          );
+          return;
+        }
+        const token = registry.add(name, { rotate });
         process.stdout.write(`${token}\n`);
-        process.stderr.write(`Hospital ${name} registered. Give it this token over a secure channel; it is not shown again.\n`);
+        process.stderr.write(`Hospital ${name} ${done}. Give it this token over a secure channel; it is not shown again.\n`);
       } catch (err) {
-        throw new UsageError(err instanceof Error ? err.message : String(err));
+        throw err instanceof RegistryError || (err instanceof Error && /hospital name/.test(err.message)) ? new UsageError(err.message) : err;
       } finally {
         store.close();
       }
+    });
+
+  cmd
+    .command('server-certificate')
+    .description("Issue the coordinator a TLS server certificate from the federation's CA, so that hospitals trust it with --ca <data-dir>/pki/ca.pem")
+    .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
+    .requiredOption('--hosts <names>', 'comma-separated host names and IP addresses hospitals reach the coordinator at (the first is the common name)')
+    .option('--out <dir>', 'where to write coordinator.cert.pem and coordinator.key.pem', '.')
+    .option('--valid-days <n>', 'days the certificate is valid', parseIntOption('--valid-days', 1), 365)
+    .action(async (flags) => {
+      const { FederationCa, caPaths, writePrivateKey } = await import('@fedxray/coordinator');
+      const hosts = String(flags.hosts).split(',').map((h) => h.trim()).filter(Boolean);
+      if (hosts.length === 0) throw new UsageError('Give at least one host name or address with --hosts');
+      const out = resolve(flags.out);
+      const cert = join(out, 'coordinator.cert.pem');
+      const key = join(out, 'coordinator.key.pem');
+      for (const path of [cert, key]) if (existsSync(path)) throw new UsageError(`${path} exists already; move it away or give another --out`);
+      const dataDir = resolve(flags.dataDir);
+      const issued = await (await FederationCa.open(dataDir)).issue({ commonName: hosts[0], use: 'server', hosts, days: flags.validDays });
+      mkdirSync(out, { recursive: true });
+      writePrivateKey(key, issued.keyPem);
+      writeFileSync(cert, issued.certPem, { flag: 'wx' });
+      process.stdout.write(`${cert}\n${key}\n`);
+      process.stderr.write(`Serve with --tls-cert ${cert} --tls-key ${key}; hospitals trust it with --ca ${caPaths(dataDir).cert}.\n`);
     });
 
   cmd
@@ -164,7 +231,7 @@ export function coordinatorCommand(): Command {
       const store = new RunStore(resolve(flags.dataDir));
       try {
         if (!new HospitalRegistry(store).remove(name)) throw new UsageError(`No active hospital named ${name}`);
-        process.stderr.write(`Hospital ${name} revoked.\n`);
+        process.stderr.write(`Hospital ${name} revoked. A coordinator running on this data directory disconnects it within a second, and it is never sampled again.\n`);
       } finally {
         store.close();
       }
@@ -181,7 +248,7 @@ export function coordinatorCommand(): Command {
       try {
         const list = new HospitalRegistry(store).list();
         if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        else for (const h of list) process.stdout.write(`${h.name}\t${h.revokedAt ? 'revoked' : 'active'}\tsince ${new Date(h.createdAt).toISOString()}\n`);
+        else for (const h of list) process.stdout.write(`${h.name}\t${h.revokedAt ? 'revoked' : 'active'}\t${h.credential ?? '-'}\tsince ${new Date(h.createdAt).toISOString()}\n`);
       } finally {
         store.close();
       }

@@ -13,6 +13,8 @@ export function hospitalCommand(): Command {
     .option('--no-augment', 'train without augmentation')
     .option('--balance <target>', "balance classes per epoch: 'max', 'none' or a count", 'max')
     .option('--ca <pem>', "trust this CA certificate for the coordinator's TLS")
+    .option('--cert <pem>', 'client certificate from `fedxray coordinator add-hospital NAME --certificate`: prove who this hospital is with mutual TLS instead of a token')
+    .option('--key <pem>', "the client certificate's private key")
     .option('--seed <n>', 'seed for the local split and shuffling', parseIntOption('--seed', 0), 0)
     .option('--no-worker', 'train on the main thread (heartbeats pause while a batch runs)')
     .option('--mask-frames', 'mask websocket frames with random keys, as browsers do (default: a zero key, so uploads skip a copy)')
@@ -23,8 +25,12 @@ export function hospitalCommand(): Command {
     .option('--progress-every <s>', 'without a terminal (systemd, docker, nohup), write a progress line this often, in seconds', parseIntOption('--progress-every', 1), 60)
     .option('--give-up-after <s>', 'give up when a cause retrying cannot fix (wrong port or URL, untrusted certificate, http/https mismatch) lasts this long, in seconds; an unreachable coordinator is waited for without end', parseIntOption('--give-up-after', 0), 60)
     .action(async (flags) => {
-      const token = flags.token ?? process.env.FEDXRAY_TOKEN;
-      if (!token) throw new UsageError('Give the hospital token with --token or the FEDXRAY_TOKEN environment variable');
+      const certificate = flags.cert !== undefined || flags.key !== undefined;
+      const token = certificate ? flags.token : (flags.token ?? process.env.FEDXRAY_TOKEN);
+      if (!token && !certificate) throw new UsageError('Give the hospital token with --token or the FEDXRAY_TOKEN environment variable, or a client certificate with --cert and --key');
+      if (certificate && (!flags.cert || !flags.key)) throw new UsageError(`A client certificate needs both --cert and --key, but got only ${flags.cert ? '--cert' : '--key'}`);
+      if (certificate && token) throw new UsageError('Give --token or --cert with --key, not both');
+      if (certificate && !String(flags.coordinator).startsWith('https://')) throw new UsageError(`A client certificate is presented over TLS only: give an https:// coordinator URL, but got ${flags.coordinator}`);
       const balance = flags.balance === 'max' || flags.balance === 'none' ? flags.balance : Number(flags.balance);
       if (typeof balance === 'number' && !(Number.isInteger(balance) && balance > 0)) {
         throw new UsageError(`Expected --balance to be max, none or a positive integer, but got ${flags.balance}`);
@@ -36,6 +42,8 @@ export function hospitalCommand(): Command {
         token,
         worker: flags.worker,
         ca: flags.ca,
+        cert: flags.cert,
+        key: flags.key,
         maskFrames: flags.maskFrames === true,
         giveUpAfterMs: flags.giveUpAfter * 1000,
         trainer: {
