@@ -4,7 +4,7 @@
 import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
-import type { ModelSpec } from '@fedxray/model';
+import type { ModelSpec, ScheduleEntry } from '@fedxray/model';
 import { calibrate } from './calibrate';
 import type { CoordinatorConfig } from './config';
 import { collectSummaries, crossSite, evaluate, type EvaluationPhase } from './evaluate';
@@ -18,6 +18,7 @@ import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
+import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import type { CoordinatorCounts } from './view';
 
 export interface EngineContext {
@@ -33,6 +34,8 @@ export interface EngineContext {
   strategy: Strategy;
   /** Tensors hospitals keep local, as the strategy names them (FedBN). */
   keepLocal: ReadonlySet<string>;
+  /** What trains round by round; null: the model as built, every tensor aggregated. */
+  schedule: readonly ScheduleEntry[] | null;
 }
 
 export class RoundEngine {
@@ -106,10 +109,16 @@ export class RoundEngine {
     ledger.current = { round, attempt, phase: 'fit', startedAt, jobs: chosen.map((c) => ({ name: c.name, status: 'pending', progress: null })) };
     recorder.record('info', 'round_started', { round, attempt, hospitals }, ['roundStart', { round, attempt, hospitals }]);
 
-    strategy.begin(round, this.global);
-    const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
+    // Frozen tensors are neither expected back nor aggregated: the strategy sees the trained ones only.
+    const { trainable, frozen } = roundTensors(this.ctx.schedule, this.ctx.spec, round);
+    const trained = withoutFrozen(this.global, frozen);
+    strategy.begin(round, trained);
+    const phase: FitPhase = { ...this.ctx, global: this.global, manifest: trained.map((t) => ({ name: t.name, shape: t.shape })), trainable };
+    const bytes = { sent: this.ctx.counters.bytesSent, received: this.ctx.counters.bytesReceived };
     const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), cfg.roundTimeoutMs);
     const { fit, fitSites } = fitRecord(results);
+    fit.transport = { uploadBytes: this.ctx.counters.bytesReceived - bytes.received, downloadBytes: this.ctx.counters.bytesSent - bytes.sent };
+    if (trainable) fit.trainable = trainable;
     if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
       const reason = fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`;
       store.failRound(runId, round, { ...fit, fitSites, reason });
@@ -122,14 +131,16 @@ export class RoundEngine {
     recorder.emit(['state']);
     const retainedBytes = strategy.retainedBytes();
     const started = performance.now();
-    const { weights, used, recycled } = strategy.finish({ recycle: this.retired });
+    const finished = strategy.finish({ recycle: this.retired && withoutFrozen(this.retired, frozen) });
+    const { used, recycled } = finished;
+    const weights = withFrozen(finished.weights, this.global, frozen);
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
     fit.used = [...used].sort();
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
     for (const name of fit.used) hub.hospital(name).roundsContributed++;
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
     this.retired = this.global;
-    const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest }, round, attempt, weights, () => {
+    const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, frozen, trainable }, round, attempt, weights, () => {
       ledger.phase('calibrate');
       recorder.emit(['state']);
     });
