@@ -69,7 +69,7 @@ function put(obj: Record<string, any>, path: string[], value: unknown): void {
  * The coordinator config from --config and the flags: a flag given on the
  * command line wins; a flag's default applies only where the file is silent.
  */
-function coordinatorConfig(flags: Record<string, any>, command: Command, file: Record<string, any>): Record<string, any> & { model: Record<string, unknown> } {
+export function coordinatorConfig(flags: Record<string, any>, command: Command, file: Record<string, any>): Record<string, any> & { model: Record<string, unknown> } {
   const config: Record<string, any> & { model: Record<string, unknown> } = { ...structuredClone(file), model: { ...(file.model ?? {}) } };
   const given = (flag: string) => command.getOptionValueSource(flag) === 'cli';
   for (const [flag, path, value] of FLAG_FIELDS) {
