@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { imageFolders, runFedxray, tempDir } from './testing';
 
 test('evaluate normalises as the saved model records (spec.normalize → fedxray.json); --normalize overrides', { timeout: 120_000 }, async () => {
-  const { buildModel, saveModel } = await import('@fedxray/model');
-  const spec = { arch: 'densenet-tiny' as const, imageSize: 16, channels: 3, classes: ['left', 'right'], head: { units: 8, dropout: 0 }, normalize: 'imagenet' as const };
+  const { ModelSpecSchema, buildModel, saveModel } = await import('@fedxray/model');
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, channels: 3, classes: ['left', 'right'], head: { units: 8, dropout: 0 }, normalize: 'imagenet' });
   const model = buildModel(spec, { seed: 1 });
   const dir = join(tempDir('fedxray-model-'), 'model');
   await saveModel(model, dir, { spec });

@@ -140,7 +140,8 @@ export function coordinatorCommand(): Command {
       });
       p.line(`Coordinator for run ${c.runId} listening on ${c.url}`);
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
-      c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}`));
+      const uploaded = (t?: { uploadBytes: number }) => (t ? `, updates ${(t.uploadBytes / 1e6).toFixed(1)} MB` : '');
+      c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}${uploaded(r.fit.transport)}`));
       const stop = () => {
         p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
         void c.stop().then(() => process.exit(130));
