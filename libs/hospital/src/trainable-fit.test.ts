@@ -3,28 +3,13 @@
 // frozen, leaves frozen BatchNorm statistics alone, and normalises as the run says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { buildModel, getNamedWeights, ModelSpecSchema, parseTrainable, planTrainable } from '@fedxray/model';
 import { InlineTrainer } from './trainer';
+import { blobs } from './test-images';
 
-async function blobs(perClass: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'fedxray-hospital-'));
-  for (const [c, cx] of [
-    ['left', 4],
-    ['right', 12],
-  ] as const) {
-    mkdirSync(join(dir, c));
-    for (let i = 0; i < perClass; i++) {
-      const px = Buffer.alloc(16 * 16);
-      for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) px[y * 16 + x] = 30 + ((x * 5 + y * 11 + i * 19) % 50) + (Math.hypot(x - cx, y - 8) < 3 ? 150 : 0);
-      await sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(dir, c, `${c}-${i}.png`));
-    }
-  }
-  return dir;
-}
 
 const CLASSES = ['left', 'right'];
 const fitConfig = { localEpochs: 2, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1 };
