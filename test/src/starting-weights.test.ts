@@ -81,3 +81,25 @@ test('--weights <model folder of an earlier run> continues it: round 1 starts fr
   assert.notEqual(a.summary.initial, null);
   assert.notDeepEqual(summary.initial, (a.summary as any).initial, 'the continued run does not start where the first one did');
 });
+
+test('--schedule head:1,all:1: round 1 sends and aggregates the head only, round 2 everything', { timeout: 180_000 }, async () => {
+  const { dir, classes } = await makeBlobDataset({ perClass: 10, size: 16, seed: 13 });
+  const out = tempDir();
+  const r = await new Simulation(Simulation.parse({ ...base, data: dir, rounds: 2, model: { arch: 'densenet-tiny', imageSize: 16 }, schedule: 'head:1,all:1', out })).run();
+  assert.equal(r.result.status, 'complete', r.result.error);
+  const spec = { arch: 'densenet-tiny' as const, imageSize: 16, classes: [...classes].sort() };
+  const m = buildModel(spec, { seed: 0 });
+  const full = getNamedWeights(m);
+  m.dispose();
+  const plan = planTrainable(spec, parseTrainable('head'));
+  const head = new Set([...plan.trained, ...plan.statistics]);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(
+    summary.rounds.map((x: any) => [x.fit.trainable, x.transport.uploadBytes]),
+    [
+      ['head', 2 * encodeWeights(full.filter((w) => head.has(w.name))).byteLength],
+      ['all', 2 * encodeWeights(full).byteLength],
+    ],
+  );
+  assert.equal(summary.transport.uploadBytes, summary.rounds[0].transport.uploadBytes + summary.rounds[1].transport.uploadBytes);
+});
