@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { buildModel, getNamedWeights, ModelSpecSchema, parseTrainable, planTrainable } from '@fedxray/model';
 import { InlineTrainer } from './trainer';
 import { blobs } from './test-images';
@@ -26,7 +27,9 @@ test('under head, fit sends back only the head (trained on cached features); und
   const byName = new Map(global.map((w) => [w.name, w.values]));
 
   const head = planTrainable(spec, parseTrainable('head'));
+  const before = tf.memory().numTensors;
   const out = await trainer.fit(global, { ...fitConfig, trainable: 'head' });
+  assert.equal(tf.memory().numTensors, before, 'head training on cached features leaks no tensors');
   assert.deepEqual(out.weights.map((w) => w.name).sort(), [...head.trained, ...head.statistics].sort());
   assert.ok(out.weights.some((w) => !w.values.every((v, i) => v === byName.get(w.name)![i])), 'the head trained');
   assert.ok(existsSync(join(cacheDir, 'features')) && readdirSync(join(cacheDir, 'features')).length > 0, 'features cached');
