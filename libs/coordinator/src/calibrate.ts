@@ -15,6 +15,10 @@ export interface CalibrationPhase {
   config: CoordinatorConfig;
   manifest: { name: string; shape: number[] }[];
   keepLocal: ReadonlySet<string>;
+  /** Tensors frozen this round: their BatchNorm statistics stay as they are (e.g. ImageNet's under a frozen backbone). */
+  frozen?: ReadonlySet<string>;
+  /** What trained this round, so that every hospital freezes the same layers while it collects. */
+  trainable?: string;
   hub: Hub;
   recorder: Recorder;
   counters: PhaseCounters;
@@ -54,7 +58,8 @@ export async function calibrate(
 ): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
   const cfg = p.config.batchNormCalibration;
   const names = new Set(batchNormStatNames(p.manifest).filter((n) => !p.keepLocal.has(n)));
-  if (!cfg.enabled || names.size === 0) return { weights: global, calibratedBy: [] };
+  const frozen = p.frozen ?? new Set<string>();
+  if (!cfg.enabled || [...names].every((n) => frozen.has(n))) return { weights: global, calibratedBy: [] };
   onStart();
   const manifest = p.manifest.filter((t) => names.has(t.name));
   const weights = encodeWeights(global);
@@ -62,7 +67,7 @@ export async function calibrate(
     kind: 'calibrate',
     round,
     attempt,
-    send: (conn) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights }),
+    send: (conn) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights, ...(p.trainable ? { trainable: p.trainable } : {}) }),
     parse: parseCalibrateResult,
     accept: (conn, msg) => {
       p.counters.bytesReceived += msg.stats.data.byteLength;
@@ -94,5 +99,5 @@ export async function calibrate(
   );
   const calibratedBy = reports.map(([n]) => n);
   log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: calibratedBy, examples: reports.reduce((s, [, r]) => s + r.examples, 0), pooling: pooling.pooling });
-  return { weights: applyBatchNormStats(global, pooled), calibratedBy };
+  return { weights: applyBatchNormStats(global, pooled.filter((t) => !frozen.has(t.name))), calibratedBy };
 }

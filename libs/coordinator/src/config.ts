@@ -80,6 +80,18 @@ export const CoordinatorConfigSchema = z.strictObject({
   maxUpdateNorm: z.number().positive().optional(),
   /** The model, as understood by @fedxray/model's ModelSpecSchema. */
   model: z.record(z.string(), z.unknown()),
+  /**
+   * Where round 0's global model comes from: `random` (seeded; the default),
+   * `imagenet` (Keras' notop file for densenet121/169/201, fetched into the
+   * user's cache when missing; the head stays seeded-random), a Keras `.h5`
+   * file, or a fedxray/tfjs model folder (e.g. an earlier run's model, to
+   * continue it). Sets or checks the model's channels and normalisation.
+   */
+  weights: z.string().min(1).optional(),
+  /** What trains at the hospitals in every round: `all`, `head` or `from:<keras layer>`; frozen tensors are neither sent back nor aggregated. Absent: the model as built. */
+  trainable: z.string().min(1).optional(),
+  /** What trains round by round instead, e.g. `head:3,all:7`; past its end the last setting stays. */
+  schedule: z.string().min(1).optional(),
   /** Seed for the initial weights and for sampling. */
   seed: z.number().int().default(42),
   maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),

@@ -23,6 +23,7 @@ import { resolveConfig, type ResolvedConfig } from './run-config';
 import { RunFiles } from './run-files';
 import { RunLedger } from './run-ledger';
 import { RoundEngine } from './round-engine';
+import { STARTING_WEIGHTS_FILE, startingWeights, type StartingWeightsRecord } from './starting-weights';
 import type { RoundRecord, RunState, SiteRoundMetrics } from './state';
 import { RunStore, type RoundRow } from './store';
 import type { CoordinatorCounts, CoordinatorView } from './view';
@@ -112,7 +113,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     const run = this.store.run(this.runId)!;
     this.files = new RunFiles(this.runDir, this.runId, spec, buildModel(spec, { seed: this.config.seed }));
     const resumed = await resumePoint(this.files, this.store, run, this.logger);
-    const global = resumed?.global ?? this.files.initialWeights();
+    for (const note of this.resolved.notes) this.logger.log('info', note);
+    const global = resumed?.global ?? (await startingWeights(this.config, spec, this.files, this.logger)).weights;
+    this.ledger.startingWeights = this.files.readJson<StartingWeightsRecord>(STARTING_WEIGHTS_FILE) ?? null;
     this.strategy = createStrategy(strategyConfig);
     if (resumed?.strategyState) {
       this.strategy.importState(resumed.strategyState);
@@ -125,7 +128,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.ledger.startedAt = run.createdAt;
     const { runId, config, store, recorder, hub, files, ledger, counters, strategy } = this;
     const keepLocal = new Set(strategy.localTensorNames(global));
-    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal }, global);
+    const schedule = this.resolved.schedule;
+    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal, schedule }, global);
   }
 
   private async listen(): Promise<void> {

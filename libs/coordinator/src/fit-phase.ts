@@ -23,8 +23,11 @@ export interface FitPhase {
   config: CoordinatorConfig;
   strategy: Strategy;
   global: NamedWeights;
+  /** Names and shapes of the tensors an update carries: the global model's, less the round's frozen ones. */
   manifest: { name: string; shape: number[] }[];
   keepLocal: ReadonlySet<string>;
+  /** What trains this round (`all`, `head`, `from:<layer>`); absent: the model as built. */
+  trainable?: string;
   hub: Hub;
   recorder: Recorder;
   files: RunFiles;
@@ -43,6 +46,7 @@ export function fitInstructions(p: FitPhase, round: number): FitConfig {
     weightsDtype: cfg.fit.weightsDtype,
     maxExamplesPerEpoch: cfg.fit.maxExamplesPerEpoch,
     seed: cfg.seed * 1000 + round,
+    ...(p.trainable ? { trainable: p.trainable } : {}),
   };
 }
 

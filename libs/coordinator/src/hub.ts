@@ -400,7 +400,7 @@ export class Hub {
       const message = refusalMessage(reason, 'credential', name);
       this.conns.delete(name);
       this.hospital(name).connected = false;
-      this.failJob(conn, message, true);
+      this.failJob(conn, message);
       this.recorder.record('warn', 'hospital_expelled', { hospital: name, reason, message });
       conn.socket.disconnect(true);
       this.poke();

@@ -4,7 +4,7 @@
 import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
-import type { ModelSpec } from '@fedxray/model';
+import type { ModelSpec, ScheduleEntry } from '@fedxray/model';
 import { isDiskFull } from '@fedxray/runtime';
 import { finishRound } from './aggregate';
 import { calibrate } from './calibrate';
@@ -23,6 +23,7 @@ import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
+import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import type { PhaseCounters } from './view';
 
 export interface EngineContext {
@@ -38,6 +39,8 @@ export interface EngineContext {
   strategy: Strategy;
   /** Tensors hospitals keep local, as the strategy names them (FedBN). */
   keepLocal: ReadonlySet<string>;
+  /** What trains round by round; null: the model as built, every tensor aggregated. */
+  schedule: readonly ScheduleEntry[] | null;
 }
 
 export class RoundEngine {
@@ -148,11 +151,18 @@ export class RoundEngine {
     ledger.current = { round, attempt, phase: 'fit', startedAt, jobs: chosen.map((c) => ({ name: c.name, status: 'pending', progress: null })) };
     recorder.record('info', 'round_started', { round, attempt, hospitals, deadline: deadline.at }, ['roundStart', { round, attempt, hospitals }]);
 
-    strategy.begin(round, this.global);
-    const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
+    // Frozen tensors are neither expected back nor aggregated: the strategy sees the trained ones only.
+    const { trainable, frozen } = roundTensors(this.ctx.schedule, this.ctx.spec, round);
+    const trained = withoutFrozen(this.global, frozen);
+    strategy.begin(round, trained);
+    const phase: FitPhase = { ...this.ctx, global: this.global, manifest: trained.map((t) => ({ name: t.name, shape: t.shape })), trainable };
+    const bytes = { sent: this.ctx.counters.bytesSent, received: this.ctx.counters.bytesReceived };
     const fitMs = deadline.fitMs();
     const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), fitMs);
     let { fit, fitSites } = fitRecord(results);
+    const transport = { uploadBytes: this.ctx.counters.bytesReceived - bytes.received, downloadBytes: this.ctx.counters.bytesSent - bytes.sent };
+    fit.transport = transport;
+    if (trainable) fit.trainable = trainable;
     // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
     const silent = unansweredBy(results);
     this.silent = silent;
@@ -173,10 +183,15 @@ export class RoundEngine {
     // The strategy's server state before this round, restored if the round cannot be committed.
     const serverState = strategy.exportState();
     const started = performance.now();
-    const finished = finishRound(this.ctx, round, attempt, results, this.retired);
+    const finished = finishRound(this.ctx, round, attempt, results, this.retired && withoutFrozen(this.retired, frozen));
     if ('error' in finished) return failRound(finished.error);
-    const { weights, used, recycled } = finished;
-    if (finished.refused.length > 0) ({ fit, fitSites } = fitRecord(results));
+    const { used, recycled } = finished;
+    const weights = withFrozen(finished.weights, this.global, frozen);
+    if (finished.refused.length > 0) {
+      ({ fit, fitSites } = fitRecord(results));
+      fit.transport = transport;
+      if (trainable) fit.trainable = trainable;
+    }
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
     fit.used = [...used].sort();
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
@@ -184,7 +199,7 @@ export class RoundEngine {
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
     const phasesLeft = this.evaluationDue(round) ? 2 : 1;
     try {
-      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, silent }, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
+      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, silent, frozen, trainable }, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
         ledger.phase('calibrate');
         recorder.emit(['state']);
       });

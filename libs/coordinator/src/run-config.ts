@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
-import { ModelSpecSchema, type ModelSpec } from '@fedxray/model';
+import { ModelSpecSchema, trainingSchedule, weightsPreprocessing, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
 
@@ -17,6 +17,10 @@ export interface ResolvedConfig {
   strategy: StrategyConfig;
   /** The TLS certificate and key, read. */
   tls?: { cert: Buffer; key: Buffer };
+  /** What trains round by round (`trainable` or `schedule`); null: the model as built, every tensor aggregated. */
+  schedule: ScheduleEntry[] | null;
+  /** Lines for the log: the preprocessing the starting weights call for. */
+  notes: string[];
 }
 
 export class ConfigError extends Error {
@@ -71,6 +75,26 @@ function specOf(config: CoordinatorConfig): ModelSpec {
   return parsed.data as ModelSpec;
 }
 
+/** The spec with the channels and normalisation the starting weights call for (what the config gave is checked, not overridden). */
+function withWeightsPreprocessing(config: CoordinatorConfig, spec: ModelSpec): { spec: ModelSpec; notes: string[] } {
+  if (!config.weights || config.weights === 'random') return { spec, notes: [] };
+  const given = config.model as { channels?: number };
+  try {
+    const pre = weightsPreprocessing(config.weights, { channels: given.channels, normalize: spec.normalize });
+    return { spec: { ...spec, channels: pre.channels, normalize: pre.normalize }, notes: [pre.log] };
+  } catch (err) {
+    throw new ConfigError(`Invalid weights: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function scheduleOf(config: CoordinatorConfig, spec: ModelSpec): ScheduleEntry[] | null {
+  try {
+    return trainingSchedule(spec, { trainable: config.trainable, schedule: config.schedule, rounds: config.rounds });
+  } catch (err) {
+    throw new ConfigError(`Invalid ${config.schedule ? 'schedule' : 'trainable'}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -90,11 +114,12 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
     );
   }
   const strategy = strategyOf(raw);
-  const spec = specOf(raw);
+  const { spec, notes } = withWeightsPreprocessing(raw, specOf(raw));
+  const schedule = scheduleOf(raw, spec);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
   const { keepBatchNormLocal: _folded, ...rest } = raw;
   const config: CoordinatorConfig = { ...rest, strategy: { ...strategy }, model: { ...spec } };
-  return { config, spec, strategy, tls };
+  return { config, spec, strategy, tls, schedule, notes };
 }
 
 /** Fields that say how to serve a run, not what it computes: a resumed run takes them from the new start. */

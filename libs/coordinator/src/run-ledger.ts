@@ -1,4 +1,5 @@
 import type { EvaluationSummary } from '@fedxray/evaluation';
+import type { StartingWeightsRecord } from './starting-weights';
 import type { RoundRecord, RoundState, RunState, SiteRoundMetrics } from './state';
 
 /**
@@ -16,6 +17,8 @@ export class RunLedger {
   status: RunState['run']['status'] = 'running';
   error: string | null = null;
   startedAt = Date.now();
+  /** Where round 0's global model came from (source, description, hash). */
+  startingWeights: StartingWeightsRecord | null = null;
 
   /** The round in progress moves to `phase`. */
   phase(phase: RoundState['phase']): void {

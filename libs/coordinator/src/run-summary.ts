@@ -44,10 +44,17 @@ export function buildSummary(o: {
       metrics: h.metrics,
       evaluationError: h.evaluationError,
       fit: h.fit,
+      transport: h.fit.transport ?? null,
       sites: h.sites,
       failedJobs: h.failedJobs,
     })),
     /** The round `final` comes from: the last one, or null when its evaluation did not happen. */
+    /** Fit-phase weight bytes over every round: global models sent, updates received. */
+    transport: {
+      uploadBytes: ledger.history.reduce((n, h) => n + (h.fit.transport?.uploadBytes ?? 0), 0),
+      downloadBytes: ledger.history.reduce((n, h) => n + (h.fit.transport?.downloadBytes ?? 0), 0),
+    },
+    startingWeights: ledger.startingWeights,
     finalRound: final ? config.rounds : null,
     final,
     failedJobs: o.failedJobs.map(({ round, attempt, hospital, phase, error }) => ({ round, attempt, hospital, phase, error })),

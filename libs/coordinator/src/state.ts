@@ -61,6 +61,10 @@ export interface FitRecord {
   failures: { name: string; error: string }[];
   /** Hospitals whose BatchNorm statistics were pooled into the global model. */
   calibratedBy?: string[];
+  /** What trained this round (`all`, `head`, `from:<layer>`), when the run says. */
+  trainable?: string;
+  /** Weight bytes of the fit phase: global models sent to hospitals, updates received from them (refused ones too). */
+  transport?: { uploadBytes: number; downloadBytes: number };
 }
 
 export interface RoundRecord {

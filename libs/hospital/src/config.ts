@@ -33,6 +33,13 @@ export const TrainerOptionsSchema = z.object({
    * Node), none on the native ones (which use every core already). @default 'auto'
    */
   threads: z.union([z.literal('auto'), z.number().int().min(0).max(256)]).default('auto'),
+  /**
+   * Where this hospital keeps the frozen backbone's pooled features (in
+   * `<cacheDir>/features/`): while only the head trains, each image's
+   * features (and K augmented variants') are computed once and the head
+   * trains on them. Absent: the whole model runs every step.
+   */
+  cacheDir: z.string().min(1).optional(),
   /** Images per forward/backward pass; larger batches accumulate gradients. @default by image size (4 at 224×224) */
   microBatch: z.number().int().positive().optional(),
 });

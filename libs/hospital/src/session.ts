@@ -307,7 +307,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     this.round = msg.round;
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
-      const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples);
+      const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples, msg.trainable);
       await this.send('calibrateResult', { runId: msg.runId, round: msg.round, examples, durationMs: Date.now() - started, stats: encodeWeights(stats) });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'calibrate', err);

@@ -1,31 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, getNamedWeights, ModelSpecSchema } from '@fedxray/model';
 import { InlineTrainer } from './trainer';
+import { blobs } from './test-images';
 import { redact } from './session';
 
 const CLASSES = ['left', 'right'];
 
-async function blobs(perClass: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'fedxray-hospital-'));
-  for (const [c, cx] of [
-    ['left', 4],
-    ['right', 12],
-  ] as const) {
-    mkdirSync(join(dir, c));
-    for (let i = 0; i < perClass; i++) {
-      const px = Buffer.alloc(16 * 16);
-      for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) px[y * 16 + x] = 30 + ((x * 7 + y * 13 + i * 17) % 40) + (Math.hypot(x - cx, y - 8) < 3 ? 160 : 0);
-      await sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(dir, c, `${c}-${i}.png`));
-    }
-  }
-  return dir;
-}
 
 const fitConfig = { localEpochs: 1, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1 };
 

@@ -13,12 +13,18 @@ import {
   evaluateBatch,
   getNamedWeights,
   initBackend,
+  applyTrainable,
+  parseTrainable,
   setNamedWeights,
+  updatedWeights,
   type ModelSpec,
+  type TrainablePlan,
 } from '@fedxray/model';
 import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
 import { withSeededRandom } from '@fedxray/runtime';
 import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
+import type { FeaturePreprocessing } from './feature-cache';
+import { fitHead } from './head-fit';
 
 export interface DatasetFacts {
   classes: string[];
@@ -47,8 +53,11 @@ export interface LocalTrainer {
   setup(spec: Record<string, unknown>, runClasses: string[]): Promise<void>;
   fit(weights: NamedWeights | null, config: FitConfig, onProgress?: (p: FitProgress) => void): Promise<FitOutcome>;
   evaluate(weights: NamedWeights | null, split: 'val' | 'test', onProgress?: (p: FitProgress) => void): Promise<EvaluationSummary>;
-  /** BatchNorm statistics of `weights` over up to `maxExamples` of this hospital's training images: each layer's exact mean and variance (BatchNormStatsCollector; see CalibrateSchema). */
-  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }>;
+  /**
+   * BatchNorm statistics of `weights` over up to `maxExamples` of this hospital's training images: each layer's exact mean and variance
+   * (BatchNormStatsCollector; see CalibrateSchema). Under `trainable` (as in fit), frozen BatchNorm layers normalise with their own statistics.
+   */
+  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
 }
@@ -167,6 +176,13 @@ export class InlineTrainer implements LocalTrainer {
     this.aborted = false;
     this.load(weights, config.keepLocal);
     const spec: ModelSpec = config.learningRate ? { ...this.spec, optimizer: { ...this.spec.optimizer, learningRate: config.learningRate } } : this.spec;
+    // What trains this round: the layers' flags follow it; frozen tensors are not sent back.
+    const plan = config.trainable ? applyTrainable(this.model, parseTrainable(config.trainable)) : null;
+    const sums = { loss: 0, correct: 0, count: 0 };
+    if (plan?.backboneFrozen && this.options.cacheDir) {
+      await this.fitHeadOnly(spec, weights, config, sums, onProgress);
+      return this.outcome(plan, config, sums);
+    }
     // Gradient accumulation over micro-batches keeps any batch size within the
     // wasm heap; extra threads (if any) train micro-batches in parallel.
     const trainer = await ParallelTrainer.create(this.model, spec, {
@@ -177,9 +193,6 @@ export class InlineTrainer implements LocalTrainer {
     });
     if (config.proximalMu > 0) trainer.setReference(weights ?? getNamedWeights(this.model));
     const perEpoch = this.epochSize(config);
-    let lossSum = 0;
-    let correct = 0;
-    let count = 0;
     try {
       for (let epoch = 0; epoch < config.localEpochs; epoch++) {
         let done = 0;
@@ -187,12 +200,12 @@ export class InlineTrainer implements LocalTrainer {
           imageSize: spec.imageSize,
           channels: spec.channels as 1 | 3,
           resize: this.options.resize,
-          normalize: this.options.normalize,
+          normalize: this.normalize(),
           batchSize: config.batchSize,
           shuffle: true,
           seed: config.seed + this.options.seed,
           epoch,
-          augment: this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as any),
+          augment: this.augment(),
           balance: this.options.balance,
           maxExamples: config.maxExamplesPerEpoch || undefined,
         })) {
@@ -201,29 +214,73 @@ export class InlineTrainer implements LocalTrainer {
           const y = this.mapLabels(batch.labels);
           try {
             const r = await trainer.trainBatch(x, y);
-            lossSum += r.loss * r.count;
-            correct += r.correct;
-            count += r.count;
+            sums.loss += r.loss * r.count;
+            sums.correct += r.correct;
+            sums.count += r.count;
             done += r.count;
           } finally {
             x.dispose();
           }
-          onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, done, total: perEpoch, loss: lossSum / count });
+          onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, done, total: perEpoch, loss: sums.loss / sums.count });
         }
       }
     } finally {
       await trainer.close();
     }
-    if (count === 0) throw new Error('No training image could be read');
-    const all = getNamedWeights(this.model);
+    return this.outcome(plan, config, sums);
+  }
+
+  /** The head alone on cached features of the frozen backbone (see head-fit.ts). */
+  private async fitHeadOnly(spec: ModelSpec, weights: NamedWeights | null, config: FitConfig, sums: { loss: number; correct: number; count: number }, onProgress?: (p: FitProgress) => void): Promise<void> {
+    const perEpoch = this.epochSize(config);
+    let done = 0;
+    let current = 0;
+    await fitHead({
+      model: this.model!,
+      spec,
+      config,
+      reference: weights,
+      items: this.splits.train,
+      cacheDir: this.options.cacheDir!,
+      preprocessing: { imageSize: spec.imageSize, channels: spec.channels as 1 | 3, normalize: this.normalize(), resize: this.options.resize, augment: this.augment() },
+      balance: this.options.balance,
+      numClasses: this.classes.length,
+      seed: this.options.seed,
+      mapLabels: (labels) => this.mapLabels(labels),
+      aborted: () => this.aborted,
+      onBatch: (epoch, r) => {
+        if (epoch !== current) [current, done] = [epoch, 0];
+        sums.loss += r.loss * r.count;
+        sums.correct += r.correct;
+        sums.count += r.count;
+        done += r.count;
+        onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, done, total: perEpoch, loss: sums.loss / sums.count });
+      },
+    });
+  }
+
+  /** What a fit sends back: the tensors that trained (all of them without a plan) less those kept local, the example count and the train metrics. */
+  private outcome(plan: TrainablePlan | null, config: FitConfig, sums: { loss: number; correct: number; count: number }): FitOutcome {
+    if (sums.count === 0) throw new Error('No training image could be read');
+    const all = getNamedWeights(this.model!);
     const keep = new Set(config.keepLocal);
     for (const w of all) if (keep.has(w.name)) this.local.set(w.name, w.values.slice());
+    const sent = plan ? updatedWeights(this.model!, plan, { statistics: true }) : all;
     return {
-      weights: all.filter((w) => !keep.has(w.name)),
+      weights: sent.filter((w) => !keep.has(w.name)),
       // The example count FedAvg weighs by: distinct training images, not augmented repeats.
       examples: Math.min(this.splits.train.length, config.maxExamplesPerEpoch || Infinity),
-      metrics: { loss: lossSum / count, accuracy: correct / count },
+      metrics: { loss: sums.loss / sums.count, accuracy: sums.correct / sums.count },
     };
+  }
+
+  /** The run's normalisation (the model spec's) where it says, else this hospital's own setting. */
+  private normalize(): 'rescale' | 'imagenet' {
+    return this.spec?.normalize ?? this.options.normalize;
+  }
+
+  private augment(): FeaturePreprocessing['augment'] {
+    return this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as FeaturePreprocessing['augment']);
   }
 
   private epochSize(config: FitConfig): number {
@@ -251,7 +308,7 @@ export class InlineTrainer implements LocalTrainer {
       imageSize: spec.imageSize,
       channels: spec.channels as 1 | 3,
       resize: this.options.resize,
-      normalize: this.options.normalize,
+      normalize: this.normalize(),
       batchSize: 32,
       shuffle: false,
       augment: false,
@@ -271,8 +328,11 @@ export class InlineTrainer implements LocalTrainer {
     return summary;
   }
 
-  calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
-    return this.job(() => this.collectBatchNormStats(weights, maxExamples));
+  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }> {
+    return this.job(() => {
+      if (trainable && this.model) applyTrainable(this.model, parseTrainable(trainable));
+      return this.collectBatchNormStats(weights, maxExamples);
+    });
   }
 
   /**
@@ -291,7 +351,7 @@ export class InlineTrainer implements LocalTrainer {
       imageSize: spec.imageSize,
       channels: spec.channels as 1 | 3,
       resize: this.options.resize,
-      normalize: this.options.normalize,
+      normalize: this.normalize(),
       batchSize: 32,
       shuffle: true,
       seed: this.options.seed + 7919,

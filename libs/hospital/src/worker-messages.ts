@@ -15,7 +15,7 @@ export type TrainerCall =
   | { id: number; method: 'setup'; args: [spec: Record<string, unknown>, runClasses: string[]] }
   | { id: number; method: 'fit'; args: [weights: NamedWeights | null, config: FitConfig] }
   | { id: number; method: 'evaluate'; args: [weights: NamedWeights | null, split: 'val' | 'test'] }
-  | { id: number; method: 'calibrate'; args: [weights: NamedWeights, maxExamples: number] }
+  | { id: number; method: 'calibrate'; args: [weights: NamedWeights, maxExamples: number, trainable?: string] }
   | { id: number; method: 'close'; args: [] }
   | { id: number; method: 'abort'; args: [] };
 

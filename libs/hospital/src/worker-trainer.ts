@@ -96,8 +96,8 @@ export class WorkerTrainer implements LocalTrainer {
     return r.method === 'evaluate' ? r.result : unexpected(r, 'evaluate');
   }
 
-  async calibrate(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
-    const r = await this.call({ method: 'calibrate', args: [weights, maxExamples] });
+  async calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }> {
+    const r = await this.call({ method: 'calibrate', args: [weights, maxExamples, trainable] });
     return r.method === 'calibrate' ? r.result : unexpected(r, 'calibrate');
   }
 

@@ -30,7 +30,8 @@ export type { ForwardOptions, RunGraphOptions, LayerOverride } from './forward/i
 export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, BATCHNORM_POOLINGS } from './batchnorm/index';
 export type { BatchNormStatsReport, BatchNormPooling, CollectOptions, PoolOptions } from './batchnorm/index';
 // --- Starting weights, what trains, features of a frozen backbone ---
-export { resolveStartingWeights, parseWeightsSource, WEIGHTS_SOURCE_FORMS } from './starting-weights';
+export { resolveStartingWeights, parseWeightsSource, parseWeightsSourceSync, WEIGHTS_SOURCE_FORMS } from './starting-weights';
+export { weightsPreprocessing, trainingSchedule } from './run-setup';
 export type { WeightsSource, StartingWeights, StartingWeightsOptions, SavedPreprocessing } from './starting-weights';
 export { hashNamedWeights, backboneHash, isBackboneWeight } from './weights-hash';
 export { preprocessingFor, IMAGENET_MEAN, IMAGENET_STD } from './preprocess';

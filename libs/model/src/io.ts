@@ -54,7 +54,9 @@ export async function saveModel(model: tf.LayersModel, dir: string, meta?: Saved
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       }),
     );
-    await writeFile(join(tmp, META_FILE), `${JSON.stringify({ format: 'fedxray-model', version: 1, ...meta, spec }, null, 2)}\n`);
+    // The spec's normalisation is also written where predict, evaluate and --weights read it.
+    const normalize = spec.normalize ? { normalize: spec.normalize } : {};
+    await writeFile(join(tmp, META_FILE), `${JSON.stringify({ format: 'fedxray-model', version: 1, ...normalize, ...meta, spec }, null, 2)}\n`);
   });
 }
 

@@ -79,6 +79,14 @@ export const ModelSpecSchema = z
     freezeBackbone: z.boolean().default(false),
     /** Momentum of every BatchNorm layer's moving statistics, head included. Default: the architecture's (ARCH_CONFIGS). */
     batchNormMomentum: z.number().gt(0).lt(1).optional(),
+    /**
+     * Pixel normalisation the model takes: 'rescale' (x/255, the study's) or
+     * 'imagenet' (x/255, minus ImageNet's mean, divided by its std, as
+     * ImageNet-pretrained weights expect). Hospitals normalise with it, and a
+     * saved model records it so predict and evaluate apply it. Absent: each
+     * hospital's own setting (rescale unless it says otherwise).
+     */
+    normalize: z.enum(['rescale', 'imagenet']).optional(),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
@@ -19,9 +20,14 @@ export const WEIGHTS_SOURCE_FORMS = ['random', 'imagenet', '<file.h5>', '<model 
 
 /** `random`, `imagenet`, a Keras HDF5 file, or a fedxray/tfjs model folder (told apart on disk). */
 export async function parseWeightsSource(text: string): Promise<WeightsSource> {
+  return parseWeightsSourceSync(text);
+}
+
+/** As `parseWeightsSource`, without waiting (for configuration checks that run before anything starts). */
+export function parseWeightsSourceSync(text: string): WeightsSource {
   const t = text.trim();
   if (t === 'random' || t === 'imagenet') return { kind: t };
-  const s = await stat(t).catch(() => null);
+  const s = statSync(t, { throwIfNoEntry: false });
   if (!s) throw new ModelError(`Expected --weights to be one of ${WEIGHTS_SOURCE_FORMS.join(', ')}, but "${text}" is neither a keyword nor an existing file or folder`);
   return s.isDirectory() ? { kind: 'folder', path: t } : { kind: 'keras', path: t };
 }
@@ -104,7 +110,7 @@ async function loadFolder(target: tf.LayersModel, dir: string, spec: ModelSpec):
   if (hasMeta) {
     const meta = await readModelMeta(dir);
     notes = checkSavedSpec(dir, meta.spec, spec);
-    const normalize = meta.normalize === 'imagenet' || meta.normalize === 'rescale' ? meta.normalize : undefined;
+    const normalize = meta.normalize === 'imagenet' || meta.normalize === 'rescale' ? meta.normalize : meta.spec.normalize;
     saved = { channels: meta.spec.channels, imageSize: meta.spec.imageSize, normalize };
   } else {
     notes.push(`${dir} has no ${META_FILE}: weights matched by name and shape only`);

@@ -76,6 +76,12 @@ export const FitConfigSchema = z.object({
   /** Cap on training examples per epoch, for quick rounds; 0 means the whole split. */
   maxExamplesPerEpoch: count.default(0),
   seed: z.number().int().default(0),
+  /**
+   * What trains this round: `all`, `head` or `from:<keras layer name>`. The
+   * hospital sends back only the tensors that trained (and the moving
+   * statistics of trained BatchNorm layers). Absent: the model as built.
+   */
+  trainable: z.string().min(1).max(600).optional(),
 });
 export type FitConfig = z.infer<typeof FitConfigSchema>;
 
@@ -149,6 +155,8 @@ export const CalibrateSchema = z.object({
   runId: z.string(),
   round: z.number().int().positive(),
   maxExamples: z.number().int().positive(),
+  /** What trained this round (as FitConfig.trainable): frozen BatchNorm layers keep their statistics and normalise with them. */
+  trainable: z.string().min(1).max(600).optional(),
   weights: WeightsPayloadSchema,
 });
 export type Calibrate = z.infer<typeof CalibrateSchema>;

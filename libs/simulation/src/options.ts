@@ -19,6 +19,14 @@ export const SimulationOptionsSchema = z
     /** Model spec fields (arch, imageSize, head, optimizer …); classes come from the data. */
     model: z.record(z.string(), z.unknown()).default({}),
     backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
+    /** Round 0's global model: random, imagenet, a Keras .h5 file or a model folder (the coordinator's `weights`). */
+    weights: z.string().min(1).optional(),
+    /** What trains: all, head or from:<keras layer> (the coordinator's `trainable`). */
+    trainable: z.string().min(1).optional(),
+    /** What trains round by round, e.g. head:3,all:7 (the coordinator's `schedule`). */
+    schedule: z.string().min(1).optional(),
+    /** Where each hospital keeps its frozen backbone's features (`<dir>/<hospital>`). @default <out>/feature-cache */
+    featureCacheDir: z.string().optional(),
     augment: z.boolean().default(true),
     balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
     seed: z.number().int().default(42),

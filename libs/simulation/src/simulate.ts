@@ -148,10 +148,15 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       },
       strategy: o.strategy,
       model,
+      weights: o.weights,
+      trainable: o.trainable,
+      schedule: o.schedule,
       seed: o.seed,
       staticTokens: tokens,
       dashboardDir: o.dashboardDir,
     });
+    const featureCache = resolve(o.featureCacheDir ?? join(out, 'feature-cache'));
+    const trainerOptions = (site: Site) => ({ backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0, cacheDir: join(featureCache, site.name) });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'updateRefused', 'jobFailed', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
     // The coordinator was already listening before these listeners were attached.
@@ -166,7 +171,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           coordinator: coordinator.url,
           token: tokens[site.name],
           worker: o.workers,
-          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
+          trainer: { ...trainerOptions(site), data: site.source },
         });
         h.on('error', (err) => this.emit('hospitalFailed', hospitalFailure(site.name, err)));
         hospitals.push(h);
@@ -181,7 +186,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
             coordinator: coordinator.url,
             token: tokens[site.name],
             worker: false,
-            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
+            trainer: { ...trainerOptions(site), data: site.source },
           };
           const file = join(out, 'store', `${site.name}.json`);
           writeFileSync(file, JSON.stringify(config));

@@ -43,6 +43,21 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['helloTimeout', ['helloTimeoutMs'], (s: number) => s * 1000],
   ['authFailureLimit', ['authFailureLimit']],
   ['maxDashboards', ['maxDashboardConnections']],
+  ['weights', ['weights']],
+  ['trainable', ['trainable']],
+  ['schedule', ['schedule']],
+  ['normalize', ['model', 'normalize']],
+];
+
+/** `--preset study` in the coordinator's config: what the run computes with (see PRESETS; the hospitals bring data and augmentation). */
+const STUDY_CONFIG: [path: string[], value: unknown][] = [
+  [['model', 'arch'], 'densenet121'],
+  [['model', 'imageSize'], 224],
+  [['model', 'output'], 'sigmoid'],
+  [['model', 'normalize'], 'imagenet'],
+  [['weights'], 'imagenet'],
+  [['trainable'], 'head'],
+  [['fit', 'batchSize'], 64],
 ];
 
 function has(obj: Record<string, any>, path: string[]): boolean {
@@ -60,12 +75,19 @@ function put(obj: Record<string, any>, path: string[], value: unknown): void {
  * The coordinator config from --config and the flags: a flag given on the
  * command line wins; a flag's default applies only where the file is silent.
  */
-function coordinatorConfig(flags: Record<string, any>, command: Command, file: Record<string, any>): Record<string, any> & { model: Record<string, unknown> } {
+export function coordinatorConfig(flags: Record<string, any>, command: Command, file: Record<string, any>): Record<string, any> & { model: Record<string, unknown> } {
   const config: Record<string, any> & { model: Record<string, unknown> } = { ...structuredClone(file), model: { ...(file.model ?? {}) } };
   const given = (flag: string) => command.getOptionValueSource(flag) === 'cli';
   for (const [flag, path, value] of FLAG_FIELDS) {
     if (flags[flag] === undefined || (!given(flag) && has(file, path))) continue;
     put(config, path, value ? value(flags[flag]) : flags[flag]);
+  }
+  if (flags.preset === 'study') {
+    const flagOf = new Map(FLAG_FIELDS.map(([flag, path]) => [path.join('.'), flag]));
+    for (const [path, value] of STUDY_CONFIG) {
+      const flag = flagOf.get(path.join('.'));
+      if (!(flag && given(flag)) && !has(file, path)) put(config, path, value);
+    }
   }
   if (given('minHospitals') || !has(file, ['minAvailable'])) {
     config.minAvailable = flags.minHospitals;
@@ -133,6 +155,11 @@ export function coordinatorCommand(): Command {
     .option('--new-run', 'start a new run even though --data-dir holds an unfinished one (it stays, to resume later with --run-id)')
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--float16', 'send weights as float16 (half the bytes)')
+    .option('--weights <source>', "starting weights: random (default), imagenet (fetched into ~/.cache/fedxray), a Keras .h5 file or a model folder (e.g. an earlier run's model/)")
+    .option('--trainable <what>', 'what trains at the hospitals: all, head or from:<keras layer name>; frozen tensors are neither sent back nor aggregated')
+    .option('--schedule <spec>', 'what trains round by round, e.g. head:3,all:7 (instead of --trainable)')
+    .addOption(new Option('--normalize <mode>', 'pixel normalisation hospitals apply: rescale (x/255) or imagenet (default with --weights imagenet)').choices(['rescale', 'imagenet']))
+    .addOption(new Option('--preset <name>', "the study's setting: densenet121 at 224 px from ImageNet weights, head trained, sigmoid output, batch 64 (flags and --config win)").choices(['study']))
     .option('--dashboard-token <t>', 'token that lets browsers other than this machine’s read the dashboard and API')
     .option('--trust-proxy <addrs>', 'comma-separated addresses of the reverse proxies whose X-Forwarded-For is believed (docs/FEDERATION.md)')
     .option('--hello-timeout <s>', 'seconds a new connection has to authenticate and say hello', parseIntOption('--hello-timeout', 1))
@@ -149,7 +176,8 @@ export function coordinatorCommand(): Command {
       });
       p.line(`Coordinator for run ${c.runId} listening on ${c.url}`);
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
-      c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}`));
+      const uploaded = (t?: { uploadBytes: number }) => (t ? `, updates ${(t.uploadBytes / 1e6).toFixed(1)} MB` : '');
+      c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}${uploaded(r.fit.transport)}`));
       const stop = () => {
         p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
         void c.stop().then(() => process.exit(130));

@@ -19,7 +19,7 @@ interface EvaluateFlags {
   batchSize: number;
   maxExamples?: number;
   resize: 'fill' | 'letterbox';
-  normalize: 'rescale' | 'imagenet';
+  normalize?: 'rescale' | 'imagenet';
   title?: string;
 }
 
@@ -51,7 +51,7 @@ export function evaluateCommand(): Command {
     .option('--batch-size <n>', 'images per forward pass', parseIntOption('--batch-size', 1), 16)
     .option('--max-examples <n>', 'evaluate at most this many images (a quick look; the report says so)', parseIntOption('--max-examples', 1))
     .addOption(new Option('--resize <mode>', 'fill: stretch to the square input (as training does); letterbox: keep the aspect ratio').choices(['fill', 'letterbox']).default('fill'))
-    .addOption(new Option('--normalize <mode>', 'pixel scaling the model was trained with').choices(['rescale', 'imagenet']).default('rescale'))
+    .addOption(new Option('--normalize <mode>', "pixel scaling the model was trained with (default: the model's, from its fedxray.json, else rescale)").choices(['rescale', 'imagenet']))
     .option('--title <text>', 'report title')
     .action(async (flags: EvaluateFlags) => {
       const modelDir = directory('--model', flags.model);
@@ -68,6 +68,7 @@ export function evaluateCommand(): Command {
       }
       const backend = await model.initBackend(flags.backend as (typeof model.BACKEND_CHOICES)[number], { training: false });
       const { model: net, spec, meta } = await model.loadModel(modelDir);
+      const normalize = flags.normalize ?? (meta.normalize === 'imagenet' ? 'imagenet' : 'rescale');
       try {
         const chosen = chooseSplit(data, modelDir, meta, flags.splitSeed);
         const scanned = await data.scanDataset(dataDir);
@@ -110,7 +111,7 @@ export function evaluateCommand(): Command {
           imageSize: spec.imageSize,
           channels: spec.channels as 1 | 3,
           resize: flags.resize,
-          normalize: flags.normalize,
+          normalize,
           batchSize: flags.batchSize,
           shuffle: false,
           augment: false,
@@ -151,7 +152,7 @@ export function evaluateCommand(): Command {
             skippedWhileScanning: ds.skipped.length,
             backend: backend.backend,
             resize: flags.resize,
-            normalize: flags.normalize,
+            normalize,
             arch: spec.arch,
             imageSize: spec.imageSize,
           },

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError, parseIntOption } from '../usage';
 import { HospitalLog } from '../lib/hospital-log';
 
@@ -20,7 +20,8 @@ export function hospitalCommand(): Command {
     .option('--mask-frames', 'mask websocket frames with random keys, as browsers do (default: a zero key, so uploads skip a copy)')
     .option('--threads <n>', "extra training threads: 'auto' (one per core on wasm, none on native backends) or a number", 'auto')
     .option('--micro-batch <n>', 'images per forward/backward pass; larger batches accumulate gradients (default: 4 at 224×224)', parseIntOption('--micro-batch', 1))
-    .addOption(new Option('--normalize <mode>', "pixel scaling: rescale (x/255, the study's) or imagenet (ImageNet mean and standard deviation, for ImageNet-pretrained backbones)").choices(['rescale', 'imagenet']).default('rescale'))
+    .addOption(new Option('--normalize <mode>', "pixel scaling when the run does not set it: rescale (x/255, the study's) or imagenet (ImageNet mean and standard deviation, for ImageNet-pretrained backbones)").choices(['rescale', 'imagenet']).default('rescale'))
+    .option('--cache-dir <dir>', "where the frozen backbone's features of this hospital's images are kept while only the head trains (default: ~/.cache/fedxray/hospital)")
     .addOption(new Option('--log <format>', 'log format: pretty lines, or one JSON object per line').choices(['pretty', 'json']).default('pretty'))
     .option('--progress-every <s>', 'without a terminal (systemd, docker, nohup), write a progress line this often, in seconds', parseIntOption('--progress-every', 1), 60)
     .option('--give-up-after <s>', 'give up when a cause retrying cannot fix (wrong port or URL, untrusted certificate, http/https mismatch) lasts this long, in seconds; an unreachable coordinator is waited for without end', parseIntOption('--give-up-after', 0), 60)
@@ -36,6 +37,7 @@ export function hospitalCommand(): Command {
         throw new UsageError(`Expected --balance to be max, none or a positive integer, but got ${flags.balance}`);
       }
       const { Hospital } = await import('@fedxray/hospital');
+      const { fedxrayCacheDir } = await import('@fedxray/model');
       const log = new HospitalLog(flags.log, flags.progressEvery * 1000);
       const h = await Hospital.start({
         coordinator: flags.coordinator,
@@ -55,6 +57,7 @@ export function hospitalCommand(): Command {
           seed: flags.seed,
           threads: flags.threads === 'auto' ? 'auto' : parseIntOption('--threads', 0)(flags.threads),
           microBatch: flags.microBatch,
+          cacheDir: resolve(flags.cacheDir ?? join(fedxrayCacheDir(), 'hospital')),
         },
       });
       const f = h.trainer.facts();

@@ -75,12 +75,13 @@ function mb(bytes: number): string {
 
 function summaryCommand(): Command {
   return specOptions(new Command('summary').description('Parameter and weight-tensor counts of an architecture with the study\'s head (builds it; no training)'), false)
+    .option('--trainable <settings>', 'also the update a hospital sends back under each setting, comma-separated (e.g. all,head,from:conv5_block1_0_bn): tensors and bytes')
     .option('--json', 'print {arch, params, trainableParams, backboneParams, weightTensors, bytes, …} as JSON')
-    .action(async (opts: SpecOpts & { json?: boolean }) => {
+    .action(async (opts: SpecOpts & { json?: boolean; trainable?: string }) => {
       const spec = await specFrom(opts);
       const { initBackend, modelSummary } = await import('@fedxray/model');
       await initBackend('cpu');
-      const s = modelSummary(spec);
+      const s = { ...modelSummary(spec), ...(opts.trainable ? { updates: await updateSizes(spec, opts.trainable) } : {}) };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;
@@ -93,9 +94,30 @@ function summaryCommand(): Command {
           `trainable params  ${n(s.trainableParams)}`,
           `backbone params   ${n(s.backboneParams)}`,
           `weight tensors    ${s.weightTensors}`,
+          ...(s.updates ?? []).map((u) => `update under --trainable ${u.trainable}: ${u.tensors} tensors, ${mb(u.float32Bytes)} (float16 ${mb(u.float16Bytes)})`),
         ].join('\n') + '\n',
       );
     });
+}
+
+/** What a hospital's update weighs under each trainable setting: the trained tensors and trained BatchNorm statistics, encoded as the wire carries them. */
+async function updateSizes(spec: Awaited<ReturnType<typeof specFrom>>, settings: string) {
+  const { buildModel, getNamedWeights, parseTrainable, planTrainable, ModelError } = await import('@fedxray/model');
+  const { encodeWeights } = await import('@fedxray/protocol');
+  const model = buildModel(spec, { seed: 0 });
+  const weights = getNamedWeights(model);
+  model.dispose();
+  return settings.split(',').map((text) => {
+    let plan: ReturnType<typeof planTrainable>;
+    try {
+      plan = planTrainable(spec, parseTrainable(text));
+    } catch (err) {
+      throw err instanceof ModelError ? new UsageError(err.message) : err;
+    }
+    const sent = new Set([...plan.trained, ...plan.statistics]);
+    const update = weights.filter((w) => sent.has(w.name));
+    return { trainable: text.trim(), tensors: update.length, float32Bytes: encodeWeights(update).byteLength, float16Bytes: encodeWeights(update, { dtype: 'float16' }).byteLength };
+  });
 }
 
 function initCommand(): Command {

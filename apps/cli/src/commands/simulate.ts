@@ -54,6 +54,11 @@ export function simulateCommand(): Command {
     });
 }
 
+/** Bytes as MB with one decimal (weights of a round's updates). */
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 async function runSimulate(flags: SimulateFlags): Promise<void> {
   checkDataSource(flags);
   const p = new Progress();
@@ -143,10 +148,11 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     fmt(r.metrics?.accuracy),
     fmt(r.metrics?.balancedAccuracy),
     fmt(r.metrics?.macroAuc),
+    r.fit.transport ? megabytes(r.fit.transport.uploadBytes) : '—',
     seconds(r.durationMs),
   ]);
   p.line('');
-  p.line(table(['round', 'train loss', 'train acc', 'test loss', 'test acc', 'bal. acc', 'macro AUC', 'time'], rows));
+  p.line(table(['round', 'train loss', 'train acc', 'test loss', 'test acc', 'bal. acc', 'macro AUC', 'uploaded', 'time'], rows));
   const f = result.result.final;
   // Resident memory of this process: the coordinator and every hospital in it (worker threads included), not --processes children.
   const took = `Took ${seconds(Date.now() - started)}, peak memory ${result.peakRssMB} MB (resident, this process: coordinator${options.processes ? '' : ' and hospitals'})`;

@@ -2,12 +2,14 @@
 // defined once: the flags, their defaults, what a --config file may hold for
 // them, and the simulation settings they make.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
 import { UsageError, parseIntOption } from '../usage';
 
 const BACKENDS = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
+const NORMALIZE = ['rescale', 'imagenet'] as const;
 
 /** The shared flags, as commander gives them (camelCase). */
 export interface RunFlags {
@@ -33,6 +35,11 @@ export interface RunFlags {
   augment: boolean;
   balance: string | number;
   cacheDir: string;
+  weights?: string;
+  trainable?: string;
+  schedule?: string;
+  normalize?: 'rescale' | 'imagenet';
+  preset?: 'study';
 }
 
 /** One shared option: its flag and what a --config file may give for it. */
@@ -79,8 +86,24 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--processes', 'run every hospital in its own process, as real hospitals are'), file: z.boolean() },
   { option: new Option('--no-augment', 'train without augmentation'), file: z.boolean() },
   { option: new Option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class").default('max'), file: z.union([z.enum(['max', 'none']), int(1)]) },
-  { option: new Option('--cache-dir <dir>', 'where --demo keeps the generated images').default('.cache'), file: z.string() },
+  { option: new Option('--cache-dir <dir>', "where --demo keeps the generated images, and each hospital its frozen backbone's features").default('.cache'), file: z.string() },
+  { option: new Option('--weights <source>', 'starting weights: random (default), imagenet (fetched into ~/.cache/fedxray), a Keras .h5 file or a model folder (e.g. an earlier run\'s model/)'), file: z.string() },
+  { option: new Option('--trainable <what>', 'what trains: all, head or from:<keras layer name> (e.g. from:conv5_block1_0_bn); frozen tensors are not sent'), file: z.string() },
+  { option: new Option('--schedule <spec>', 'what trains round by round, e.g. head:3,all:7 (instead of --trainable)'), file: z.string() },
+  { option: new Option('--normalize <mode>', "pixel normalisation: rescale (x/255, the study's) or imagenet (default with --weights imagenet)").choices(NORMALIZE), file: z.enum(NORMALIZE) },
+  { option: new Option('--preset <name>', "the study's setting in one flag (see README; flags given beside it win)").choices(['study']), file: z.enum(['study']) },
 ];
+
+/**
+ * `--preset study`: the study's setting (DESIGN.md). DenseNet-121 from
+ * ImageNet weights at 224 px (3 channels, ImageNet normalisation), the head
+ * trained (Dense 512 ReLU → BN → Dropout 0.3 → Dense sigmoid with binary
+ * cross-entropy, the spec's defaults but for the output), Adam 1e-3 (the
+ * spec's default), batch 64, augmented and balanced batches.
+ */
+export const PRESETS: Record<'study', Partial<RunFlags>> = {
+  study: { arch: 'densenet121', imageSize: 224, weights: 'imagenet', normalize: 'imagenet', trainable: 'head', output: 'sigmoid', batchSize: 64, augment: true, balance: 'max' },
+};
 
 /** Adds the shared options to a command. */
 export function addRunOptions(cmd: Command): Command {
@@ -97,32 +120,46 @@ export function configFileSchema(extra: Record<string, z.ZodType>): z.ZodType<Re
 
 /**
  * The flags with a --config file's values where the command line did not give
- * the flag (a default does not override the file; a flag given does). The file
- * is checked against `schema` first.
+ * the flag (a default does not override the file; a flag given does), over a
+ * --preset's (the command line's, else the file's). The file is checked
+ * against `schema` first.
  */
-export function withConfigFile<F extends object>(flags: F & { config?: string }, cmd: Command, schema: z.ZodType<Record<string, unknown>>): F {
-  if (!flags.config) return flags;
+export function withConfigFile<F extends object>(flags: F & { config?: string; preset?: 'study' }, cmd: Command, schema: z.ZodType<Record<string, unknown>>): F {
+  const file = flags.config ? readConfigFile(flags.config, schema) : {};
+  const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+  const merged: Record<string, unknown> = { ...flags };
+  const preset = fromCli('preset') ? flags.preset : ((file.preset as 'study' | undefined) ?? flags.preset);
+  if (preset) for (const [k, v] of Object.entries(PRESETS[preset])) if (!fromCli(k)) merged[k] = v;
+  for (const [k, v] of Object.entries(file)) if (!fromCli(k)) merged[k] = v;
+  return merged as F;
+}
+
+/** A --config file's options, checked against `schema`. */
+function readConfigFile(path: string, schema: z.ZodType<Record<string, unknown>>): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(flags.config, 'utf8'));
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new UsageError(`Cannot read --config ${flags.config}: ${err instanceof Error ? err.message : err}`);
+    throw new UsageError(`Cannot read --config ${path}: ${err instanceof Error ? err.message : err}`);
   }
   const r = schema.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.flatMap((i) =>
       i.code === 'unrecognized_keys' ? i.keys.map((k) => `${[...i.path, k].join('.')}: unknown option`) : [`${i.path.join('.') || '(file)'}: ${i.message}`],
     );
-    throw new UsageError(`Invalid --config ${flags.config}: ${problems.join('; ')}`);
+    throw new UsageError(`Invalid --config ${path}: ${problems.join('; ')}`);
   }
-  const merged: Record<string, unknown> = { ...flags };
-  for (const [k, v] of Object.entries(r.data)) if (cmd.getOptionValueSource(k) !== 'cli') merged[k] = v;
-  return merged as F;
+  return r.data;
 }
 
 /** The model spec fields the shared flags set (classes come from the data). */
 export function modelOf(flags: RunFlags): Record<string, unknown> {
-  return { arch: flags.arch, imageSize: flags.imageSize ?? (flags.demo ? 64 : 224), ...(flags.output ? { output: flags.output } : {}) };
+  return {
+    arch: flags.arch,
+    imageSize: flags.imageSize ?? (flags.demo ? 64 : 224),
+    ...(flags.output ? { output: flags.output } : {}),
+    ...(flags.normalize ? { normalize: flags.normalize } : {}),
+  };
 }
 
 function balanceOf(balance: string | number): 'max' | 'none' | number {
@@ -151,6 +188,10 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     seed: flags.seed,
     workers: flags.workers,
     processes: !!flags.processes,
+    weights: flags.weights,
+    trainable: flags.trainable,
+    schedule: flags.schedule,
+    featureCacheDir: join(flags.cacheDir, 'hospitals'),
   };
 }
 

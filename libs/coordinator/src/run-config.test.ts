@@ -1,0 +1,52 @@
+// The run config's weights, trainable and schedule fields: checked whole at
+// start, with the preprocessing the starting weights call for.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, resolveConfig } from './run-config';
+import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
+import { config } from './testing';
+
+test('--weights imagenet sets 3 channels and ImageNet normalisation (and says so); rescale stays available; 1 channel is refused', () => {
+  const r = resolveConfig(config({ weights: 'imagenet' }));
+  assert.equal(r.spec.channels, 3);
+  assert.equal(r.spec.normalize, 'imagenet');
+  assert.equal(r.config.model.normalize, 'imagenet', 'stored with the run, sent to hospitals');
+  assert.match(r.notes.join('\n'), /weights imagenet: 3 channels .*ImageNet normalisation/);
+  const study = resolveConfig(config({ weights: 'imagenet', model: { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'], normalize: 'rescale' } }));
+  assert.equal(study.spec.normalize, 'rescale');
+  assert.throws(() => resolveConfig(config({ weights: 'imagenet', model: { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'], channels: 1 } })), (e: Error) => e instanceof ConfigError && /Invalid weights: ImageNet weights expect 3 input channels, but 1 was asked for/.test(e.message));
+  assert.throws(() => resolveConfig(config({ weights: '/no/such/file.h5' })), /Invalid weights: Expected --weights to be one of random, imagenet, <file.h5>, <model folder>, but "\/no\/such\/file.h5"/);
+  // No weights: the spec as given (no normalisation chosen for the hospitals).
+  assert.equal(resolveConfig(config()).spec.normalize, undefined);
+});
+
+test('trainable and schedule: checked against the model at start; frozen tensors per round', () => {
+  assert.equal(resolveConfig(config()).schedule, null);
+  const head = resolveConfig(config({ trainable: 'head' }));
+  const r1 = roundTensors(head.schedule, head.spec, 1);
+  assert.equal(r1.trainable, 'head');
+  assert.ok(r1.frozen.has('conv1/conv/kernel') && r1.frozen.has('conv1/bn/moving_mean'));
+  assert.ok(!r1.frozen.has('dense/kernel') && !r1.frozen.has('batch_normalization/moving_mean'));
+
+  const s = resolveConfig(config({ rounds: 3, schedule: 'head:1,all:2' }));
+  assert.equal(roundTensors(s.schedule, s.spec, 1).trainable, 'head');
+  assert.equal(roundTensors(s.schedule, s.spec, 2).trainable, 'all');
+  assert.equal(roundTensors(s.schedule, s.spec, 3).frozen.size, 0);
+
+  assert.throws(() => resolveConfig(config({ trainable: 'head', schedule: 'head:1,all:1' })), /Give either trainable \(head\) or schedule \(head:1,all:1\), not both/);
+  assert.throws(() => resolveConfig(config({ rounds: 2, schedule: 'head:3,all:7' })), /The schedule head:3,all:7 spells out 10 rounds, but the run has 2/);
+  assert.throws(() => resolveConfig(config({ trainable: 'from:conv9_block1_0_bn' })), (e: Error) => e instanceof ConfigError && /Invalid trainable: .*no layer "conv9_block1_0_bn"/.test(e.message));
+  assert.throws(() => resolveConfig(config({ trainable: 'backbone' })), /Invalid trainable: Expected trainable to be one of all, head, from:<keras layer name>, but got "backbone"/);
+});
+
+test('the strategy sees only the trained tensors; the frozen ones come back from the global model, in its order', () => {
+  const t = (name: string, v: number) => ({ name, shape: [1], values: Float32Array.of(v) });
+  const global = [t('a', 1), t('b', 2), t('c', 3)];
+  const frozen = new Set(['b']);
+  const trained = withoutFrozen(global, frozen);
+  assert.deepEqual(trained.map((x) => x.name), ['a', 'c']);
+  const merged = withFrozen([t('a', 10), t('c', 30)], global, frozen);
+  assert.deepEqual(merged.map((x) => [x.name, x.values[0]]), [['a', 10], ['b', 2], ['c', 30]]);
+  assert.equal(merged[1], global[1], 'the frozen tensor is the global one, untouched');
+  assert.equal(withoutFrozen(global, new Set()), global);
+});

@@ -1,0 +1,33 @@
+// What trains in a round, for the coordinator: the setting sent to hospitals
+// and the tensors that stay frozen. Frozen tensors are not expected back, not
+// aggregated and not recalibrated: the global model keeps them as they are.
+import type { NamedWeights } from '@fedxray/protocol';
+import { formatTrainable, planTrainable, trainableForRound, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
+
+export interface RoundTensors {
+  /** The setting hospitals train under (absent: the model as built). */
+  trainable?: string;
+  /** Tensors that do not change this round. */
+  frozen: ReadonlySet<string>;
+}
+
+const NOTHING_FROZEN: RoundTensors = { frozen: new Set() };
+
+/** Round `round`'s setting and frozen tensors under `schedule` (null schedule: nothing frozen by the run). */
+export function roundTensors(schedule: readonly ScheduleEntry[] | null, spec: ModelSpec, round: number): RoundTensors {
+  if (!schedule) return NOTHING_FROZEN;
+  const setting = trainableForRound(schedule, round);
+  return { trainable: formatTrainable(setting), frozen: new Set(planTrainable(spec, setting).frozen) };
+}
+
+/** `weights` without the frozen tensors (the same list when none is frozen). */
+export function withoutFrozen(weights: NamedWeights, frozen: ReadonlySet<string>): NamedWeights {
+  return frozen.size === 0 ? weights : weights.filter((t) => !frozen.has(t.name));
+}
+
+/** The whole model: `trained` where it has a tensor, `global`'s frozen tensors elsewhere, in `global`'s order. */
+export function withFrozen(trained: NamedWeights, global: NamedWeights, frozen: ReadonlySet<string>): NamedWeights {
+  if (frozen.size === 0) return trained;
+  const byName = new Map(trained.map((t) => [t.name, t]));
+  return global.map((g) => byName.get(g.name) ?? g);
+}
