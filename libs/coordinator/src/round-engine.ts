@@ -16,6 +16,8 @@ import type { RunFiles } from './run-files';
 import type { RunLedger } from './run-ledger';
 import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
+import { appendPrivacyReport } from './privacy-account';
+import { SummedFit } from './secure-round';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
 import type { CoordinatorCounts } from './view';
@@ -42,12 +44,16 @@ export class RoundEngine {
   private readonly manifest: { name: string; shape: number[] }[];
   /** The global model before the current one, used by nothing: the next round's aggregate is written into its arrays. */
   private retired: NamedWeights | undefined;
+  /** Secure aggregation and/or differential privacy: the round's updates are summed (secure-round.ts). */
+  private readonly summed: SummedFit | null;
 
   constructor(
     private readonly ctx: EngineContext,
     public global: NamedWeights,
   ) {
     this.manifest = global.map((t) => ({ name: t.name, shape: t.shape }));
+    const { config: cfg, store, runId } = ctx;
+    this.summed = cfg.secureAggregation.enabled || cfg.dp ? new SummedFit({ ...ctx, manifest: this.manifest }, store.run(runId)?.completedRounds ?? 0) : null;
   }
 
   private get evaluation(): EvaluationPhase {
@@ -108,8 +114,10 @@ export class RoundEngine {
 
     strategy.begin(round, this.global);
     const phase: FitPhase = { ...this.ctx, global: this.global, manifest: this.manifest };
-    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), cfg.roundTimeoutMs);
-    const { fit, fitSites } = fitRecord(results);
+    const settled = (name: string, o: { ok: boolean; error?: string }) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error);
+    const { fit, fitSites } = this.summed
+      ? await this.summed.run(this.global, chosen, round, attempt, settled)
+      : fitRecord(await hub.dispatch(chosen, fitJob(phase, round, attempt, settled), cfg.roundTimeoutMs));
     if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
       const reason = fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`;
       store.failRound(runId, round, { ...fit, fitSites, reason });
@@ -122,7 +130,9 @@ export class RoundEngine {
     recorder.emit(['state']);
     const retainedBytes = strategy.retainedBytes();
     const started = performance.now();
-    const { weights, used, recycled } = strategy.finish({ recycle: this.retired });
+    const { weights, used: chosenByStrategy, recycled } = strategy.finish({ recycle: this.retired });
+    // A summed round's one update is every contributing hospital's.
+    const used = this.summed ? fit.hospitals : chosenByStrategy;
     this.aggregated = { round, ms: performance.now() - started, retainedBytes, recycled, updates: fit.hospitals.length };
     fit.used = [...used].sort();
     fit.discarded = fit.hospitals.filter((h) => !used.includes(h));
@@ -224,9 +234,11 @@ export class RoundEngine {
     let modelDir: string | null = null;
     try {
       if (ledger.history.length > 0) modelDir = await files.saveModel(this.global, ledger.history.length);
-      const summary = buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) });
+      const privacy = this.summed?.summary();
+      const summary = { ...buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) }), ...(privacy ? { privacy } : {}) };
       files.writeJson('summary.json', summary, true);
       if (status === 'complete') await writeRunReport({ runId, spec, config: cfg, ledger, files, finalSites: store.siteMetrics(runId, cfg.rounds) });
+      if (status === 'complete' && privacy) appendPrivacyReport(files.runDir, privacy);
       store.setRunStatus(runId, status, { summary, error });
     } catch (err) {
       recorder.logger.log('error', 'could not finish the run cleanly', { error: String(err) });

@@ -8,6 +8,7 @@ import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
 import { ModelSpecSchema, type ModelSpec } from '@fedxray/model';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
+import { privacyConflicts } from './privacy-config';
 
 /** A configuration every part of the coordinator can trust. */
 export interface ResolvedConfig {
@@ -91,6 +92,8 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
   }
   const strategy = strategyOf(raw);
   const spec = specOf(raw);
+  const privacy = privacyConflicts(raw, strategy);
+  if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
   const { keepBatchNormLocal: _folded, ...rest } = raw;
   const config: CoordinatorConfig = { ...rest, strategy: { ...strategy }, model: { ...spec } };
