@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Coordinator, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
@@ -138,6 +138,9 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       seed: o.seed,
       staticTokens: tokens,
       dashboardDir: o.dashboardDir,
+      // Checked by the coordinator, which refuses a bad field with its path.
+      ...(o.secureAggregation ? { secureAggregation: o.secureAggregation as CoordinatorConfigInput['secureAggregation'] } : {}),
+      ...(o.dp ? { dp: o.dp as CoordinatorConfigInput['dp'] } : {}),
     });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'updateRefused', 'jobFailed', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);

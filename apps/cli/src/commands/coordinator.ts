@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
+import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -69,12 +70,14 @@ function coordinatorConfig(flags: Record<string, any>, command: Command, file: R
   const classes = flags.classes ? String(flags.classes).split(',').map((s: string) => s.trim()).filter(Boolean) : file.model?.classes;
   if (!classes || classes.length < 2) throw new UsageError('Give the class names with --classes a,b,c (at least two), or model.classes in --config');
   put(config, ['model', 'classes'], classes);
+  // The privacy flags replace the file's sections when given.
+  Object.assign(config, privacySettings(flags));
   return config;
 }
 
 export function coordinatorCommand(): Command {
   const cmd = new Command('coordinator').description('Run a coordinator, and manage the hospitals allowed to join it');
-  cmd
+  const start = cmd
     .command('start', { isDefault: true })
     .description('Serve hospitals and run (or resume) a federated training run')
     .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
@@ -102,8 +105,9 @@ export function coordinatorCommand(): Command {
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--float16', 'send weights as float16 (half the bytes)')
     .option('--dashboard-token <t>', 'token that lets non-loopback browsers read the dashboard')
-    .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'))
-    .action(async (flags, command: Command) => {
+    .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'));
+  for (const { option } of PRIVACY_OPTIONS) start.addOption(option);
+  start.action(async (flags, command: Command) => {
       const { Coordinator, ConfigError, createLogger } = await import('@fedxray/coordinator');
       const config = { ...coordinatorConfig(flags, command, readConfigFile(flags.config)), dataDir: resolve(flags.dataDir), dashboardDir: dashboardDir() };
       const logger = createLogger(flags.log);

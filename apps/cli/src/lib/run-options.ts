@@ -6,11 +6,12 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
 import { UsageError, parseIntOption } from '../usage';
+import { PRIVACY_OPTIONS, privacySettings, type PrivacyFlags } from './privacy-options';
 
 const BACKENDS = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
 
 /** The shared flags, as commander gives them (camelCase). */
-export interface RunFlags {
+export interface RunFlags extends PrivacyFlags {
   demo?: boolean;
   data?: string;
   hospitalData?: string;
@@ -64,6 +65,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--no-augment', 'train without augmentation'), file: z.boolean() },
   { option: new Option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class").default('max'), file: z.union([z.enum(['max', 'none']), int(1)]) },
   { option: new Option('--cache-dir <dir>', 'where --demo keeps the generated images').default('.cache'), file: z.string() },
+  ...PRIVACY_OPTIONS,
 ];
 
 /** Adds the shared options to a command. */
@@ -135,6 +137,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     seed: flags.seed,
     workers: flags.workers,
     processes: !!flags.processes,
+    ...privacySettings(flags),
   };
 }
 
