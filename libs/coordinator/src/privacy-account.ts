@@ -52,12 +52,17 @@ export class PrivacyAccount {
     return this.mechanism;
   }
 
-  /** Throws before a round that would take ε above the budget. */
-  checkBudget(round: number): void {
-    const { epsilonBudget, delta, noiseMultiplier } = this.dp;
+  /**
+   * Throws before a round that could take ε above the budget: with noise
+   * shares (distributed), assuming only `fewestSurvivors` hospitals (the
+   * secure sum's threshold) add theirs, the least noise the round can end with.
+   */
+  checkBudget(round: number, fewestSurvivors: number): void {
+    const { epsilonBudget, delta } = this.dp;
     if (epsilonBudget === undefined) return;
-    const { exceeds, epsilonAfter } = this.accountant.wouldExceed(epsilonBudget, delta, noiseMultiplier, this.sampleRate);
-    if (exceeds) throw new Error(`Round ${round} would spend ε = ${epsilonAfter.toFixed(3)} (δ = ${delta}), above the privacy budget ${epsilonBudget}: the run stops here`);
+    const z = this.mechanism!.accountedNoiseMultiplier(fewestSurvivors);
+    const { exceeds, epsilonAfter } = this.accountant.wouldExceed(epsilonBudget, delta, z, this.sampleRate);
+    if (exceeds) throw new Error(`Round ${round} would spend ε = ${epsilonAfter.toFixed(3)} (δ = ${delta}), above the privacy budget ${epsilonBudget}${this.distributed ? ` if only ${fewestSurvivors} hospitals' noise shares arrive` : ''}: the run stops here`);
   }
 
   /** Records a round: `survivors` hospitals' updates are in the sum; `clipUsed` was this round's clip. */

@@ -75,12 +75,14 @@ export class SummedFit {
   async run(global: NamedWeights, chosen: Connection[], round: number, attempt: number, settled: (name: string, o: JobOutcome<AcceptedUpdate>) => void): Promise<SummedFitOutcome> {
     const p = this.p;
     const cfg = p.config;
-    this.privacy?.checkBudget(round);
     const n = chosen.length;
     const conns = new Map(chosen.map((c, i) => [i + 1, c]));
     const indexOf = new Map(chosen.map((c, i) => [c.name, i + 1]));
     const session = `${p.runId}/r${round}/a${attempt}/fit`;
+    const graph = cfg.secureAggregation.variant === 'secagg' ? { kind: 'full' as const } : cfg.secureAggregation.variant === 'secagg+' && n > 3 ? sparseGraph(n, session) : defaultGraph(n, session);
+    const threshold = cfg.secureAggregation.threshold ?? defaultThreshold(n, graph);
     const mechanism = this.privacy?.begin(n);
+    this.privacy?.checkBudget(round, this.secure ? Math.min(threshold, n) : n);
     const dp = mechanism ? mechanism.hospitalParams() : undefined;
     const kept = global.filter((t) => !p.keepLocal.has(t.name));
     const layout = fitSumLayout({
@@ -109,9 +111,8 @@ export class SummedFit {
     let ready = [...conns.keys()];
     if (this.secure) {
       if (n < 3) p.recorder.logger.log('warn', 'secure aggregation with fewer than 3 hospitals: each can subtract its own update from the sum', { round, hospitals: n });
-      const graph = cfg.secureAggregation.variant === 'secagg' ? { kind: 'full' as const } : cfg.secureAggregation.variant === 'secagg+' && n > 3 ? sparseGraph(n, session) : defaultGraph(n, session);
       try {
-        server = new SecAggServer({ session, participants: [...conns.keys()], threshold: cfg.secureAggregation.threshold ?? defaultThreshold(n, graph), graph, vectorLength: layout.length });
+        server = new SecAggServer({ session, participants: [...conns.keys()], threshold, graph, vectorLength: layout.length });
         const k = await exchangeKeys(server, conns, cfg.secureAggregation.stageTimeoutMs);
         k.drops.forEach(drop);
         ready = [...k.ready];
