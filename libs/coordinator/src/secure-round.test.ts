@@ -28,7 +28,7 @@ function capture(): { logger: Logger; lines: { level: string; msg: string; field
 async function secureRun(drops: SecureDrop[], overrides: Record<string, unknown> = {}) {
   const log = capture();
   const c = await Coordinator.start(
-    config({ rounds: 1, minAvailable: drops.length, minFit: drops.length, maxFailures: 2, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1500 }, ...overrides }),
+    config({ rounds: 1, minAvailable: drops.length, minFit: drops.length, maxFailures: 2, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, heartbeatIntervalMs: 1000, heartbeatMisses: 20, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1500 }, ...overrides }),
     { logger: log.logger },
   );
   let initial: Fit | null = null;
@@ -132,7 +132,7 @@ test('audit: what the coordinator receives in a secure round is indistinguishabl
 
 test('a plain update in a secure round is refused (a misconfigured hospital cannot send its update in the clear)', { timeout: 60_000 }, async () => {
   const log = capture();
-  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3, maxFailures: 0, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1000 } }), { logger: log.logger });
+  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3, maxFailures: 0, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, heartbeatIntervalMs: 1000, heartbeatMisses: 20, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1000 } }), { logger: log.logger });
   const plain = fakeHospital(c.url, TOKENS.h1, honest);
   const fakes = [secureFake(c.url, TOKENS.h2, { train: 10, update: deltaOf(1), seed: 2 }), secureFake(c.url, TOKENS.h3, { train: 10, update: deltaOf(2), seed: 3 })];
   const result = await c.done;
