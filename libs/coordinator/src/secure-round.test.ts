@@ -50,6 +50,7 @@ function expectedMean(ks: number[], n: number): Float64Array {
   return out;
 }
 
+// reliability: a hospital drops out of a secure sum after the key exchange, another before unmasking | its pairwise masks are rebuilt from Shamir shares; the round aggregates the others exactly | data lost: no | warn: secure aggregation: hospital dropped / no unmask answer
 test('a secure round with one hospital dropped after the key exchange and one silent at unmasking aggregates the survivors exactly (Shamir recovery)', { timeout: 60_000 }, async () => {
   const { result, initial, global } = await secureRun(['none', 'none', 'fail-fit', 'skip-unmask', 'none']);
   assert.equal(result.status, 'complete', result.error ?? undefined);
