@@ -59,6 +59,7 @@ test('a secure round with one hospital dropped after the key exchange and one si
   assert.deepEqual(fit.failures.map((f) => f.name), ['h3']);
   assert.deepEqual(result.rounds[0].fitSites, {}, 'no per-hospital training numbers');
   assert.equal(fit.examples, 10 + 15 + 25 + 30, 'the pooled example count is the summed weight');
+  assert.ok(Math.abs(fit.loss - 1) < 1e-6 && Math.abs(fit.accuracy - 0.5) < 1e-6, 'pooled training loss and accuracy (each hospital reported 1 and 0.5) through the sum');
   const n = initial!.reduce((s, t) => s + t.values.length, 0);
   const mean = expectedMean([0, 1, 3, 4], n);
   let at = 0;
