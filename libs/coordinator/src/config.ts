@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '@fedxray/protocol';
+import { DpConfigSchema, SecureAggregationConfigSchema } from './privacy-config';
 
 /**
  * Everything a coordinator needs, with defaults, parsed once at start-up so a
@@ -76,8 +77,11 @@ export const CoordinatorConfigSchema = z.strictObject({
   batchNormCalibration: z
     .strictObject({ enabled: z.boolean().default(true), maxExamples: z.number().int().positive().default(512) })
     .default({ enabled: true, maxExamples: 512 }),
-  /** Refuse updates whose L2 distance from the global model exceeds this. */
+  /** Refuse updates whose L2 distance from the global model exceeds this (with secure aggregation or DP: hospitals clip to it, the coordinator checks the mean). */
   maxUpdateNorm: z.number().positive().optional(),
+  /** Secure aggregation and client-level differential privacy (docs/PRIVACY.md). */
+  secureAggregation: SecureAggregationConfigSchema.default({ enabled: false, variant: 'auto', range: 1, stageTimeoutMs: 30_000 }),
+  dp: DpConfigSchema.optional(),
   /** The model, as understood by @fedxray/model's ModelSpecSchema. */
   model: z.record(z.string(), z.unknown()),
   /**

@@ -21,6 +21,8 @@ import type { RunFiles } from './run-files';
 import type { RunLedger } from './run-ledger';
 import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
+import { appendPrivacyReport } from './privacy-account';
+import { SummedFit } from './secure-round';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
 import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
@@ -54,12 +56,16 @@ export class RoundEngine {
   private readonly diskFullAttempts = new Map<number, number>();
   /** Hospitals that left the last round's fit unanswered: the final evaluations do not ask them either. */
   private silent: ReadonlySet<string> = new Set();
+  /** Secure aggregation and/or differential privacy: the round's updates are summed (secure-round.ts). */
+  private readonly summed: SummedFit | null;
 
   constructor(
     private readonly ctx: EngineContext,
     public global: NamedWeights,
   ) {
     this.manifest = global.map((t) => ({ name: t.name, shape: t.shape }));
+    const { config: cfg, store, runId } = ctx;
+    this.summed = cfg.secureAggregation.enabled || cfg.dp ? new SummedFit({ ...ctx, manifest: this.manifest }, store.run(runId)?.completedRounds ?? 0) : null;
   }
 
   /** Evaluation within `timeoutMs` (default: a whole round timeout), not asking the round's `silent` hospitals. */
@@ -158,13 +164,15 @@ export class RoundEngine {
     const phase: FitPhase = { ...this.ctx, global: this.global, manifest: trained.map((t) => ({ name: t.name, shape: t.shape })), trainable };
     const bytes = { sent: this.ctx.counters.bytesSent, received: this.ctx.counters.bytesReceived };
     const fitMs = deadline.fitMs();
-    const results = await hub.dispatch(chosen, fitJob(phase, round, attempt, (name, o) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error)), fitMs);
-    let { fit, fitSites } = fitRecord(results);
+    const settled = (name: string, o: { ok: boolean; error?: string }) => ledger.jobSettled(name, o.ok, o.ok ? undefined : o.error);
+    // Secure aggregation and DP: the round's updates are summed (secure-round.ts), and no one update is seen.
+    const results = this.summed ? null : await hub.dispatch(chosen, fitJob(phase, round, attempt, settled), fitMs);
+    let { fit, fitSites } = results ? fitRecord(results) : await this.summed!.run(this.global, chosen, round, attempt, settled);
     const transport = { uploadBytes: this.ctx.counters.bytesReceived - bytes.received, downloadBytes: this.ctx.counters.bytesSent - bytes.sent };
     fit.transport = transport;
     if (trainable) fit.trainable = trainable;
     // a hospital that left its fit unanswered (still training, or hung) is asked nothing more this round
-    const silent = unansweredBy(results);
+    const silent = results ? unansweredBy(results) : new Set<string>();
     this.silent = silent;
     const failRound = (reason: string): false => {
       store.failRound(runId, round, { ...fit, fitSites, reason });
@@ -183,11 +191,13 @@ export class RoundEngine {
     // The strategy's server state before this round, restored if the round cannot be committed.
     const serverState = strategy.exportState();
     const started = performance.now();
-    const finished = finishRound(this.ctx, round, attempt, results, this.retired && withoutFrozen(this.retired, frozen));
+    const finished = finishRound(this.ctx, round, attempt, results ?? new Map(), this.retired && withoutFrozen(this.retired, frozen));
     if ('error' in finished) return failRound(finished.error);
-    const { used, recycled } = finished;
+    const { recycled } = finished;
+    // A summed round's one update is every contributing hospital's.
+    const used = this.summed ? fit.hospitals : finished.used;
     const weights = withFrozen(finished.weights, this.global, frozen);
-    if (finished.refused.length > 0) {
+    if (results && finished.refused.length > 0) {
       ({ fit, fitSites } = fitRecord(results));
       fit.transport = transport;
       if (trainable) fit.trainable = trainable;
@@ -319,9 +329,11 @@ export class RoundEngine {
     for (;;) {
       try {
         if (ledger.history.length > 0) modelDir = await files.saveModel(this.global, ledger.history.length);
-        const summary = buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) });
+        const privacy = this.summed?.summary();
+        const summary = { ...buildSummary({ runId, spec, config: cfg, ledger, failedJobs: store.failedJobs(runId) }), ...(privacy ? { privacy } : {}) };
         files.writeJson('summary.json', summary, true);
         if (status === 'complete') await writeRunReport({ runId, spec, config: cfg, ledger, files, finalSites: store.siteMetrics(runId, cfg.rounds) });
+        if (status === 'complete' && privacy) appendPrivacyReport(files.runDir, privacy);
         store.setRunStatus(runId, status, { summary, error });
         break;
       } catch (err) {

@@ -8,6 +8,7 @@ import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
 import { ModelSpecSchema, trainingSchedule, weightsPreprocessing, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
+import { privacyConflicts } from './privacy-config';
 
 /** A configuration every part of the coordinator can trust. */
 export interface ResolvedConfig {
@@ -116,6 +117,11 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
   const strategy = strategyOf(raw);
   const { spec, notes } = withWeightsPreprocessing(raw, specOf(raw));
   const schedule = scheduleOf(raw, spec);
+  const privacy = privacyConflicts(raw, strategy);
+  if ((raw.secureAggregation.enabled || raw.dp) && (raw.trainable || raw.schedule)) {
+    privacy.push('secure aggregation and DP sum whole-model updates, so --trainable and --schedule (frozen layers) are refused with them; train all layers');
+  }
+  if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
   const { keepBatchNormLocal: _folded, ...rest } = raw;
   const config: CoordinatorConfig = { ...rest, strategy: { ...strategy }, model: { ...spec } };

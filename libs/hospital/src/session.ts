@@ -24,6 +24,7 @@ import { diagnoseConnectError, probeTls, type ConnectionDiagnosis } from './conn
 import { explainDisconnect } from './disconnect';
 import { InlineTrainer, type FitProgress, type LocalTrainer } from './trainer';
 import { WorkerTrainer } from './worker-trainer';
+import { SecureParticipant } from './secure-client';
 
 /** A failed attempt to reach the coordinator, as reported to the operator. */
 export interface ConnectFailure extends ConnectionDiagnosis {
@@ -89,6 +90,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private diagnosing: Promise<void> = Promise.resolve();
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private readonly secure = new SecureParticipant();
 
   private constructor(
     config: HospitalConfig,
@@ -133,6 +135,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       ...this.tls,
     } as any);
     const s = this.socket;
+    this.secure.attach(s);
     s.on('connect', () => {
       this.streak = null;
       this.emit('connected', { url: cfg.coordinator });
@@ -266,13 +269,17 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     this.emit('fitStart', { round: msg.round });
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
+      if (msg.secure) this.secure.checkReady(msg.secure);
       const out = await this.trainer.fit(weights, msg.config, (p) => {
         this.emit('progress', { round: msg.round, phase: 'fit', progress: p });
         if (this.socket.connected) this.socket.emit('progress', { round: msg.round, phase: 'fit', ...p });
       });
-      const payload = encodeWeights(out.weights, { dtype: msg.config.weightsDtype });
       const durationMs = Date.now() - started;
-      const sent = await this.send('fitResult', { runId: msg.runId, round: msg.round, examples: out.examples, metrics: out.metrics, durationMs, weights: payload });
+      // A summed round sends the packed (masked) update only; a plain one, the weights.
+      const result = msg.secure
+        ? { runId: msg.runId, round: msg.round, durationMs, input: this.secure.contribution(msg.secure, weights, out.weights, msg.config.keepLocal, { examples: out.examples, ...out.metrics }).input }
+        : { runId: msg.runId, round: msg.round, examples: out.examples, metrics: out.metrics, durationMs, weights: encodeWeights(out.weights, { dtype: msg.config.weightsDtype }) };
+      const sent = await this.send('fitResult', result);
       this.emit('fitDone', { round: msg.round, ...out.metrics, examples: out.examples, durationMs, ...sent, accepted: sent.delivery === 'accepted' });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'fit', err);

@@ -60,6 +60,10 @@ export {
   SecAggMaskedInputSchema,
   SecAggUnmaskRequestSchema,
   SecAggUnmaskResponseSchema,
+  DpHospitalParamsSchema,
+  SumFitSchema,
+  SumFitResultSchema,
+  SecAggReplySchema,
 } from './secure';
 export type {
   SecAggGraph,
@@ -73,6 +77,10 @@ export type {
   SecAggMaskedInput,
   SecAggUnmaskRequest,
   SecAggUnmaskResponse,
+  DpHospitalParamsWire,
+  SumFit,
+  SumFitResult,
+  SecAggReply,
 } from './secure';
 export { ERROR_CODES, ProtocolError } from './errors';
 export type { ErrorCode } from './errors';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
+import { SumFitSchema, type SecAggPublicKeys, type SecAggRelayedShares, type SecAggReply, type SecAggSetup, type SecAggUnmaskRequest, type SumFitResult } from './secure';
 
 /**
  * Wire messages between a coordinator and its hospitals. These zod schemas
@@ -90,6 +91,8 @@ export const FitSchema = z.object({
   round: z.number().int().positive(),
   config: FitConfigSchema,
   weights: WeightsPayloadSchema,
+  /** Present when the round's updates are summed (secure aggregation or differential privacy): answer with a SumFitResult. */
+  secure: SumFitSchema.optional(),
 });
 export type Fit = z.infer<typeof FitSchema>;
 
@@ -212,12 +215,17 @@ export interface ServerToHospitalEvents {
   calibrate: (msg: Calibrate) => void;
   abort: (msg: Abort) => void;
   bye: (msg: Bye) => void;
+  /** Secure aggregation's stages (libs/secure), each answered through the acknowledgement. */
+  secAggSetup: (msg: SecAggSetup, ack: (a: SecAggReply) => void) => void;
+  secAggKeys: (msg: SecAggPublicKeys, ack: (a: SecAggReply) => void) => void;
+  secAggRelayed: (msg: SecAggRelayedShares, ack: (a: SecAggReply) => void) => void;
+  secAggUnmask: (msg: SecAggUnmaskRequest, ack: (a: SecAggReply) => void) => void;
 }
 
 /** socket.io typed events, hospital → coordinator. */
 export interface HospitalToServerEvents {
   hello: (msg: Hello, ack: (a: Ack) => void) => void;
-  fitResult: (msg: FitResult, ack: (a: Ack) => void) => void;
+  fitResult: (msg: FitResult | SumFitResult, ack: (a: Ack) => void) => void;
   evaluateResult: (msg: EvaluateResult, ack: (a: Ack) => void) => void;
   calibrateResult: (msg: CalibrateResult, ack: (a: Ack) => void) => void;
   failure: (msg: Failure) => void;

@@ -132,3 +132,49 @@ export const SecAggUnmaskResponseSchema = z.object({
   keyShares: z.array(shareOf).max(SECAGG_MAX_PARTICIPANTS),
 });
 export type SecAggUnmaskResponse = z.infer<typeof SecAggUnmaskResponseSchema>;
+
+/** Client-level DP-FedAvg: what every hospital applies to its update in one round. */
+export const DpHospitalParamsSchema = z.object({
+  /** L2 clip C of the round. */
+  clip: z.number().finite().positive(),
+  /** Weight = min(examples / weightCap, 1); without a cap every hospital weighs 1. */
+  weightCap: z.number().finite().positive().optional(),
+  /** Standard deviation of the noise this hospital adds to each value (distributed DP), 0 for central DP. */
+  noiseStd: z.number().finite().nonnegative(),
+  /** With adaptive clipping: the noise on this hospital's clipping indicator. */
+  indicatorNoiseStd: z.number().finite().nonnegative().optional(),
+});
+export type DpHospitalParamsWire = z.infer<typeof DpHospitalParamsSchema>;
+
+/**
+ * What `fit` carries when a round's updates are summed instead of sent one by
+ * one: with secure aggregation (masked), or with differential privacy on a
+ * trusted coordinator (unmasked, so the coordinator can add the noise).
+ */
+export const SumFitSchema = z.object({
+  session,
+  index,
+  /** true: mask with the secure sum of `session` (set up before fit); false: send the packed words as they are. */
+  masked: z.boolean(),
+  layout: SecAggLayoutSchema,
+  /** Clip the update's L2 norm to this before packing (the coordinator's maxUpdateNorm), without DP. */
+  clip: z.number().finite().positive().optional(),
+  dp: DpHospitalParamsSchema.optional(),
+});
+export type SumFit = z.infer<typeof SumFitSchema>;
+
+/** The answer to a summed `fit`: the packed (and, with secure aggregation, masked) words; no weights, no per-hospital numbers. */
+export const SumFitResultSchema = z.strictObject({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  durationMs: z.number().int().nonnegative(),
+  input: SecAggMaskedInputSchema,
+});
+export type SumFitResult = z.infer<typeof SumFitResultSchema>;
+
+/** A hospital's answer to a secure-aggregation stage (the socket.io acknowledgement): its message, or why it refused. */
+export const SecAggReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), reply: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string().max(64), message: z.string().max(4096) }) }),
+]);
+export type SecAggReply = z.infer<typeof SecAggReplySchema>;

@@ -22,6 +22,8 @@ export { SumLayout } from './layout';
 export type { SegmentSpec } from './layout';
 export { weightedUpdateLayout, packWeightedUpdate, unpackWeightedMean } from './weighted';
 export type { WeightedMean, WeightedUpdateOptions } from './weighted';
+export { fitSumLayout, packFitContribution, unpackFitSum, METRICS_RANGE } from './fit-sum';
+export type { FitContribution, FitSum, FitSumOptions } from './fit-sum';
 export { l2Norm, clipL2 } from './dp/clip';
 export { privatiseUpdate } from './dp/hospital';
 export type { DpHospitalParams, PrivatisedUpdate } from './dp/hospital';

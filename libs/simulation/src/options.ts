@@ -43,6 +43,9 @@ export const SimulationOptionsSchema = z
     fractionFit: z.number().min(0).max(1).default(1),
     port: z.number().int().min(0).max(65535).default(0),
     dashboardDir: z.string().optional(),
+    /** The coordinator's `secureAggregation` and `dp` sections (checked by the coordinator; docs/PRIVACY.md). */
+    secureAggregation: z.record(z.string(), z.unknown()).optional(),
+    dp: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((o) => !!o.data !== !!o.hospitalData, { message: 'give either data (one data set to partition) or hospitalData (one folder per hospital)' });
 export type SimulationOptions = z.infer<typeof SimulationOptionsSchema>;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Coordinator, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
@@ -154,6 +154,9 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       seed: o.seed,
       staticTokens: tokens,
       dashboardDir: o.dashboardDir,
+      // Checked by the coordinator, which refuses a bad field with its path.
+      ...(o.secureAggregation ? { secureAggregation: o.secureAggregation as CoordinatorConfigInput['secureAggregation'] } : {}),
+      ...(o.dp ? { dp: o.dp as CoordinatorConfigInput['dp'] } : {}),
     });
     const featureCache = resolve(o.featureCacheDir ?? join(out, 'feature-cache'));
     const trainerOptions = (site: Site) => ({ backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0, cacheDir: join(featureCache, site.name) });

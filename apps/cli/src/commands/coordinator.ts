@@ -5,6 +5,7 @@ import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
 import { maxWeightOption } from '../lib/run-options';
+import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -97,6 +98,8 @@ export function coordinatorConfig(flags: Record<string, any>, command: Command, 
   const classes = flags.classes ? String(flags.classes).split(',').map((s: string) => s.trim()).filter(Boolean) : file.model?.classes;
   if (!classes || classes.length < 2) throw new UsageError('Give the class names with --classes a,b,c (at least two), or model.classes in --config');
   put(config, ['model', 'classes'], classes);
+  // The privacy flags replace the file's sections when given.
+  Object.assign(config, privacySettings(flags));
   return config;
 }
 
@@ -127,7 +130,7 @@ async function issueCertificate(
 
 export function coordinatorCommand(): Command {
   const cmd = new Command('coordinator').description('Run a coordinator, and manage the hospitals allowed to join it');
-  cmd
+  const start = cmd
     .command('start', { isDefault: true })
     .description('Serve hospitals and run (or resume) a federated training run')
     .option('--data-dir <dir>', DATA_DIR_HELP, 'fedxray-data')
@@ -165,8 +168,9 @@ export function coordinatorCommand(): Command {
     .option('--hello-timeout <s>', 'seconds a new connection has to authenticate and say hello', parseIntOption('--hello-timeout', 1))
     .option('--auth-failure-limit <n>', 'wrong tokens an address may send before it is refused for a growing interval', parseIntOption('--auth-failure-limit', 1))
     .option('--max-dashboards <n>', 'dashboard sockets open at once', parseIntOption('--max-dashboards', 1))
-    .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'))
-    .action(async (flags, command: Command) => {
+    .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'));
+  for (const { option } of PRIVACY_OPTIONS) start.addOption(option);
+  start.action(async (flags, command: Command) => {
       const { Coordinator, ConfigError, createLogger } = await import('@fedxray/coordinator');
       const config = { ...coordinatorConfig(flags, command, readConfigFile(flags.config)), dataDir: resolve(flags.dataDir), dashboardDir: dashboardDir() };
       const logger = createLogger(flags.log);

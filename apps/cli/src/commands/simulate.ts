@@ -162,6 +162,8 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   }
   p.line('');
   p.line(`Final global model: test accuracy ${fmt(f?.accuracy)}, loss ${fmt(f?.loss)} over ${f?.examples ?? 0} images (pooled across every hospital's test split)`);
+  const dp = (result.summary as { privacy?: { dp?: { epsilon: number; delta: number; rounds: number } | null } }).privacy?.dp;
+  if (dp) p.line(`Differential privacy: ε = ${fmt(dp.epsilon)} at δ = ${dp.delta} after ${dp.rounds} rounds (summary.json privacy.dp)`);
   if (result.baseline) p.line(`Centralized baseline: test accuracy ${fmt(result.baseline.accuracy)}, loss ${fmt(result.baseline.loss)} (${result.baseline.epochs} epochs)`);
   p.line(`${took}. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
   if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);

@@ -7,12 +7,13 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
 import { UsageError, parseIntOption } from '../usage';
+import { PRIVACY_OPTIONS, privacySettings, type PrivacyFlags } from './privacy-options';
 
 const BACKENDS = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
 const NORMALIZE = ['rescale', 'imagenet'] as const;
 
 /** The shared flags, as commander gives them (camelCase). */
-export interface RunFlags {
+export interface RunFlags extends PrivacyFlags {
   demo?: boolean;
   data?: string;
   hospitalData?: string;
@@ -92,6 +93,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--schedule <spec>', 'what trains round by round, e.g. head:3,all:7 (instead of --trainable)'), file: z.string() },
   { option: new Option('--normalize <mode>', "pixel normalisation: rescale (x/255, the study's) or imagenet (default with --weights imagenet)").choices(NORMALIZE), file: z.enum(NORMALIZE) },
   { option: new Option('--preset <name>', "the study's setting in one flag (see README; flags given beside it win)").choices(['study']), file: z.enum(['study']) },
+  ...PRIVACY_OPTIONS,
 ];
 
 /**
@@ -192,6 +194,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     trainable: flags.trainable,
     schedule: flags.schedule,
     featureCacheDir: join(flags.cacheDir, 'hospitals'),
+    ...privacySettings(flags),
   };
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { STRATEGY_NAMES, createStrategy, parseStrategyConfig, strategyInfo, wasmKernelsAvailable } from '@fedxray/aggregation';
 import { parseIntOption, UsageError } from '../../usage';
+import { secureFigures, secureLines } from './secure-figures';
 
 /** Untimed rounds first: the kernels compile, memory is laid out, and the coordinator's steady state (a result of two rounds before to recycle) is reached. */
 const WARM_UP = 2;
@@ -185,6 +186,7 @@ interface Options {
   compareNumpy?: boolean;
   recycle: boolean;
   json?: boolean;
+  secure?: boolean;
 }
 
 /** `fedxray bench aggregate`: one round of aggregation over DenseNet121-sized updates. */
@@ -205,6 +207,7 @@ export function benchAggregateCommand(): Command {
     .option('--no-recycle', 'give the strategy no earlier result to write into: time fresh output arrays every round (the coordinator recycles the global of two rounds ago)')
     .option('--compare-numpy', "also time Flower's numpy aggregate() on the same shapes (python3 with numpy) and report the speed-up")
     .option('--json', 'print one JSON object')
+    .option('--secure', 'also time secure aggregation of the same updates: a hospital masking, the coordinator unmasking (no dropout, one dropout), bytes per hospital')
     .action(async (o: Options) => {
       if (o.group !== undefined && o.group > 64) throw new UsageError(`Expected --group ≤ 64, but got ${o.group}`);
       if (o.group !== undefined && !('groupUpdates' in strategyInfo(o.strategy).defaults)) throw new UsageError(`--group applies to streaming strategies, not ${o.strategy}`);
@@ -316,6 +319,8 @@ export function benchAggregateCommand(): Command {
           result.cpuSpeedupVsNumpy = numpy.cpuMs / (result.cpuMs as number);
         }
       }
+      const secure = o.secure ? await secureFigures(o.hospitals) : null;
+      if (secure) result.secure = secure;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
@@ -341,6 +346,7 @@ export function benchAggregateCommand(): Command {
       } else if (numpy) {
         lines.push(`  numpy comparison unavailable: ${numpy.error}`);
       }
+      if (secure) lines.push(...secureLines(secure, ours.best));
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -1,0 +1,71 @@
+// A scripted hospital that takes part in secure aggregation by the protocol
+// (libs/secure's client), with an update the test chooses, and that records
+// every message it sends to the coordinator: what the privacy audit inspects.
+import { io as connect, type Socket } from 'socket.io-client';
+import { PROTOCOL_VERSION, decodeWeights, type Evaluate, type Fit, type SecAggReply, type WeightsPayload } from '@fedxray/protocol';
+import { SecAggClient, SumLayout, packFitContribution, seededRandom } from '@fedxray/secure';
+import { CLASSES, twoPredictions } from './testing';
+
+export type SecureDrop = 'none' | 'fail-fit' | 'skip-unmask';
+
+export interface SecureFake {
+  socket: Socket;
+  /** Every message it sent the coordinator, by event. */
+  sent: { event: string; msg: unknown }[];
+  /** Per round: the packed (unmasked) words and the masked bytes it sent. */
+  inputs: { round: number; plain: Uint32Array; masked: Uint8Array }[];
+}
+
+/**
+ * `update(n)` gives its delta (n values) for a round; it declares `train`
+ * images and reports `train` examples. `drop` makes it fail its training
+ * (after the key exchange) or go silent at the unmasking stage.
+ */
+export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number }): SecureFake {
+  const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
+  const sent: SecureFake['sent'] = [];
+  const inputs: SecureFake['inputs'] = [];
+  const clients = new Map<string, SecAggClient>();
+  const random = seededRandom(o.seed);
+  const reply = (event: string, ack: (a: SecAggReply) => void, fn: () => unknown) => {
+    let a: SecAggReply;
+    try {
+      a = { ok: true, reply: fn() ?? null };
+    } catch (err) {
+      a = { ok: false, error: { code: 'refused', message: String(err) } };
+    }
+    sent.push({ event, msg: a });
+    ack(a);
+  };
+  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: o.train, val: 2, test: 2 } }, () => {}));
+  socket.on('secAggSetup', (msg: { session: string }, ack: (a: SecAggReply) => void) =>
+    reply('secAggSetup', ack, () => {
+      const c = new SecAggClient(msg, { random });
+      clients.set(msg.session, c);
+      return c.advertise();
+    }),
+  );
+  socket.on('secAggKeys', (msg: { session: string }, ack: (a: SecAggReply) => void) => reply('secAggKeys', ack, () => clients.get(msg.session)!.receivePublicKeys(msg)));
+  socket.on('secAggRelayed', (msg: { session: string }, ack: (a: SecAggReply) => void) => reply('secAggRelayed', ack, () => clients.get(msg.session)!.receiveShares(msg)));
+  socket.on('secAggUnmask', (msg: { session: string }, ack: (a: SecAggReply) => void) => {
+    if (o.drop === 'skip-unmask') return;
+    reply('secAggUnmask', ack, () => clients.get(msg.session)!.receiveUnmaskRequest(msg));
+  });
+  socket.on('fit', (msg: Fit) => {
+    if (o.drop === 'fail-fit') {
+      socket.emit('failure', { runId: msg.runId, round: msg.round, phase: 'fit', error: { code: 'internal', message: 'training failed' } });
+      return;
+    }
+    const s = msg.secure!;
+    const layout = SumLayout.fromWire(s.layout);
+    decodeWeights(msg.weights as WeightsPayload);
+    const plain = packFitContribution(layout, { update: o.update(layout.spec('update').length), examples: o.train, loss: 1, accuracy: 0.5 }, random);
+    const input = s.masked ? clients.get(s.session)!.mask(plain) : { session: s.session, from: s.index, masked: new Uint8Array(plain.buffer.slice(0)) };
+    inputs.push({ round: msg.round, plain, masked: input.masked });
+    const result = { runId: msg.runId, round: msg.round, durationMs: 1, input };
+    sent.push({ event: 'fitResult', msg: result });
+    socket.emit('fitResult', result, () => {});
+  });
+  socket.on('evaluate', (msg: Evaluate) => socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary: twoPredictions(), durationMs: 1 }, () => {}));
+  return { socket, sent, inputs };
+}

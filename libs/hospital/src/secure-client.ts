@@ -1,0 +1,110 @@
+// A hospital's part in the summed rounds of a run: the four stages of each
+// secure sum (one SecAggClient per session, answered through socket.io
+// acknowledgements), and the fit's answer: the update as a delta from the
+// global model, clipped (or privatised for DP), packed into fixed point and,
+// with secure aggregation, masked. Nothing else of the update leaves.
+import type { Socket } from 'socket.io-client';
+import type { HospitalToServerEvents, NamedWeights, SecAggMaskedInput, SecAggReply, ServerToHospitalEvents, SumFit } from '@fedxray/protocol';
+import { SecAggClient, SecureError, SumLayout, clipL2, cryptoRandom, packFitContribution, privatiseUpdate, type RandomSource } from '@fedxray/secure';
+
+/** Sessions kept at once (a round's attempt opens one; older ones are forgotten). */
+const MAX_SESSIONS = 4;
+
+/** What a hospital reports of a summed fit to its own operator (never sent). */
+export interface SumFitOutcome {
+  input: SecAggMaskedInput;
+  /** ‖update‖₂ before clipping. */
+  norm: number;
+  clipped: boolean;
+}
+
+function answer(ack: unknown, fn: () => unknown): void {
+  const reply = typeof ack === 'function' ? (ack as (a: SecAggReply) => void) : () => {};
+  try {
+    reply({ ok: true, reply: fn() ?? null });
+  } catch (err) {
+    const code = err instanceof SecureError ? err.code : 'internal';
+    reply({ ok: false, error: { code, message: (err instanceof Error ? err.message : String(err)).slice(0, 4000) } });
+  }
+}
+
+/** The aggregated tensors' values minus the global model's, in the global model's order (FedBN's local tensors left out). */
+export function updateDelta(global: NamedWeights, trained: NamedWeights, keepLocal: readonly string[]): Float32Array {
+  const local = new Set(keepLocal);
+  const byName = new Map(trained.map((t) => [t.name, t]));
+  const kept = global.filter((t) => !local.has(t.name));
+  const out = new Float32Array(kept.reduce((s, t) => s + t.values.length, 0));
+  let at = 0;
+  for (const g of kept) {
+    const t = byName.get(g.name);
+    if (!t || t.values.length !== g.values.length) throw new SecureError('wrong_length', `The trained model has no tensor ${g.name} of ${g.values.length} values`);
+    for (let i = 0; i < g.values.length; i++) out[at + i] = t.values[i] - g.values[i];
+    at += g.values.length;
+  }
+  return out;
+}
+
+export class SecureParticipant {
+  private readonly clients = new Map<string, SecAggClient>();
+
+  constructor(private readonly random: () => RandomSource = cryptoRandom) {}
+
+  /** Answers the coordinator's secure-aggregation stages on this socket. */
+  attach(socket: Socket<ServerToHospitalEvents, HospitalToServerEvents>): void {
+    socket.on('secAggSetup', (msg, ack) =>
+      answer(ack, () => {
+        const client = new SecAggClient(msg, { random: this.random() });
+        this.clients.set(client.setup.session, client);
+        while (this.clients.size > MAX_SESSIONS) this.clients.delete(this.clients.keys().next().value as string);
+        return client.advertise();
+      }),
+    );
+    socket.on('secAggKeys', (msg, ack) => answer(ack, () => this.client(msg).receivePublicKeys(msg)));
+    socket.on('secAggRelayed', (msg, ack) => answer(ack, () => void this.client(msg).receiveShares(msg)));
+    socket.on('secAggUnmask', (msg, ack) =>
+      answer(ack, () => {
+        const client = this.client(msg);
+        const reply = client.receiveUnmaskRequest(msg);
+        this.clients.delete(client.setup.session);
+        return reply;
+      }),
+    );
+  }
+
+  /** Refuses a masked fit whose secure sum this hospital has not been set up for (before training, not after). */
+  checkReady(sum: SumFit): void {
+    if (!sum.masked) return;
+    const client = this.clients.get(sum.session);
+    if (!client || client.stage !== 'ready' || client.index !== sum.index) {
+      throw new SecureError('wrong_stage', `Fit for secure sum "${sum.session}" as participant ${sum.index}, but this hospital ${client ? `is in stage "${client.stage}" as ${client.index}` : 'holds no such session'}`);
+    }
+  }
+
+  /** The fit's answer: delta, clip or DP, pack, mask. */
+  contribution(sum: SumFit, global: NamedWeights, trained: NamedWeights, keepLocal: readonly string[], fit: { examples: number; loss: number; accuracy: number }): SumFitOutcome {
+    const layout = SumLayout.fromWire(sum.layout);
+    const delta = updateDelta(global, trained, keepLocal);
+    const random = this.random();
+    let norm: number;
+    let clipped: boolean;
+    let indicator: number | undefined;
+    if (sum.dp) {
+      ({ norm, clipped, indicator } = privatiseUpdate(delta, fit.examples, sum.dp, random));
+    } else {
+      const c = clipL2(delta, sum.clip ?? Infinity);
+      norm = c.norm;
+      clipped = c.factor < 1;
+    }
+    const words = packFitContribution(layout, { update: delta, examples: fit.examples, loss: fit.loss, accuracy: fit.accuracy, indicator }, random);
+    if (!sum.masked) return { input: { session: sum.session, from: sum.index, masked: new Uint8Array(words.buffer, words.byteOffset, words.byteLength) }, norm, clipped };
+    this.checkReady(sum);
+    return { input: this.clients.get(sum.session)!.mask(words), norm, clipped };
+  }
+
+  private client(msg: unknown): SecAggClient {
+    const session = (msg as { session?: unknown } | null)?.session;
+    const client = typeof session === 'string' ? this.clients.get(session) : undefined;
+    if (!client) throw new SecureError('wrong_stage', `No secure sum "${String(session)}" was set up at this hospital`);
+    return client;
+  }
+}
