@@ -19,6 +19,7 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { mayRead } from './access';
+import { refuseHospitalClasses } from './class-check';
 import { deferred } from './deferred';
 import { RESULT_SCHEMAS, wireError } from './intake';
 import { JOB_STATUS, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
@@ -46,6 +47,8 @@ export interface HubOptions {
   runId: string;
   /** The run's classes and model, for hello and welcome. */
   classes: readonly string[];
+  /** Classes a hospital must have images of to join (any subset of `classes` otherwise). @default 1 */
+  minHospitalClasses?: number;
   model: Record<string, unknown>;
   host: string;
   port: number;
@@ -307,8 +310,9 @@ export class Hub {
     const hello = HelloSchema.safeParse(msg);
     if (!hello.success) return { ok: false, error: { code: 'bad_message', message: `Bad hello: ${describeZodError(hello.error)}` } };
     const { classes } = this.options;
-    if ([...classes].sort().join('\u0000') !== [...hello.data.classes].sort().join('\u0000')) {
-      const message = `This run classifies [${classes.join(', ')}], but hospital ${conn.name} has classes [${hello.data.classes.join(', ')}]`;
+    const message = refuseHospitalClasses(conn.name, classes, hello.data.classes, this.options.minHospitalClasses ?? 1);
+    if (message) {
+      this.recorder.logger.log('warn', 'hospital refused', { hospital: conn.name, reason: message });
       setImmediate(() => conn.socket.disconnect(true));
       return { ok: false, error: { code: 'bad_message', message } };
     }

@@ -4,3 +4,4 @@ export { mulberry32, mulberry32Bits, withSeededRandom } from './random';
 export { startTsWorker, tsBootstrap, tsxApiUrl } from './worker';
 export type { TsWorkerOptions } from './worker';
 export { writeFileAtomic, writeDirAtomic } from './atomic';
+export { plural } from './words';

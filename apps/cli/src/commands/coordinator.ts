@@ -22,6 +22,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['port', ['port']],
   ['rounds', ['rounds']],
   ['fractionFit', ['fractionFit']],
+  ['minHospitalClasses', ['minHospitalClasses']],
   ['maxFailures', ['maxFailures']],
   ['roundTimeout', ['roundTimeoutMs'], (s: number) => s * 1000],
   ['localEpochs', ['fit', 'localEpochs']],
@@ -89,6 +90,7 @@ export function coordinatorCommand(): Command {
     .option('--image-size <px>', 'model input size', parseIntOption('--image-size', 8), 224)
     .option('--rounds <n>', 'federated rounds', parseIntOption('--rounds', 1), 10)
     .option('--min-hospitals <n>', 'hospitals that must be connected before a round starts', parseIntOption('--min-hospitals', 1), 2)
+    .option('--min-hospital-classes <n>', "classes a hospital must have images of to join (any subset of --classes otherwise); 1 lets one-class hospitals join", parseIntOption('--min-hospital-classes', 1), 1)
     .option('--fraction-fit <f>', 'fraction of connected hospitals sampled per round', parseFloatOption('--fraction-fit'), 1)
     .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
     .option('--batch-size <n>', 'training batch size at hospitals', parseIntOption('--batch-size', 1), 32)
