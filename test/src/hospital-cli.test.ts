@@ -71,7 +71,7 @@ test('without a terminal the hospital logs progress lines (pretty, or JSON with 
   assert.deepEqual(byMsg('finished').map((e) => e.finished), [true]);
   // Pretty lines with no terminal: progress lines, then what was evaluated (named by its split), and the end with nothing between.
   const text = pretty.output();
-  assert.match(text, /Hospital data: 3 classes, .*; normalize rescale/);
+  assert.match(text, /Hospital data: images of 3 classes \(left, right, top\), .*; normalize rescale/);
   assert.match(text, /Round 1 training: epoch 1\/2, \d+\/\d+ images, loss \d\.\d{3}/);
   assert.match(text, /Round 1 training: epoch 2\/2, (\d+)\/\1 images, loss \d\.\d{3}, [\d.]+ images\/s\n/);
   assert.match(text, /Round 1: trained on \d+ images in .*; update accepted by the coordinator/);
