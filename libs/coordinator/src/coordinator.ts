@@ -21,6 +21,7 @@ import { RoundEngine } from './round-engine';
 import type { RoundRecord, RunState, SiteRoundMetrics } from './state';
 import { RunStore, type RoundRow } from './store';
 import type { CoordinatorCounts, CoordinatorView } from './view';
+import { WaitingReporter } from './waiting';
 
 /** A round record as stored, with the fields older versions did not write. */
 function storedRecord(row: RoundRow): RoundRecord {
@@ -116,7 +117,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.ledger.startedAt = run.createdAt;
     const { runId, config, store, recorder, hub, files, ledger, counters, strategy } = this;
     const keepLocal = new Set(strategy.localTensorNames(global));
-    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal }, global);
+    const waiting = new WaitingReporter(this.logger, () => this.registeredNames());
+    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal, waiting }, global);
   }
 
   private async listen(): Promise<void> {
@@ -137,6 +139,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.recorder.record('warn', `${phase}_failed`, { hospital, round, attempt, error, refused }, ['jobFailed', { round, attempt, hospital, phase, error }]);
     if (phase === 'fit') this.emit('fitResult', { round, hospital, ok: false, error });
   };
+
+  /** Hospitals that may join: registered and not revoked, and the static tokens' names. */
+  private registeredNames(): string[] {
+    const stored = this.registry.list().filter((h) => h.revokedAt === null).map((h) => h.name);
+    return [...new Set([...stored, ...Object.keys(this.config.staticTokens ?? {})])];
+  }
 
   mayRead(address: string | undefined, token: unknown): boolean {
     return mayRead(this.config.dashboardToken, address, token);

@@ -65,6 +65,8 @@ export type JobFailedHandler = (failure: { round: number; attempt: number; hospi
 
 export class Hub {
   url = '';
+  /** Set when the run has ended (bye sent): later hospitals get the same bye. */
+  private ended: { reason: string; finished: boolean } | null = null;
   private http!: HttpServer;
   private io!: IoServer<HospitalToServerEvents, ServerToHospitalEvents>;
   private readonly conns = new Map<string, Connection>();
@@ -224,6 +226,7 @@ export class Hub {
 
   /** Tells every hospital the run is over. */
   bye(reason: string, finished: boolean): void {
+    this.ended = { reason, finished };
     for (const c of this.conns.values()) c.socket.emit('bye', { reason, finished });
   }
 
@@ -258,6 +261,8 @@ export class Hub {
   }
 
   private onConnection(socket: HospitalSocket): void {
+    // The run is over but the coordinator still serves its results: a hospital that comes now is told so.
+    if (this.ended) return void socket.emit('bye', this.ended);
     const name = socket.data.name as string;
     const conn: Connection = { name, socket, hello: null, lastSeen: Date.now(), job: null };
     this.conns.set(name, conn);

@@ -4,6 +4,7 @@
 import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
+import { plural } from '@fedxray/runtime';
 import type { ModelSpec } from '@fedxray/model';
 import { calibrate } from './calibrate';
 import type { CoordinatorConfig } from './config';
@@ -19,6 +20,7 @@ import { sampleHospitals } from './sampling';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
 import type { CoordinatorCounts } from './view';
+import type { WaitingReporter } from './waiting';
 
 export interface EngineContext {
   runId: string;
@@ -33,6 +35,8 @@ export interface EngineContext {
   strategy: Strategy;
   /** Tensors hospitals keep local, as the strategy names them (FedBN). */
   keepLocal: ReadonlySet<string>;
+  /** Says who the run is waiting for. */
+  waiting?: WaitingReporter;
 }
 
 export class RoundEngine {
@@ -206,13 +210,15 @@ export class RoundEngine {
     const deadline = Date.now() + cfg.waitTimeoutMs;
     while (hub.ready().length < min) {
       if (this.stopping) throw new Error('stopped');
+      this.ctx.waiting?.update(min, hub.ready().map((c) => c.name));
       const left = deadline - Date.now();
       if (left <= 0) {
         const names = hub.ready().map((c) => c.name);
-        throw new Error(`Waited ${Math.round(cfg.waitTimeoutMs / 1000)} s for ${min} hospitals, but only ${names.length} connected (${names.join(', ') || 'none'})`);
+        throw new Error(`Waited ${Math.round(cfg.waitTimeoutMs / 1000)} s for ${plural(min, 'hospital')}, but only ${names.length} connected (${names.join(', ') || 'none'})`);
       }
       await hub.nextChange(Math.min(left, 1000));
     }
+    this.ctx.waiting?.done();
     return hub.ready();
   }
 
@@ -233,7 +239,7 @@ export class RoundEngine {
       error = error ?? String(err);
     }
     const result: RunResult = { runId, status, rounds: ledger.history, final: finalMetrics(ledger, cfg.rounds), runDir: files.runDir, modelDir, error };
-    recorder.record(status === 'complete' ? 'info' : 'error', 'run_finished', { status, error }, ['runEnd', result]);
+    recorder.record(status === 'failed' ? 'error' : 'info', 'run_finished', { status, error: status === 'failed' ? error : undefined }, ['runEnd', result]);
     hub.bye(error ?? 'run complete', status === 'complete');
     return result;
   }

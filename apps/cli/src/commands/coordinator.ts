@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
+import { describeFinish, finishedExitCode } from '../lib/run-finish';
+import type { RunResult } from '@fedxray/coordinator';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -104,6 +106,7 @@ export function coordinatorCommand(): Command {
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--float16', 'send weights as float16 (half the bytes)')
     .option('--dashboard-token <t>', 'token that lets non-loopback browsers read the dashboard')
+    .option('--exit-when-done', 'exit when the run ends (default: keep serving the dashboard, API and model read-only until stopped)')
     .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'))
     .action(async (flags, command: Command) => {
       const { Coordinator, ConfigError, createLogger } = await import('@fedxray/coordinator');
@@ -116,16 +119,29 @@ export function coordinatorCommand(): Command {
       p.line(`Coordinator for run ${c.runId} listening on ${c.url}`);
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
       c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}`));
+      let finished: RunResult | null = null;
       const stop = () => {
+        if (finished) {
+          p.line(`Stopped serving run ${finished.runId}`);
+          void c.close().then(() => process.exit(finishedExitCode(finished!)));
+          return;
+        }
         p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
         void c.stop().then(() => process.exit(130));
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       const result = await c.done;
-      await c.close();
-      if (result.status !== 'complete') throw new Error(`Run ${result.runId} ${result.status}: ${result.error}`);
-      p.line(`Run ${result.runId} complete: final accuracy ${fmt(result.final?.accuracy)}; model in ${result.modelDir}`);
+      if (result.status === 'stopped') return new Promise<never>(() => {});
+      finished = result;
+      p.line(describeFinish(result));
+      if (flags.exitWhenDone) {
+        await c.close();
+        if (result.status !== 'complete') throw new Error(`Run ${result.runId} ${result.status}: ${result.error}`);
+        return;
+      }
+      p.line(`Still serving the dashboard, the API and /model/ (read-only) at ${c.url}/ until stopped with Ctrl-C or SIGTERM (--exit-when-done exits instead)`);
+      return new Promise<never>(() => {});
     });
 
   cmd
