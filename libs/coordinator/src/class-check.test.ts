@@ -4,6 +4,7 @@ import { io as connect } from 'socket.io-client';
 import { PROTOCOL_VERSION, type Ack, type Welcome } from '@fedxray/protocol';
 import { refuseHospitalClasses } from './class-check';
 import { Coordinator } from './coordinator';
+import { createLogger } from './log';
 import { CLASSES, TOKENS, config } from './testing';
 
 const RUN = ['covid19', 'normal', 'pneumonia', 'tuberculosis'];
@@ -39,7 +40,8 @@ async function hello(url: string, token: string, classes: string[]): Promise<{ a
 }
 
 test('over loopback: a hospital lacking classes and a one-class hospital join and are welcomed with the run’s class order; a foreign class is refused', { timeout: 60_000 }, async () => {
-  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3 }));
+  const lines: string[] = [];
+  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3 }), { logger: createLogger('pretty', (l) => lines.push(l)) });
   try {
     const subset = await hello(c.url, TOKENS.good, ['c', 'a']);
     assert.deepEqual(subset.ack, { ok: true });
@@ -50,6 +52,10 @@ test('over loopback: a hospital lacking classes and a one-class hospital join an
     assert.equal(foreign.ack.ok, false);
     assert.match(!foreign.ack.ok ? foreign.ack.error.message : '', /hospital other has 1 class it does not know: x\./);
     assert.equal(foreign.welcome, null);
+    assert.ok(
+      lines.some((l) => l.startsWith('[warn] hospital refused hospital=other reason=This run classifies [a, b, c], but hospital other has 1 class it does not know: x.')),
+      lines.join(''),
+    );
   } finally {
     await c.stop();
   }
