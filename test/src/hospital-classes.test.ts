@@ -1,28 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Coordinator } from '@fedxray/coordinator';
-import { makeBlobDataset, tempDir } from './support/images';
+import { TINY_MODEL, loopbackCoordinator } from './support/coordinator';
+import { makeBlobDataset } from './support/images';
 import { runCli } from './support/processes';
 
-const RUN_CLASSES = ['left', 'right', 'top'];
+const RUN_CLASSES = TINY_MODEL.classes;
 
 test('real hospitals over loopback: one lacking a class (named with --classes) and a one-class one train a round; a folder of a class the run does not know is refused by name', { timeout: 240_000 }, async () => {
   // Prepare: a run of three classes; hospital "children" has no "top" images, "single" only "top", "foreign" a "bottom" folder.
   const tokens = { children: 'token-children-00000000000', single: 'token-single-0000000000000', foreign: 'token-foreign-000000000000' };
-  const coordinator = await Coordinator.start({
-    dataDir: tempDir(),
-    port: 0,
-    rounds: 1,
-    minAvailable: 2,
-    minFit: 2,
-    maxFailures: 0,
-    heartbeatIntervalMs: 500,
-    waitTimeoutMs: 120_000,
-    evaluateInitial: false,
-    fit: { localEpochs: 1, batchSize: 8 },
-    model: { arch: 'densenet-tiny', imageSize: 16, classes: RUN_CLASSES },
-    staticTokens: tokens,
-  });
+  const coordinator = await loopbackCoordinator(tokens, { minAvailable: 2, minFit: 2 });
   const common = ['--coordinator', coordinator.url, '--backend', 'cpu', '--no-augment', '--no-worker'];
   const children = await makeBlobDataset({ perClass: 16, size: 16, seed: 41, classes: ['left', 'right'] });
   const single = await makeBlobDataset({ perClass: 16, size: 16, seed: 42, classes: ['top'] });
