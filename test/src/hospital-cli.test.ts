@@ -2,11 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Coordinator } from '@fedxray/coordinator';
-import { makeBlobDataset, tempDir } from './support/images';
+import { loopbackCoordinator } from './support/coordinator';
+import { makeBlobDataset } from './support/images';
 import { runCli } from './support/processes';
-
-const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['left', 'right', 'top'] };
 
 /** The JSON lines of a process's output (tfjs may add plain lines of its own). */
 function jsonLines(output: string): Record<string, any>[] {
@@ -19,20 +17,7 @@ function jsonLines(output: string): Record<string, any>[] {
 test('without a terminal the hospital logs progress lines (pretty, or JSON with --log json), and --normalize reaches its trainer', { timeout: 240_000 }, async () => {
   // Prepare: a coordinator waiting for two hospitals; each runs `fedxray hospital` with its output piped, as under systemd.
   const tokens = { json: 'token-log-json-000000000000', pretty: 'token-log-pretty-0000000000' };
-  const coordinator = await Coordinator.start({
-    dataDir: tempDir(),
-    port: 0,
-    rounds: 1,
-    minAvailable: 2,
-    minFit: 2,
-    maxFailures: 0,
-    heartbeatIntervalMs: 500,
-    waitTimeoutMs: 120_000,
-    evaluateInitial: false,
-    fit: { localEpochs: 2, batchSize: 8 },
-    model: MODEL,
-    staticTokens: tokens,
-  });
+  const coordinator = await loopbackCoordinator(tokens, { fit: { localEpochs: 2, batchSize: 8 } });
   const common = ['--coordinator', coordinator.url, '--backend', 'cpu', '--no-augment', '--progress-every', '1'];
   const a = await makeBlobDataset({ perClass: 16, size: 16, seed: 31 });
   const b = await makeBlobDataset({ perClass: 16, size: 16, seed: 32 });
@@ -71,7 +56,7 @@ test('without a terminal the hospital logs progress lines (pretty, or JSON with 
   assert.deepEqual(byMsg('finished').map((e) => e.finished), [true]);
   // Pretty lines with no terminal: progress lines, then what was evaluated (named by its split), and the end with nothing between.
   const text = pretty.output();
-  assert.match(text, /Hospital data: 3 classes, .*; normalize rescale/);
+  assert.match(text, /Hospital data: images of 3 classes \(left, right, top\), .*; normalize rescale/);
   assert.match(text, /Round 1 training: epoch 1\/2, \d+\/\d+ images, loss \d\.\d{3}/);
   assert.match(text, /Round 1 training: epoch 2\/2, (\d+)\/\1 images, loss \d\.\d{3}, [\d.]+ images\/s\n/);
   assert.match(text, /Round 1: trained on \d+ images in .*; update accepted by the coordinator/);

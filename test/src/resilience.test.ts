@@ -78,7 +78,7 @@ test('the coordinator killed (SIGKILL) mid-round and restarted: the run finishes
       runId: 'crash-test',
     }),
   );
-  const start = () => runCli(['coordinator', '--data-dir', dataDir, '--config', configPath, '--log', 'json']);
+  const start = () => runCli(['coordinator', '--data-dir', dataDir, '--config', configPath, '--log', 'json', '--exit-when-done']);
   let coord = start();
   await coord.waitFor(/listening on/);
   const hospitals = await Promise.all(

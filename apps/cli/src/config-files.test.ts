@@ -20,7 +20,7 @@ const MODEL = { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'] };
 test('coordinator --config: values in the file hold unless the flag is given on the command line', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fedxray-coord-cli-'));
   const file = jsonFile({ minAvailable: 5, minFit: 5, roundTimeoutMs: 5000, waitTimeoutMs: 1000, rounds: 4, model: MODEL });
-  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--rounds', '6', '--trust-proxy', '127.0.0.1, ::1', '--hello-timeout', '5', '--auth-failure-limit', '4', '--max-dashboards', '7');
+  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--rounds', '6', '--trust-proxy', '127.0.0.1, ::1', '--hello-timeout', '5', '--auth-failure-limit', '4', '--max-dashboards', '7', '--exit-when-done');
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /Waited 1 s for 5 hospitals/);
   const store = new RunStore(dataDir);

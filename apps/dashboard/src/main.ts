@@ -18,7 +18,7 @@ const banner = document.getElementById('banner')!;
 const link = document.getElementById('link')!;
 const linkText = document.getElementById('link-text')!;
 const modelLink = document.getElementById('model-link') as HTMLAnchorElement;
-if (auth) modelLink.href = `/model/model.json?token=${encodeURIComponent(auth)}`;
+if (auth) modelLink.href = `/model.tar?token=${encodeURIComponent(auth)}`;
 
 let live: RunState | null = null;
 let showing: 'live' | string = 'live';
@@ -61,7 +61,7 @@ async function refreshRuns(): Promise<void> {
   for (const r of [...runs].sort((a, b) => b.createdAt - a.createdAt)) {
     if (r.id === liveId) continue;
     const when = new Date(r.createdAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-    options.push(new Option(`${r.id} · ${r.status} · ${r.completedRounds} rounds · ${when}`, r.id));
+    options.push(new Option(`${r.id} · ${r.status} · ${r.completedRounds} round${r.completedRounds === 1 ? '' : 's'} · ${when}`, r.id));
   }
   picker.replaceChildren(...options);
   picker.value = showing === 'live' ? '' : showing;

@@ -32,6 +32,12 @@ export const CoordinatorConfigSchema = z.strictObject({
   rounds: z.number().int().positive().default(3),
   /** Hospitals that must be connected before a round starts. @default 2 */
   minAvailable: z.number().int().positive().default(2),
+  /**
+   * Classes a hospital must have images of to join. A hospital may have any
+   * subset of the run's classes (labels follow the run's order); 1 lets
+   * one-class hospitals join, 2 or more refuses them. @default 1
+   */
+  minHospitalClasses: z.number().int().positive().default(1),
   /** Hospitals sampled per round: max(minFit, ceil(fractionFit × available)). */
   minFit: z.number().int().positive().default(2),
   fractionFit: z.number().min(0).max(1).default(1),

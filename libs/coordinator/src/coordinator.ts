@@ -27,6 +27,7 @@ import { STARTING_WEIGHTS_FILE, startingWeights, type StartingWeightsRecord } fr
 import type { RoundRecord, RunState, SiteRoundMetrics } from './state';
 import { RunStore, type RoundRow } from './store';
 import type { CoordinatorCounts, CoordinatorView } from './view';
+import { WaitingReporter } from './waiting';
 
 /** A round record as stored, with the fields older versions did not write. */
 function storedRecord(row: RoundRow): RoundRecord {
@@ -129,7 +130,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     const { runId, config, store, recorder, hub, files, ledger, counters, strategy } = this;
     const keepLocal = new Set(strategy.localTensorNames(global));
     const schedule = this.resolved.schedule;
-    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal, schedule }, global);
+    const waiting = new WaitingReporter(this.logger, () => this.registeredNames());
+    this.engine = new RoundEngine({ runId, config, spec, store, recorder, hub, files, ledger, counters, strategy, keepLocal, schedule, waiting }, global);
   }
 
   private async listen(): Promise<void> {
@@ -142,6 +144,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.url = await this.hub.listen(http, () => this.state());
     this.logger.log('info', 'coordinator listening', { url: this.url, runId: this.runId });
     this.emit('listening', { url: this.url });
+  }
+
+  /** Hospitals that may join: registered and not revoked, and the static tokens' names. */
+  private registeredNames(): string[] {
+    const stored = this.registry.list().filter((h) => h.revokedAt === null).map((h) => h.name);
+    return [...new Set([...stored, ...Object.keys(this.config.staticTokens ?? {})])];
   }
 
   mayRead(caller: Caller, token: unknown): boolean {

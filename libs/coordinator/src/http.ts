@@ -4,6 +4,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { callerOf } from './caller';
 import type { CoordinatorView } from './view';
 import { prometheusText } from './metrics';
+import { MODEL_ARCHIVE_PATH, sendModelArchive } from './model-download';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -47,7 +48,8 @@ function inside(root: string, urlPath: string): string | null {
 /**
  * The read-only HTTP API: run state, runs, rounds, hospitals, events, failed jobs,
  * Prometheus metrics, the latest global model (tfjs format, loadable with
- * `tf.loadLayersModel('<url>/model/model.json')`) and the dashboard files.
+ * `tf.loadLayersModel('<url>/model/model.json')`, and as one archive at
+ * `/model.tar`) and the dashboard files.
  * Local readers (this machine, no proxy, no other site: see access.ts) are
  * trusted; others need `Authorization: Bearer <dashboard token>`. HEAD is
  * answered exactly as GET, without the body; a bad %-escape is a 400.
@@ -97,6 +99,7 @@ async function route(c: CoordinatorView, req: IncomingMessage, res: ServerRespon
     if (m[2] === '/events') return send(res, 200, { events: c.store.events(id, Number(url.searchParams.get('after') ?? 0)) });
     return send(res, 200, { run, rounds: c.store.rounds(id) });
   }
+  if (path === MODEL_ARCHIVE_PATH) return sendModelArchive(c, res);
   if (path.startsWith('/model/')) {
     const dir = c.modelDir();
     if (!dir) return send(res, 404, { error: 'no global model yet' });

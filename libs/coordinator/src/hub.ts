@@ -21,6 +21,7 @@ import {
 import { serveDashboard } from './dashboard-feed';
 import { CredentialWatch } from './credential-watch';
 import { identifyHospital, refusalMessage, type CertificateCheck } from './identity';
+import { refuseHospitalClasses } from './class-check';
 import { deferred } from './deferred';
 import { Door } from './door';
 import { RESULT_SCHEMAS, wireError } from './intake';
@@ -49,6 +50,8 @@ export interface HubOptions {
   runId: string;
   /** The run's classes and model, for hello and welcome. */
   classes: readonly string[];
+  /** Classes a hospital must have images of to join (any subset of `classes` otherwise). @default 1 */
+  minHospitalClasses?: number;
   model: Record<string, unknown>;
   host: string;
   port: number;
@@ -77,6 +80,8 @@ export type JobFailedHandler = (failure: JobFailure) => void;
 
 export class Hub {
   url = '';
+  /** Set when the run has ended (bye sent): later hospitals get the same bye. */
+  private ended: { reason: string; finished: boolean } | null = null;
   private http!: HttpServer;
   private io!: IoServer<HospitalToServerEvents, ServerToHospitalEvents>;
   private readonly conns = new Map<string, Connection>();
@@ -238,6 +243,7 @@ export class Hub {
 
   /** Tells every hospital the run is over. */
   bye(reason: string, finished: boolean): void {
+    this.ended = { reason, finished };
     for (const c of this.conns.values()) c.socket.emit('bye', { reason, finished });
   }
 
@@ -277,6 +283,8 @@ export class Hub {
   }
 
   private onConnection(socket: HospitalSocket): void {
+    // The run is over but the coordinator still serves its results: a hospital that comes now is told so.
+    if (this.ended) return void socket.emit('bye', this.ended);
     const name = socket.data.name as string;
     const conn: Connection = { name, socket, hello: null, lastSeen: Date.now(), job: null };
     this.conns.set(name, conn);
@@ -329,8 +337,9 @@ export class Hub {
     const hello = HelloSchema.safeParse(msg);
     if (!hello.success) return { ok: false, error: { code: 'bad_message', message: `Bad hello: ${describeZodError(hello.error)}` } };
     const { classes } = this.options;
-    if ([...classes].sort().join('\u0000') !== [...hello.data.classes].sort().join('\u0000')) {
-      const message = `This run classifies [${classes.join(', ')}], but hospital ${conn.name} has classes [${hello.data.classes.join(', ')}]`;
+    const message = refuseHospitalClasses(conn.name, classes, hello.data.classes, this.options.minHospitalClasses ?? 1);
+    if (message) {
+      this.recorder.logger.log('warn', 'hospital refused', { hospital: conn.name, reason: message });
       setImmediate(() => conn.socket.disconnect(true));
       return { ok: false, error: { code: 'bad_message', message } };
     }

@@ -1,3 +1,5 @@
+import { prettyLine } from './log-format';
+
 /** Structured logs: one JSON object per line, or a short human line. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -12,10 +14,7 @@ export function createLogger(format: 'json' | 'pretty' | 'silent', write: (line:
       if (format === 'json') {
         write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields })}\n`);
       } else {
-        const extra = Object.entries(fields)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ');
-        write(`[${level}] ${msg}${extra ? ` ${extra}` : ''}\n`);
+        write(`${prettyLine(level, msg, fields)}\n`);
       }
     },
   };

@@ -5,7 +5,7 @@ import type { NamedWeights } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import { mergeSummaries } from '@fedxray/evaluation';
 import type { ModelSpec, ScheduleEntry } from '@fedxray/model';
-import { isDiskFull } from '@fedxray/runtime';
+import { isDiskFull, plural } from '@fedxray/runtime';
 import { finishRound } from './aggregate';
 import { calibrate } from './calibrate';
 import { RoundDeadline } from './deadline';
@@ -27,6 +27,7 @@ import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
 import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import type { PhaseCounters } from './view';
+import type { WaitingReporter } from './waiting';
 
 export interface EngineContext {
   runId: string;
@@ -43,6 +44,8 @@ export interface EngineContext {
   keepLocal: ReadonlySet<string>;
   /** What trains round by round; null: the model as built, every tensor aggregated. */
   schedule: readonly ScheduleEntry[] | null;
+  /** Says who the run is waiting for. */
+  waiting?: WaitingReporter;
 }
 
 export class RoundEngine {
@@ -310,13 +313,15 @@ export class RoundEngine {
     const deadline = Date.now() + cfg.waitTimeoutMs;
     while (hub.ready().length < min) {
       if (this.stopping) throw new Error('stopped');
+      this.ctx.waiting?.update(min, hub.ready().map((c) => c.name));
       const left = deadline - Date.now();
       if (left <= 0) {
         const names = hub.ready().map((c) => c.name);
-        throw new Error(`Waited ${Math.round(cfg.waitTimeoutMs / 1000)} s for ${min} hospitals, but only ${names.length} connected (${names.join(', ') || 'none'})`);
+        throw new Error(`Waited ${Math.round(cfg.waitTimeoutMs / 1000)} s for ${plural(min, 'hospital')}, but only ${names.length} connected (${names.join(', ') || 'none'})`);
       }
       await hub.nextChange(Math.min(left, 1000));
     }
+    this.ctx.waiting?.done();
     return hub.ready();
   }
 
@@ -348,7 +353,7 @@ export class RoundEngine {
       }
     }
     const result: RunResult = { runId, status, rounds: ledger.history, final: finalMetrics(ledger, cfg.rounds), runDir: files.runDir, modelDir, error };
-    recorder.record(status === 'complete' ? 'info' : 'error', 'run_finished', { status, error }, ['runEnd', result]);
+    recorder.record(status === 'failed' ? 'error' : 'info', 'run_finished', { status, error: status === 'failed' ? error : undefined }, ['runEnd', result]);
     hub.bye(error ?? 'run complete', status === 'complete');
     return result;
   }

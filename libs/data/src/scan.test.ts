@@ -122,10 +122,22 @@ test('train/val/test folders are kept; classes can be fixed; foreign folders rep
       ds.skipped.map((s) => s.path.slice(dir.length + 1)),
       ['extra', 'test/other'],
     );
+    assert.deepEqual(ds.unlisted, ['other'], 'a class folder the list does not name is reported by name');
     const s = splitDataset(ds);
     assert.deepEqual([s.train.length, s.val.length, s.test.length], [5, 2, 2]);
     assert.ok(s.train.every((i) => i.split === 'train') && s.test.every((i) => i.split === 'test'));
     assert.deepEqual(s.train.map((i) => i.label).sort(), [0, 0, 0, 1, 1]);
+  });
+});
+
+test('a subset of the listed classes keeps the list\'s labels; nothing is unlisted without a list', async () => {
+  await withDir(async (dir) => {
+    await writeClassFolders(dir, { pneumonia: 2, normal: 1 }, { seed: 5 });
+    const fixed = await scanDataset(dir, { classes: ['covid19', 'normal', 'pneumonia', 'tuberculosis'] });
+    assert.deepEqual(fixed.unlisted, []);
+    assert.deepEqual(fixed.items.map((i) => `${i.className}:${i.label}`).sort(), ['normal:1', 'pneumonia:2', 'pneumonia:2']);
+    const own = await scanDataset(dir);
+    assert.deepEqual([own.classes, own.unlisted], [['normal', 'pneumonia'], []]);
   });
 });
 

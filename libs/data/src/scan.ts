@@ -41,6 +41,8 @@ export interface Dataset {
   duplicates: DuplicateGroup[];
   /** True when the folder already had train/val/test folders; items then carry `split`. */
   presplit: boolean;
+  /** Class folders found that `options.classes` does not list (their files are skipped), sorted. */
+  unlisted: string[];
 }
 
 export interface ScanOptions {
@@ -185,7 +187,8 @@ export async function scanDataset(dir: string, options: ScanOptions = {}): Promi
   }
   items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { root: dir, classes, items, skipped, duplicates: findDuplicates(items), presplit };
+  const unlisted = [...folderClasses].filter((c) => !labelOf.has(c)).sort();
+  return { root: dir, classes, items, skipped, duplicates: findDuplicates(items), presplit, unlisted };
 }
 
 /** Groups of items whose bytes are identical (same content hash), each with its paths. */

@@ -10,7 +10,13 @@ const ItemSchema = z.object({
 
 /** A hospital's images: a folder to scan, or (in simulation) lists already split. */
 export const DataSourceSchema = z.union([
-  z.object({ dir: z.string().min(1), ratios: z.tuple([z.number(), z.number(), z.number()]).optional(), splitSeed: z.number().int().default(0) }),
+  z.object({
+    dir: z.string().min(1),
+    /** The run's classes, in its order (label i = classes[i]); a folder of another name is refused. @default the folder names, sorted */
+    classes: z.array(z.string().min(1)).min(1).optional(),
+    ratios: z.tuple([z.number(), z.number(), z.number()]).optional(),
+    splitSeed: z.number().int().default(0),
+  }),
   z.object({ classes: z.array(z.string()).min(2), train: z.array(ItemSchema), val: z.array(ItemSchema), test: z.array(ItemSchema) }),
 ]);
 export type DataSource = z.infer<typeof DataSourceSchema>;

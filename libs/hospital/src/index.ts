@@ -6,7 +6,7 @@ export { ProgressMeter } from './progress-meter';
 export type { ProgressReport } from './progress-meter';
 export { HospitalConfigSchema, TrainerOptionsSchema, DataSourceSchema } from './config';
 export type { HospitalConfig, HospitalConfigInput, TrainerOptions, TrainerOptionsInput, DataSource } from './config';
-export { InlineTrainer } from './trainer';
+export { InlineTrainer, UnlistedClassesError } from './trainer';
 export type { LocalTrainer, DatasetFacts, FitOutcome, FitProgress } from './trainer';
 export { WorkerTrainer, hospitalProcessCommand } from './worker-trainer';
 export { UnmaskedWebSocket, hospitalSocketOptions } from './transport';

@@ -21,7 +21,7 @@ function heldTrainer(): LocalTrainer & { release: () => void } {
   const held = new Promise<void>((r) => (release = r));
   return {
     release: () => release(),
-    facts: () => ({ classes: CLASSES, examples: { train: 8, val: 2, test: 2 }, skipped: 0 }),
+    facts: () => ({ classes: CLASSES, withImages: CLASSES, examples: { train: 8, val: 2, test: 2 }, skipped: 0 }),
     backend: () => 'none',
     setup: async () => {},
     fit: async () => {

@@ -117,6 +117,10 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     const config = parsed.data;
     const tls = tlsOptions(config);
     const trainer = options.trainer ?? (config.worker ? await WorkerTrainer.create(config.trainer) : await InlineTrainer.create(config.trainer));
+    if (trainer.facts().withImages.length === 0) {
+      await trainer.close();
+      throw new Error(`Expected at least one readable image in a class folder of ${'dir' in config.trainer.data ? config.trainer.data.dir : 'the data'}, but found none`);
+    }
     const h = new Hospital(config, trainer, tls);
     h.connect();
     return h;
@@ -140,7 +144,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
       this.streak = null;
       this.emit('connected', { url: cfg.coordinator });
       const facts = this.trainer.facts();
-      s.emit('hello', { software: 'fedxray/0.1.0', backend: this.trainer.backend(), classes: facts.classes, examples: facts.examples }, (ack: Ack) => {
+      s.emit('hello', { software: 'fedxray/0.1.0', backend: this.trainer.backend(), classes: facts.withImages, examples: facts.examples }, (ack: Ack) => {
         if (!ack.ok) this.fatal(ack.error.code, `refused by the coordinator (${ack.error.code}): ${ack.error.message}`);
       });
       this.startHeartbeat();

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, getNamedWeights, ModelSpecSchema } from '@fedxray/model';
 import { InlineTrainer } from './trainer';
@@ -74,6 +78,33 @@ test('error messages sent to the coordinator carry no file paths', () => {
 });
 
 // Last in this file: it leaves this process's wasm backend dead.
+test('a hospital lacking a class: labels follow the run’s order, its summary covers every run class; --classes refuses a folder it does not name', { timeout: 120_000 }, async () => {
+  // Prepare: only "right" images, with the classes named as [left, right].
+  const dir = await blobs(12);
+  rmSync(join(dir, 'left'), { recursive: true });
+  const trainer = await InlineTrainer.create({ data: { dir, classes: ['left', 'right'] }, backend: 'cpu', augment: false, threads: 0 });
+  const runClasses = ['top', 'right', 'left'];
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, classes: runClasses });
+  // Execute
+  const facts = trainer.facts();
+  await trainer.setup(spec as unknown as Record<string, unknown>, runClasses);
+  const fit = await trainer.fit(null, fitConfig);
+  const summary = await trainer.evaluate(fit.weights, 'test');
+  await trainer.close();
+  // Assert
+  assert.deepEqual([facts.classes, facts.withImages], [['left', 'right'], ['right']]);
+  assert.deepEqual(summary.classes, runClasses);
+  assert.deepEqual(
+    summary.confusion.map((row) => row.reduce((a, b) => a + b, 0)),
+    [0, facts.examples.test, 0],
+    'every test image is a true "right", row 1 of the run',
+  );
+  await assert.rejects(
+    InlineTrainer.create({ data: { dir: await blobs(2), classes: ['right'] }, backend: 'cpu' }),
+    (err: Error) => err.name === 'UnlistedClassesError' && /has class folder left, which the classes given \(right\) do not name/.test(err.message),
+  );
+});
+
 test('after the wasm backend dies, the job and every later one fail with one clear error', { timeout: 120_000 }, async () => {
   const dir = await blobs(4);
   const trainer = await InlineTrainer.create({ data: { dir }, backend: 'wasm', augment: false, threads: 0 });

@@ -27,7 +27,10 @@ import type { FeaturePreprocessing } from './feature-cache';
 import { fitHead } from './head-fit';
 
 export interface DatasetFacts {
+  /** This hospital's label order (its folders', or the list it was given). */
   classes: string[];
+  /** The classes this hospital has at least one image of, in `classes` order: what it tells the coordinator. */
+  withImages: string[];
   examples: { train: number; val: number; test: number };
   skipped: number;
 }
@@ -60,6 +63,17 @@ export interface LocalTrainer {
   calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
+}
+
+/** Class folders that the classes a hospital was given (`--classes`) do not name. */
+export class UnlistedClassesError extends Error {
+  constructor(unlisted: string[], classes: string[], dir: string) {
+    super(
+      `${dir} has class folder${unlisted.length === 1 ? '' : 's'} ${unlisted.join(', ')}, which the classes given (${classes.join(', ')}) do not name; ` +
+        'add them to --classes if the run classifies them, or move them out of the data folder',
+    );
+    this.name = 'UnlistedClassesError';
+  }
 }
 
 class Aborted extends Error {
@@ -95,7 +109,8 @@ export class InlineTrainer implements LocalTrainer {
     const { backend } = await initBackend(options.backend);
     let trainer: InlineTrainer;
     if ('dir' in options.data) {
-      const ds = await scanDataset(options.data.dir);
+      const ds = await scanDataset(options.data.dir, { classes: options.data.classes });
+      if (ds.unlisted.length > 0) throw new UnlistedClassesError(ds.unlisted, ds.classes, options.data.dir);
       const splits = splitDataset(ds, { ratios: options.data.ratios, seed: options.data.splitSeed });
       trainer = new InlineTrainer(options, ds.classes, splits, ds.skipped.length);
     } else {
@@ -107,8 +122,11 @@ export class InlineTrainer implements LocalTrainer {
   }
 
   facts(): DatasetFacts {
+    const seen = new Set<number>();
+    for (const split of [this.splits.train, this.splits.val, this.splits.test]) for (const it of split) seen.add(it.label);
     return {
       classes: [...this.classes],
+      withImages: this.classes.filter((_, i) => seen.has(i)),
       examples: { train: this.splits.train.length, val: this.splits.val.length, test: this.splits.test.length },
       skipped: this.skipped,
     };

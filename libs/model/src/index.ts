@@ -11,6 +11,7 @@ export { Trainer, evaluateBatch, predictProbs, createOptimizer, exampleLosses } 
 export type { TrainerOptions, BatchResult, GradientResult } from './trainer';
 export { saveModel, loadModel, readModelMeta, META_FILE, MODEL_FILE } from './io';
 export type { SavedMeta } from './io';
+export { packModel, unpackModel, modelFiles } from './archive';
 export { modelSummary } from './summary';
 export type { ModelSummary } from './summary';
 export { initBackend, onBackendReady, missingTrainingKernels, BACKEND_CHOICES, TRAINING_KERNELS } from './backend';

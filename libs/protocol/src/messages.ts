@@ -47,7 +47,8 @@ export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 export const HelloSchema = z.object({
   software: z.string().max(128),
   backend: z.string().max(64),
-  classes: z.array(name).min(2).max(1000),
+  /** The run's classes this hospital has images of: any non-empty subset (a children's hospital may have no TB at all). */
+  classes: z.array(name).min(1).max(1000),
   examples: z.object({ train: count, val: count, test: count }),
 });
 export type Hello = z.infer<typeof HelloSchema>;

@@ -5,3 +5,4 @@ export { startTsWorker, tsBootstrap, tsxApiUrl } from './worker';
 export type { TsWorkerOptions } from './worker';
 export { writeFileAtomic, writeDirAtomic } from './atomic';
 export { isDiskFull, DISK_FULL_CODES } from './disk-full';
+export { plural } from './words';

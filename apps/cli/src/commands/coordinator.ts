@@ -6,6 +6,8 @@ import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
 import { maxWeightOption } from '../lib/run-options';
 import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
+import { describeFinish, finishedExitCode } from '../lib/run-finish';
+import type { RunResult } from '@fedxray/coordinator';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -24,6 +26,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['port', ['port']],
   ['rounds', ['rounds']],
   ['fractionFit', ['fractionFit']],
+  ['minHospitalClasses', ['minHospitalClasses']],
   ['maxFailures', ['maxFailures']],
   ['roundTimeout', ['roundTimeoutMs'], (s: number) => s * 1000],
   ['localEpochs', ['fit', 'localEpochs']],
@@ -145,6 +148,7 @@ export function coordinatorCommand(): Command {
     .option('--image-size <px>', 'model input size', parseIntOption('--image-size', 8), 224)
     .option('--rounds <n>', 'federated rounds', parseIntOption('--rounds', 1), 10)
     .option('--min-hospitals <n>', 'hospitals that must be connected before a round starts', parseIntOption('--min-hospitals', 1), 2)
+    .option('--min-hospital-classes <n>', "classes a hospital must have images of to join (any subset of --classes otherwise); 1 lets one-class hospitals join", parseIntOption('--min-hospital-classes', 1), 1)
     .option('--fraction-fit <f>', 'fraction of connected hospitals sampled per round', parseFloatOption('--fraction-fit'), 1)
     .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
     .option('--batch-size <n>', 'training batch size at hospitals', parseIntOption('--batch-size', 1), 32)
@@ -168,6 +172,7 @@ export function coordinatorCommand(): Command {
     .option('--hello-timeout <s>', 'seconds a new connection has to authenticate and say hello', parseIntOption('--hello-timeout', 1))
     .option('--auth-failure-limit <n>', 'wrong tokens an address may send before it is refused for a growing interval', parseIntOption('--auth-failure-limit', 1))
     .option('--max-dashboards <n>', 'dashboard sockets open at once', parseIntOption('--max-dashboards', 1))
+    .option('--exit-when-done', 'exit when the run ends (default: keep serving the dashboard, API and model read-only until stopped)')
     .addOption(new Option('--log <format>', 'log format').choices(['pretty', 'json']).default('pretty'));
   for (const { option } of PRIVACY_OPTIONS) start.addOption(option);
   start.action(async (flags, command: Command) => {
@@ -182,16 +187,29 @@ export function coordinatorCommand(): Command {
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
       const uploaded = (t?: { uploadBytes: number }) => (t ? `, updates ${(t.uploadBytes / 1e6).toFixed(1)} MB` : '');
       c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}${uploaded(r.fit.transport)}`));
+      let finished: RunResult | null = null;
       const stop = () => {
+        if (finished) {
+          p.line(`Stopped serving run ${finished.runId}`);
+          void c.close().then(() => process.exit(finishedExitCode(finished!)));
+          return;
+        }
         p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
         void c.stop().then(() => process.exit(130));
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       const result = await c.done;
-      await c.close();
-      if (result.status !== 'complete') throw new Error(`Run ${result.runId} ${result.status}: ${result.error}`);
-      p.line(`Run ${result.runId} complete: final accuracy ${fmt(result.final?.accuracy)}; model in ${result.modelDir}`);
+      if (result.status === 'stopped') return new Promise<never>(() => {});
+      finished = result;
+      p.line(describeFinish(result));
+      if (flags.exitWhenDone) {
+        await c.close();
+        if (result.status !== 'complete') throw new Error(`Run ${result.runId} ${result.status}: ${result.error}`);
+        return;
+      }
+      p.line(`Still serving the dashboard, the API and /model/ (read-only) at ${c.url}/ until stopped with Ctrl-C or SIGTERM (--exit-when-done exits instead)`);
+      return new Promise<never>(() => {});
     });
 
   cmd

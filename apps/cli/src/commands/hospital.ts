@@ -1,7 +1,18 @@
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
+import { plural } from '@fedxray/runtime';
 import { UsageError, parseIntOption } from '../usage';
 import { HospitalLog } from '../lib/hospital-log';
+
+/** `--classes a,b,c` as a list (undefined when not given); an empty or repeated name is refused. */
+export function parseClassList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`Expected --classes to be comma-separated class names, but got "${value}"`);
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length > 0) throw new UsageError(`Expected distinct names in --classes, but ${[...new Set(repeated)].join(', ')} ${repeated.length === 1 ? 'is' : 'are'} repeated`);
+  return names;
+}
 
 export function hospitalCommand(): Command {
   return new Command('hospital')
@@ -9,6 +20,7 @@ export function hospitalCommand(): Command {
     .requiredOption('--coordinator <url>', 'coordinator URL, e.g. https://coordinator.example.org:8080')
     .option('--token <token>', 'hospital token from `fedxray coordinator add-hospital` (or set FEDXRAY_TOKEN)')
     .requiredOption('--data <dir>', 'images in class folders, or train/ val/ test/ folders with class folders')
+    .option('--classes <names>', "the run's class names in its order (comma-separated), as the coordinator's operator gives them; this folder may lack some, but a folder they do not name is refused (default: the folder names)")
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'))
     .option('--no-augment', 'train without augmentation')
     .option('--balance <target>', "balance classes per epoch: 'max', 'none' or a count", 'max')
@@ -49,7 +61,7 @@ export function hospitalCommand(): Command {
         maskFrames: flags.maskFrames === true,
         giveUpAfterMs: flags.giveUpAfter * 1000,
         trainer: {
-          data: { dir: resolve(flags.data), splitSeed: flags.seed },
+          data: { dir: resolve(flags.data), splitSeed: flags.seed, classes: parseClassList(flags.classes) },
           backend: flags.backend,
           augment: flags.augment,
           balance,
@@ -63,8 +75,8 @@ export function hospitalCommand(): Command {
       const f = h.trainer.facts();
       log.info(
         'data',
-        `Hospital data: ${f.classes.length} classes, train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}; normalize ${h.config.trainer.normalize}`,
-        { classes: f.classes, examples: f.examples, skipped: f.skipped, backend: h.trainer.backend(), normalize: h.config.trainer.normalize },
+        `Hospital data: images of ${plural(f.withImages.length, 'class', 'classes')} (${f.withImages.join(', ')}), train ${f.examples.train}, val ${f.examples.val}, test ${f.examples.test}${f.skipped ? `, ${f.skipped} unreadable files skipped` : ''}; backend ${h.trainer.backend()}; normalize ${h.config.trainer.normalize}`,
+        { classes: f.withImages, examples: f.examples, skipped: f.skipped, backend: h.trainer.backend(), normalize: h.config.trainer.normalize },
       );
       log.attach(h, flags.coordinator);
       const stop = () => void h.close().then(() => process.exit(130));

@@ -3,6 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseIntOption, UsageError } from '../usage';
 import { describeHeatmap, inputToOriginal } from '../lib/gradcam-report';
+import { openModelPath } from '../lib/model-path';
 
 interface PredictOpts {
   model: string;
@@ -23,7 +24,7 @@ export function predictCommand(): Command {
         'overlaid on the image with a colour bar and legend (PNG), and prints where it peaks or that it is flat',
     )
     .argument('<image...>', 'image files (PNG, JPEG, DICOM, … — what fedxray data reads)')
-    .requiredOption('--model <dir>', 'saved model directory (model.json + fedxray.json)')
+    .requiredOption('--model <path>', "saved model directory (model.json + fedxray.json), or the archive of one (the dashboard's Download global model, /model.tar)")
     .option('--gradcam <outdir>', 'write <outdir>/<image>.gradcam.png for each image')
     .option('--class <name|index>', 'explain this class in the heatmap instead of the predicted one')
     .option('--json', 'print results as JSON')
@@ -36,7 +37,8 @@ export function predictCommand(): Command {
       const { decodeImage, decodeResized, probeImage } = await import('@fedxray/data');
       const tf = await import('@tensorflow/tfjs');
       const backend = await initBackend(opts.backend, { training: false });
-      const { model, spec, meta } = await loadModel(opts.model);
+      const source = await openModelPath(opts.model);
+      const { model, spec, meta } = await loadModel(source.dir).finally(() => source.dispose());
       if (spec.channels !== 1 && spec.channels !== 3) throw new UsageError(`Models with ${spec.channels} input channels cannot read images; expected 1 or 3`);
       const channels = spec.channels as 1 | 3;
       const normalize = opts.normalize ?? (meta.normalize === 'imagenet' ? 'imagenet' : 'rescale');

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { plural } from '@fedxray/runtime';
 import { parseFloatOption, parseIntOption } from '../usage';
 import { addRunOptions, checkDataSource, configFileSchema, simulationSettings, withConfigFile, type RunFlags } from '../lib/run-options';
 import { Progress, bar, fmt, seconds, table } from '../lib/progress';
@@ -91,7 +92,7 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   });
   sim.on('plan', ({ hospitals, classes }) => {
     p.line(
-      `Federation: ${hospitals.length} hospitals, ${options.rounds} rounds × ${options.localEpochs} local epoch${options.localEpochs === 1 ? '' : 's'}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, partition ${
+      `Federation: ${plural(hospitals.length, 'hospital')}, ${plural(options.rounds, 'round')} × ${plural(options.localEpochs, 'local epoch')}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, partition ${
         options.hospitalData ? 'per-hospital folders' : options.partition
       }`,
     );
