@@ -16,7 +16,7 @@ import {
   setNamedWeights,
   type ModelSpec,
 } from '@fedxray/model';
-import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { batches, epochLength, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
 import { withSeededRandom } from '@fedxray/runtime';
 import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
 
@@ -194,6 +194,7 @@ export class InlineTrainer implements LocalTrainer {
           epoch,
           augment: this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as any),
           balance: this.options.balance,
+          maxRepeat: this.options.maxRepeat,
           maxExamples: config.maxExamplesPerEpoch || undefined,
         })) {
           if (this.aborted) throw new Aborted();
@@ -229,8 +230,7 @@ export class InlineTrainer implements LocalTrainer {
   private epochSize(config: FitConfig): number {
     const counts = new Map<number, number>();
     for (const it of this.splits.train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
-    const b = this.options.balance;
-    let n = b === 'none' ? this.splits.train.length : b === 'max' ? Math.max(...counts.values()) * counts.size : b * counts.size;
+    let n = epochLength([...counts.values()], this.options.balance, this.options.maxRepeat);
     if (config.maxExamplesPerEpoch) n = Math.min(n, config.maxExamplesPerEpoch);
     return n;
   }
