@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
-import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
+import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
-import { computeMetrics } from '@fedxray/evaluation';
+import { getNamedWeights, loadModel } from '@fedxray/model';
 import type { NamedWeights } from '@fedxray/protocol';
+import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings } from './local-training';
+import { personalMarkdown, personalTable, type PersonalTable } from './personal';
 import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
 
 export interface SimulationResult {
@@ -15,7 +17,9 @@ export interface SimulationResult {
   result: RunResult;
   summary: Record<string, unknown>;
   hospitals: { name: string; examples: { train: number; val: number; test: number }; classCounts: Record<string, number> }[];
-  baseline?: { accuracy: number; loss: number; epochs: number };
+  baseline?: BaselineResult;
+  /** Per hospital: the global model, fine-tuned, trained alone, on the hospital's test split. */
+  personalised?: PersonalTable;
   /** Peak resident memory of this process (coordinator and in-process hospitals), MB. */
   peakRssMB: number;
 }
@@ -35,9 +39,18 @@ export interface SimulationEvents extends CoordinatorEvents {
   baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
 }
 
+/** The centralized arm: the same model trained on the pooled training data, and how it was trained. */
+export interface BaselineResult {
+  accuracy: number;
+  loss: number;
+  epochs: number;
+  settings: ArmSettings;
+}
+
 interface Site {
   name: string;
   source: DataSource;
+  images: { train: number; test: number };
 }
 
 /** The session reports a failed job as "<phase> failed in round <n>: <error>". */
@@ -65,7 +78,7 @@ async function planSites(o: SimulationOptions): Promise<{ sites: Site[]; classes
       const remap = (items: DataItem[]) => items.map((it) => ({ ...it, label: classes.indexOf(it.className) }));
       pooled.train.push(...remap(split.train));
       pooled.test.push(...remap(split.test));
-      sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed } });
+      sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed }, images: { train: split.train.length, test: split.test.length } });
     });
     return { sites, classes, pooled };
   }
@@ -78,15 +91,15 @@ async function planSites(o: SimulationOptions): Promise<{ sites: Site[]; classes
     ...split.test.map((it) => ({ ...it, split: 'test' as const })),
   ];
   const parts = partition(tagged, o.hospitals, o.partition, o.seed);
-  const sites = parts.map((items, i) => ({
-    name: `hospital-${i + 1}`,
-    source: {
+  const sites = parts.map((items, i) => {
+    const source = {
       classes: ds.classes,
       train: items.filter((it) => it.split === 'train'),
       val: items.filter((it) => it.split === 'val'),
       test: items.filter((it) => it.split === 'test'),
-    },
-  }));
+    };
+    return { name: `hospital-${i + 1}`, source, images: { train: source.train.length, test: source.test.length } };
+  });
   return { sites, classes: ds.classes, pooled: { train: split.train, test: split.test } };
 }
 
@@ -153,7 +166,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           coordinator: coordinator.url,
           token: tokens[site.name],
           worker: o.workers,
-          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
+          trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0 },
         });
         h.on('error', (err) => this.emit('hospitalFailed', hospitalFailure(site.name, err)));
         hospitals.push(h);
@@ -168,7 +181,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
             coordinator: coordinator.url,
             token: tokens[site.name],
             worker: false,
-            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 },
+            trainer: { data: site.source, backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0 },
           };
           const file = join(out, 'store', `${site.name}.json`);
           writeFileSync(file, JSON.stringify(config));
@@ -186,48 +199,75 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       await Promise.all(hospitals.map((h) => h.close().catch(() => undefined)));
       await coordinator.close();
     }
-    let baseline: SimulationResult['baseline'];
-    if (o.baseline && result.status === 'complete') baseline = await this.runBaseline(classes, pooled, model);
+    let baseline: BaselineResult | undefined;
+    let personalised: PersonalTable | undefined;
+    if (result.status === 'complete') {
+      if (o.baseline) baseline = await this.runBaseline(classes, pooled, model);
+      if (result.modelDir) personalised = await personalTable(o, sites, await readGlobalWeights(result.modelDir), model, classes);
+    }
     const summaryPath = join(out, 'summary.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
+    summary.federationSettings = federationSettings(o, model);
     if (baseline) summary.baseline = baseline;
+    if (personalised) {
+      summary.personalised = personalised;
+      appendFileSync(join(out, 'report.md'), `\n${personalMarkdown(personalised)}`);
+    }
     writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
-    return { runDir: out, result, summary, hospitals: plan, baseline, peakRssMB: summary.peakRssMB };
+    return { runDir: out, result, summary, hospitals: plan, baseline, personalised, peakRssMB: summary.peakRssMB };
   }
 
-  /** The same model trained centrally on the pooled training data for the same total epochs. */
-  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<SimulationResult['baseline']> {
+  /**
+   * The same model trained centrally on the pooled training data: as many epochs as each
+   * hospital trained (rounds × local epochs), the same batch size, learning rate, augmentation,
+   * balancing rule and repeat bound, seed and per-epoch example cap (× hospitals), scored on
+   * the pooled test split, which is the union of the hospitals' test splits.
+   */
+  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<BaselineResult> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 };
-    const trainer: LocalTrainer = o.workers ? await WorkerTrainer.create(opts) : await InlineTrainer.create(opts);
-    const epochs = o.rounds * o.localEpochs;
+    const settings = armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals);
+    const epochs = settings.epochs;
     this.emit('baseline', { phase: 'start', epochs });
+    const trainer = await openTrainer(o, source, model, classes);
     try {
-      await trainer.setup(model, classes);
-      let weights: NamedWeights | null = null; // start from the trainer's own seeded initial weights
-      for (let e = 0; e < epochs; e++) {
-        const r = await trainer.fit(weights, {
-          localEpochs: 1,
-          batchSize: o.batchSize,
-          learningRate: o.learningRate,
-          proximalMu: 0,
-          keepLocal: [],
-          weightsDtype: 'float32',
-          maxExamplesPerEpoch: o.maxExamplesPerEpoch * o.hospitals,
-          seed: o.seed * 1000 + e + 1,
-        });
-        weights = r.weights;
-        this.emit('baseline', { phase: 'epoch', epoch: e + 1, epochs, loss: r.metrics.loss, accuracy: r.metrics.accuracy });
-      }
-      const m = computeMetrics(await trainer.evaluate(weights, 'test'));
+      const weights = await trainEpochs(trainer, null, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
+      const m = await testScore(trainer, weights);
       this.emit('baseline', { phase: 'done', accuracy: m.accuracy, loss: m.loss });
-      return { accuracy: m.accuracy, loss: m.loss, epochs };
+      return { ...m, epochs, settings };
     } finally {
       await trainer.close();
     }
+  }
+}
+
+/** The federation's side of the comparison, in the same terms as a baseline's settings. */
+function federationSettings(o: SimulationOptions, model: Record<string, unknown>) {
+  return {
+    rounds: o.rounds,
+    localEpochs: o.localEpochs,
+    hospitals: o.hospitals,
+    strategy: o.strategy,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate ?? null,
+    maxExamplesPerEpoch: o.maxExamplesPerEpoch,
+    augment: o.augment,
+    balance: o.balance,
+    maxRepeat: o.maxRepeat,
+    seed: o.seed,
+    model,
+  };
+}
+
+/** The final global model's weights, as the run saved them. */
+async function readGlobalWeights(modelDir: string): Promise<NamedWeights> {
+  const { model } = await loadModel(modelDir);
+  try {
+    return getNamedWeights(model);
+  } finally {
+    model.dispose();
   }
 }
