@@ -35,6 +35,8 @@ export const SimulationOptionsSchema = z
     baseline: z.boolean().default(false),
     /** Also score, per hospital, the global model after one local fine-tuning epoch. */
     fineTune: z.boolean().default(false),
+    /** Score every hospital's models on its own test split after the last round (summary.json `personalised`). */
+    personalTable: z.boolean().default(true),
     crossSiteEvaluation: z.boolean().default(false),
     evaluateEvery: z.number().int().positive().default(1),
     fractionFit: z.number().min(0).max(1).default(1),

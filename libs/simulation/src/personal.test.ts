@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBlobs } from './testing/blobs';
+import { RunStore } from '@fedxray/coordinator';
+import type { PersonalTable } from './personal';
 import { Simulation } from './simulate';
 
 test('summary.json holds the per-hospital table (global, fine-tuned, alone) on each hospital test split, and both arms settings', async () => {
@@ -31,8 +33,8 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     const r = await sim.run();
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     const plan: { name: string; examples: { train: number; test: number } }[] = summary.hospitals;
-    const table = summary.personalised;
-    assert.deepEqual(table, r.personalised);
+    const table: PersonalTable = summary.personalised;
+    assert.deepEqual(r.personalised, table);
     assert.deepEqual(
       table.hospitals.map((h: { hospital: string }) => h.hospital),
       plan.map((h) => h.name),
@@ -43,12 +45,13 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
       assert.equal(row.testImages, plan[i].examples.test);
       assert.equal(lastRound.sites[row.hospital].examples, row.testImages);
       assert.ok(Math.abs(row.global.accuracy - lastRound.sites[row.hospital].accuracy) < 1e-9, `${row.hospital}: global ${row.global.accuracy} against the coordinator's ${lastRound.sites[row.hospital].accuracy}`);
-      for (const col of ['global', 'fineTuned', 'alone']) {
-        assert.ok(row[col].accuracy >= 0 && row[col].accuracy <= 1 && Number.isFinite(row[col].loss), `${row.hospital} ${col}: ${JSON.stringify(row[col])}`);
+      for (const col of ['global', 'fineTuned', 'alone'] as const) {
+        const score = row[col];
+        assert.ok(score && score.accuracy >= 0 && score.accuracy <= 1 && Number.isFinite(score.loss), `${row.hospital} ${col}: ${JSON.stringify(score)}`);
       }
     }
-    assert.equal(table.fineTune.epochs, 1);
-    assert.equal(table.alone.epochs, 2, 'alone trains as many epochs as each hospital did in the federation (rounds × local epochs)');
+    assert.equal(table.fineTune?.epochs, 1);
+    assert.equal(table.alone?.epochs, 2, 'alone trains as many epochs as each hospital did in the federation (rounds × local epochs)');
     // The centralized arm copies the federation's settings and pools exactly the hospitals' splits.
     const fed = summary.federationSettings;
     const base = summary.baseline.settings;
@@ -57,6 +60,13 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     assert.equal(base.epochs, fed.rounds * fed.localEpochs);
     assert.equal(base.trainImages, plan.reduce((n, h) => n + h.examples.train, 0));
     assert.equal(base.testImages, plan.reduce((n, h) => n + h.examples.test, 0));
+    // The run's store holds the table too, for the dashboard's view of the finished run.
+    const store = new RunStore(join(out, 'store'));
+    try {
+      assert.deepEqual(store.run(r.result.runId)?.summary?.personalised, table);
+    } finally {
+      store.close();
+    }
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(report, /## Per hospital: global, fine-tuned, alone/);
     assert.match(report, new RegExp(`\\| hospital-1 \\| ${plan[0].examples.test} \\| ${table.hospitals[0].global.accuracy.toFixed(3)} \\|`));

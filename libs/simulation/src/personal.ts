@@ -34,7 +34,7 @@ export interface PersonalSite {
  * trained alone (`o.baseline`) on each hospital's test split, one hospital
  * at a time (one trainer open at once).
  */
-export async function personalTable(o: SimulationOptions, sites: PersonalSite[], global: NamedWeights, model: Record<string, unknown>, classes: string[]): Promise<PersonalTable> {
+export async function scorePerHospital(o: SimulationOptions, sites: PersonalSite[], global: NamedWeights, model: Record<string, unknown>, classes: string[]): Promise<PersonalTable> {
   const table: PersonalTable = { hospitals: [] };
   for (const site of sites) {
     const trainer = await openTrainer(o, site.source, model, classes);

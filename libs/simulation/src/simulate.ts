@@ -2,14 +2,13 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Coordinator, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Coordinator, RunStore, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { partition, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
-import { getNamedWeights, loadModel } from '@fedxray/model';
 import type { NamedWeights } from '@fedxray/protocol';
 import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings } from './local-training';
-import { personalMarkdown, personalTable, type PersonalTable } from './personal';
+import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
 
 export interface SimulationResult {
@@ -159,6 +158,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     const hospitals: Hospital[] = [];
     const children: ChildProcess[] = [];
     let result: RunResult;
+    let finalWeights: NamedWeights | undefined;
     const plan: SimulationResult['hospitals'] = [];
     try {
       for (const site of o.processes ? [] : sites) {
@@ -194,6 +194,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       }
       this.emit('plan', { hospitals: plan, classes, url: coordinator.url });
       result = await coordinator.done;
+      if (result.status === 'complete' && o.personalTable) finalWeights = coordinator.globalWeights();
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       await Promise.all(hospitals.map((h) => h.close().catch(() => undefined)));
@@ -203,7 +204,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     let personalised: PersonalTable | undefined;
     if (result.status === 'complete') {
       if (o.baseline) baseline = await this.runBaseline(classes, pooled, model);
-      if (result.modelDir) personalised = await personalTable(o, sites, await readGlobalWeights(result.modelDir), model, classes);
+      if (finalWeights) personalised = await scorePerHospital(o, sites, finalWeights, model, classes);
     }
     const summaryPath = join(out, 'summary.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
@@ -217,6 +218,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       appendFileSync(join(out, 'report.md'), `\n${personalMarkdown(personalised)}`);
     }
     writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
+    if (personalised) recordSummary(join(out, 'store'), result.runId, summary);
     return { runDir: out, result, summary, hospitals: plan, baseline, personalised, peakRssMB: summary.peakRssMB };
   }
 
@@ -262,12 +264,12 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
   };
 }
 
-/** The final global model's weights, as the run saved them. */
-async function readGlobalWeights(modelDir: string): Promise<NamedWeights> {
-  const { model } = await loadModel(modelDir);
+/** The finished run's summary in its store too, so the dashboard shows the per-hospital table of a stored run. */
+function recordSummary(storeDir: string, runId: string, summary: Record<string, unknown>): void {
+  const store = new RunStore(storeDir);
   try {
-    return getNamedWeights(model);
+    store.setRunStatus(runId, 'complete', { summary });
   } finally {
-    model.dispose();
+    store.close();
   }
 }

@@ -88,6 +88,8 @@ for (const hospitals of numbers('hospitals')) {
           rounds: Number(flags.rounds),
           model: { arch: flags.arch, imageSize: Number(flags['image-size']) },
           baseline: true,
+          // The per-hospital table trains every hospital alone too; the sweep compares pooled accuracy only.
+          personalTable: false,
           seed: Number(flags.seed),
           out: join(flags.out, 'runs', `${set}-${perClass}-a${alpha}-h${hospitals}-${arm}`),
           ...ARMS[arm],
