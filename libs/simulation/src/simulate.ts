@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coordinator, RunStore, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
@@ -215,7 +215,9 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     if (baseline) summary.baseline = baseline;
     if (personalised) {
       summary.personalised = personalised;
-      appendFileSync(join(out, 'report.md'), `\n${personalMarkdown(personalised)}`);
+      // report.md exists only when the last round was evaluated.
+      const report = join(out, 'report.md');
+      if (existsSync(report)) appendFileSync(report, `\n${personalMarkdown(personalised)}`);
     }
     writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
     if (personalised) recordSummary(join(out, 'store'), result.runId, summary);

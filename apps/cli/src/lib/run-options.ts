@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
-import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
 import { UsageError, parseIntOption } from '../usage';
 
 const BACKENDS = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
@@ -32,7 +31,7 @@ export interface RunFlags {
   processes?: boolean;
   augment: boolean;
   balance: string | number;
-  maxRepeat: number;
+  maxRepeat?: number;
   cacheDir: string;
 }
 
@@ -65,7 +64,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--processes', 'run every hospital in its own process, as real hospitals are'), file: z.boolean() },
   { option: new Option('--no-augment', 'train without augmentation'), file: z.boolean() },
   { option: new Option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class").default('max'), file: z.union([z.enum(['max', 'none']), int(1)]) },
-  { option: new Option('--max-repeat <n>', 'most times one image may appear in a balanced epoch (0 = no bound, the study\'s balancing)').argParser(parseIntOption('--max-repeat', 0)).default(DEFAULT_MAX_REPEAT), file: int(0) },
+  { option: new Option('--max-repeat <n>', "most times one image may appear in a balanced epoch (default 2; 0 = no bound, the study's balancing)").argParser(parseIntOption('--max-repeat', 0)), file: int(0) },
   { option: new Option('--cache-dir <dir>', 'where --demo keeps the generated images').default('.cache'), file: z.string() },
 ];
 
