@@ -10,12 +10,12 @@
  * each α, hospital count and arm runs `fedxray simulate`'s Simulation with
  * `--partition dirichlet:α --baseline`, every other option at its default
  * unless the arm changes it:
- *   default  the defaults as they are;
+ *   default  the defaults as they are (FedAvgM, balancing with the repeat bound);
+ *   fedavg   plain FedAvg, the default strategy before FedAvgM;
+ *   epochs2  FedAvg with two local epochs a round (the baseline then trains twice as long too);
  *   study    balancing up to the largest class with no repeat bound (maxRepeat 0),
  *            the default before the bound existed;
- *   none     no balancing;
- *   epochs2  two local epochs a round (the baseline then trains twice as long too);
- *   fedavgm  server momentum (the fedavgm strategy with its default options).
+ *   none     no balancing.
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -27,10 +27,10 @@ import { IMAGE_SETS, writeImageFolders, type ImageSet } from '../datasets/image-
 
 const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   default: {},
+  fedavg: { strategy: { name: 'fedavg' } },
+  epochs2: { localEpochs: 2, strategy: { name: 'fedavg' } },
   study: { balance: 'max', maxRepeat: 0 },
   none: { balance: 'none' },
-  epochs2: { localEpochs: 2 },
-  fedavgm: { strategy: { name: 'fedavgm' } },
 };
 
 const { values: flags } = parseArgs({
