@@ -15,8 +15,8 @@ export const SimulationOptionsSchema = z
     batchSize: z.number().int().positive().default(32),
     maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
     learningRate: z.number().positive().optional(),
-    /** As the coordinator takes it: `name` and its options; `batchNorm: 'local'` is FedBN. FedAvgM (server momentum) by default: under label skew it closes most of the gap to centralized training (docs/EXPERIMENTS.md). */
-    strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavgm' }),
+    /** As the coordinator takes it: `name` and its options; `batchNorm: 'local'` is FedBN. */
+    strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
     /** Model spec fields (arch, imageSize, head, optimizer …); classes come from the data. */
     model: z.record(z.string(), z.unknown()).default({}),
     backend: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),

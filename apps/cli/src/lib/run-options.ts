@@ -53,7 +53,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--local-epochs <n>', 'epochs each hospital trains per round (default 1; demo 2)').argParser(parseIntOption('--local-epochs', 1)), file: int(1) },
   { option: new Option('--batch-size <n>', 'training batch size').argParser(parseIntOption('--batch-size', 1)).default(32), file: int(1) },
   { option: new Option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)').argParser(parseIntOption('--max-examples', 0)).default(0), file: int(0) },
-  { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md); fedavgm by default (docs/EXPERIMENTS.md)`).default('fedavgm'), file: z.string() },
+  { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md)`).default('fedavg'), file: z.string() },
   { option: new Option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)"), file: z.boolean() },
   { option: new Option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny').default('densenet-tiny'), file: z.string() },
   { option: new Option('--image-size <px>', 'model input size (default 224; demo 64)').argParser(parseIntOption('--image-size', 8)), file: int(8) },
