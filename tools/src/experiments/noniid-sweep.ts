@@ -10,9 +10,9 @@
  * each α, hospital count and arm runs `fedxray simulate`'s Simulation with
  * `--partition dirichlet:α --baseline`, every other option at its default
  * unless the arm changes it:
- *   default  the defaults as they are (FedAvgM, balancing with the repeat bound);
- *   fedavg   plain FedAvg, the default strategy before FedAvgM;
- *   epochs2  FedAvg with two local epochs a round (the baseline then trains twice as long too);
+ *   default  the defaults as they are (FedAvg, balancing with the repeat bound);
+ *   fedavgm  server momentum (the fedavgm strategy with its default options);
+ *   epochs2  two local epochs a round (the baseline then trains twice as long too);
  *   study    balancing up to the largest class with no repeat bound (maxRepeat 0),
  *            the default before the bound existed;
  *   none     no balancing.
@@ -27,8 +27,8 @@ import { IMAGE_SETS, writeImageFolders, type ImageSet } from '../datasets/image-
 
 const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   default: {},
-  fedavg: { strategy: { name: 'fedavg' } },
-  epochs2: { localEpochs: 2, strategy: { name: 'fedavg' } },
+  fedavgm: { strategy: { name: 'fedavgm' } },
+  epochs2: { localEpochs: 2 },
   study: { balance: 'max', maxRepeat: 0 },
   none: { balance: 'none' },
 };
