@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import type { FailedJob } from '@fedxray/coordinator';
 import assert from 'node:assert/strict';
-import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, roundRows, storedView, type StoredRun, type StoredSite } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, personalScores, roundRows, storedView, type StoredRun, type StoredSite } from './model';
 
 const record = (round: number, accuracy: number, loss: number, sites: Record<string, { accuracy: number; loss: number }>) => ({
   round,
@@ -131,4 +131,23 @@ test('the rounds table: who the strategy used and discarded, what a check refuse
     ],
     'only used updates are credited; c was discarded',
   );
+});
+
+test("a stored run's per-hospital table (global, fine-tuned, alone) reaches the hospitals table; malformed rows are left out", () => {
+  const summary = {
+    personalised: {
+      hospitals: [
+        { hospital: 'hospital-1', testImages: 10, global: { accuracy: 0.7, loss: 0.8 }, fineTuned: { accuracy: 0.75, loss: 0.7 }, alone: { accuracy: 0.5, loss: 1.2 } },
+        { hospital: 'hospital-2', testImages: 12, global: { accuracy: 0.6, loss: 0.9 } },
+        { hospital: 42, global: { accuracy: 1 } },
+      ],
+    },
+  };
+  const v = storedView({ ...stored, run: { ...stored.run, summary } }, sites);
+  const [h1, h2] = v.hospitals;
+  assert.deepEqual(h1.personal, { global: 0.7, fineTuned: 0.75, alone: 0.5 });
+  assert.deepEqual(h2.personal, { global: 0.6, fineTuned: null, alone: null });
+  assert.equal(v.hospitals.length, 2);
+  assert.equal(storedView(stored, sites).hospitals[0].personal, undefined, 'a run without the table has none');
+  assert.equal(personalScores({ personalised: { hospitals: 'not rows' } }).size, 0);
 });

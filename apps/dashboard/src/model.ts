@@ -3,6 +3,33 @@ import type { HospitalState, RoundRecord, RunState, SiteRoundMetrics } from '@fe
 /** A hospital as the page shows it: the live state, or what a finished run's store remembers. */
 export interface HospitalView extends Omit<HospitalState, 'examples'> {
   examples: { train: number | null; val: number | null; test: number | null } | null;
+  /** After the last round (a simulation's summary `personalised`): test accuracy on this hospital's own test split. */
+  personal?: PersonalScores;
+}
+
+/** One hospital's row of the personalised table: the global model, fine-tuned locally, trained alone. */
+export interface PersonalScores {
+  global: number | null;
+  fineTuned: number | null;
+  alone: number | null;
+}
+
+const accuracyOf = (v: unknown): number | null => {
+  const a = v && typeof v === 'object' ? (v as { accuracy?: unknown }).accuracy : undefined;
+  return typeof a === 'number' && Number.isFinite(a) ? a : null;
+};
+
+/** The personalised table of a run summary (summary.personalised.hospitals), by hospital; anything malformed is left out. */
+export function personalScores(summary: Record<string, unknown> | null): Map<string, PersonalScores> {
+  const out = new Map<string, PersonalScores>();
+  const table = summary?.personalised;
+  const rows = table && typeof table === 'object' ? (table as { hospitals?: unknown }).hospitals : undefined;
+  if (!Array.isArray(rows)) return out;
+  for (const row of rows as Record<string, unknown>[]) {
+    if (!row || typeof row.hospital !== 'string') continue;
+    out.set(row.hospital, { global: accuracyOf(row.global), fineTuned: accuracyOf(row.fineTuned), alone: accuracyOf(row.alone) });
+  }
+  return out;
 }
 
 /** Everything the page renders: a live run's state, or a finished run read back from the store. */
@@ -83,11 +110,15 @@ export function storedView(stored: StoredRun, sites: StoredSite[]): View {
       error: run.error,
     },
     current: null,
-    hospitals: hospitalsFromSites(sites, history),
+    hospitals: withPersonalScores(hospitalsFromSites(sites, history), personalScores(run.summary)),
     history,
     initial,
     confusion: null,
   };
+}
+
+function withPersonalScores(hospitals: HospitalView[], scores: Map<string, PersonalScores>): HospitalView[] {
+  return hospitals.map((h) => (scores.has(h.name) ? { ...h, personal: scores.get(h.name) } : h));
 }
 
 /** A finished run's hospitals: train examples from fit rows, test examples from evaluate rows, the last fit loss and accuracy. */

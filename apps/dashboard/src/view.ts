@@ -164,8 +164,8 @@ export class Page {
       let row = body.querySelector<HTMLTableRowElement>(`tr[data-hospital="${CSS.escape(h.name)}"]`);
       if (!row) {
         row = el('tr', { 'data-hospital': h.name });
-        for (const col of ['name', 'status', 'seen', 'train', 'val', 'test', 'backend', 'rounds', 'loss', 'accuracy', 'failures']) {
-          row.append(el('td', { 'data-col': col, class: ['train', 'val', 'test', 'rounds', 'loss', 'accuracy', 'failures'].includes(col) ? 'num' : '' }));
+        for (const col of ['name', 'status', 'seen', 'train', 'val', 'test', 'backend', 'rounds', 'loss', 'accuracy', 'failures', 'global', 'fine-tuned', 'alone']) {
+          row.append(el('td', { 'data-col': col, class: ['name', 'status', 'seen', 'backend'].includes(col) ? '' : 'num' }));
         }
         body.append(row);
       }
@@ -195,6 +195,9 @@ export class Page {
     setText(cell('accuracy'), formatPercent(h.lastAccuracy));
     setText(cell('failures'), String(h.failures));
     cell('failures').classList.toggle('warn', h.failures > 0);
+    setText(cell('global'), formatPercent(h.personal?.global));
+    setText(cell('fine-tuned'), formatPercent(h.personal?.fineTuned));
+    setText(cell('alone'), formatPercent(h.personal?.alone));
     row.dataset.rounds = String(h.roundsContributed);
   }
 

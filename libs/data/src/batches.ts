@@ -3,6 +3,7 @@ import { AugmentConfigSchema, augmentImage } from './augment';
 import type { AugmentConfig, AugmentInput } from './augment';
 import { decodeResized, parseDecodeOptions, toModelInput } from './decode';
 import type { DecodeOptions, RawImage } from './decode';
+import { classTargets, type BalanceTarget } from './balance';
 import { DataError } from './errors';
 import { Semaphore } from './pool';
 import { mixSeed, mulberry32, shuffleInPlace } from './rng';
@@ -33,7 +34,13 @@ export interface BatchOptions extends DecodeOptions {
    * a number (the study used 1500), or `'none'` (default). Classes above the target keep all
    * their images. Copies use `augment`, or the study's defaults when `augment` is false.
    */
-  balance?: 'none' | 'max' | number;
+  balance?: BalanceTarget;
+  /**
+   * How often one image may appear in an epoch, original and copies together (default
+   * `DEFAULT_MAX_REPEAT`); a class with n images gets at most n × maxRepeat examples. 0 = no
+   * bound (the study's balancing, where a class of 3 images could be brought to 1500).
+   */
+  maxRepeat?: number;
   /** Batches decoded ahead of the consumer (default 2); memory stays (prefetch + 1) batches. */
   prefetch?: number;
   /** Images decoded at once (default 2 × cores); sharp runs each on its own thread. */
@@ -68,19 +75,12 @@ export interface BatchStream extends AsyncIterable<Batch> {
   readonly plan: readonly PlannedExample[];
 }
 
-/** Per-class target count for `balance`. */
-export function balanceTarget(counts: number[], balance: 'none' | 'max' | number): number {
-  if (balance === 'none') return 0;
-  if (balance === 'max') return Math.max(0, ...counts);
-  if (!Number.isInteger(balance) || balance < 1) throw new DataError(`Expected balance to be 'none', 'max' or a positive integer, but got ${balance}`);
-  return balance;
-}
-
 /**
  * The epoch's example list: originals plus balancing copies (drawn round-robin from each
- * class in a seeded order), shuffled by seed + epoch.
+ * class in a seeded order, so no image repeats more than `maxRepeat` times), shuffled by
+ * seed + epoch.
  */
-export function planEpoch(items: readonly DataItem[], options: Pick<BatchOptions, 'balance' | 'shuffle' | 'seed' | 'epoch' | 'augment' | 'maxExamples' | 'numClasses'>): PlannedExample[] {
+export function planEpoch(items: readonly DataItem[], options: Pick<BatchOptions, 'balance' | 'maxRepeat' | 'shuffle' | 'seed' | 'epoch' | 'augment' | 'maxExamples' | 'numClasses'>): PlannedExample[] {
   const seed = options.seed ?? 0;
   const epoch = options.epoch ?? 0;
   const plan: PlannedExample[] = items.map((item) => ({ item, augment: options.augment !== undefined && options.augment !== false }));
@@ -89,16 +89,17 @@ export function planEpoch(items: readonly DataItem[], options: Pick<BatchOptions
     const k = Math.max(options.numClasses ?? 0, ...items.map((i) => i.label + 1));
     const byClass: DataItem[][] = Array.from({ length: k }, () => []);
     for (const it of items) byClass[it.label].push(it);
-    const target = balanceTarget(
+    const targets = classTargets(
       byClass.map((c) => c.length),
       balance,
+      options.maxRepeat,
     );
     const rng = mulberry32(mixSeed(seed, epoch, 0xba1a));
-    for (const members of byClass) {
-      if (members.length === 0 || members.length >= target) continue;
+    byClass.forEach((members, c) => {
+      if (members.length === 0 || members.length >= targets[c]) return;
       const order = shuffleInPlace([...members], rng);
-      for (let i = 0; i < target - members.length; i++) plan.push({ item: order[i % order.length], augment: true });
-    }
+      for (let i = 0; i < targets[c] - members.length; i++) plan.push({ item: order[i % order.length], augment: true });
+    });
   }
   if (options.shuffle !== false) shuffleInPlace(plan, mulberry32(mixSeed(seed, epoch)));
   return options.maxExamples !== undefined ? plan.slice(0, Math.max(0, options.maxExamples)) : plan;

@@ -107,7 +107,7 @@ export interface WriteAugmentedOptions {
 /**
  * Writes the balanced training set to disk, as the study did with Augmentor: for every class
  * below the target, augmented copies (PNG at `imageSize`) named `aug-<n>-<source>.png` in
- * `<out>/<class>/`. Originals are not copied. The plan is made from decodable files only: items
+ * `<out>/<class>/`, with no bound on repeats (the study's balancing). Originals are not copied. The plan is made from decodable files only: items
  * not verified by a scan (`item.info`) are decoded once first, and those that fail are reported
  * in `skipped` and never drawn. Returns how many copies each class received and how many
  * decodable sources it had.
@@ -133,7 +133,7 @@ export async function writeAugmented(
   const decodable = verified.filter((it): it is DataItem => it !== null);
   const sources: Record<string, number> = {};
   for (const it of decodable) sources[it.className] = (sources[it.className] ?? 0) + 1;
-  const plan = planEpoch(decodable, { balance: options.target ?? 'max', seed, shuffle: false, numClasses: options.numClasses }).filter((e) => e.augment);
+  const plan = planEpoch(decodable, { balance: options.target ?? 'max', maxRepeat: 0, seed, shuffle: false, numClasses: options.numClasses }).filter((e) => e.augment);
   const written: Record<string, number> = {};
   await mapPool(plan, options.concurrency ?? 4, async (e, n) => {
     let img: RawImage;

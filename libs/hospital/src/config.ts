@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
 
 const ItemSchema = z.object({
   path: z.string(),
@@ -29,6 +30,8 @@ export const TrainerOptionsSchema = z.object({
   augment: z.union([z.boolean(), z.record(z.string(), z.unknown())]).default(true),
   /** Balance classes in each epoch: 'none', 'max' (up to the largest class) or a count. @default 'max' */
   balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
+  /** Most times one image may appear in a balanced epoch; 0 = no bound (docs/DATA.md). @default DEFAULT_MAX_REPEAT (2) */
+  maxRepeat: z.number().int().nonnegative().default(DEFAULT_MAX_REPEAT),
   normalize: z.enum(['rescale', 'imagenet']).default('rescale'),
   resize: z.enum(['fill', 'letterbox']).default('fill'),
   seed: z.number().int().default(0),

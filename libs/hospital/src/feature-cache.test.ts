@@ -32,7 +32,7 @@ async function collect(cache: FeatureCache, model: tf.LayersModel, items: DataIt
   const rows = new Map<string, Float32Array[]>();
   let hits = 0;
   let misses = 0;
-  for await (const b of featureBatches(cache, model, items, pre, { batchSize: 3, epoch, shuffle: false, balance })) {
+  for await (const b of featureBatches(cache, model, items, pre, { batchSize: 3, epoch, shuffle: false, balance, maxRepeat: 0 })) {
     hits += b.hits;
     misses += b.misses;
     for (let i = 0; i < b.n; i++) {

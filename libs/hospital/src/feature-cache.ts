@@ -117,6 +117,8 @@ export interface FeatureBatchOptions {
   shuffle?: boolean;
   /** As `batches()`: bring classes to a count with augmented copies. */
   balance?: 'none' | 'max' | number;
+  /** As `batches()`: most times one image appears in an epoch (default DEFAULT_MAX_REPEAT; 0 = no bound). */
+  maxRepeat?: number;
   maxExamples?: number;
   numClasses?: number;
   /** Images per backbone pass when features are computed. */
@@ -154,7 +156,7 @@ export async function* featureBatches(
 ): AsyncGenerator<FeatureBatch> {
   if (featureLength(model) !== cache.featureLength) throw new Error(`The cache holds ${cache.featureLength}-value features, but the model gives ${featureLength(model)}`);
   const augmenting = pre.augment !== undefined && pre.augment !== false;
-  const plan = planEpoch(items, { balance: o.balance, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch, augment: augmenting ? pre.augment : undefined, maxExamples: o.maxExamples, numClasses: o.numClasses });
+  const plan = planEpoch(items, { balance: o.balance, maxRepeat: o.maxRepeat, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch, augment: augmenting ? pre.augment : undefined, maxExamples: o.maxExamples, numClasses: o.numClasses });
   const seen = new Map<string, number>();
   const variants = plan.map((ex): FeatureVariant => {
     if (!ex.augment) return 'o';

@@ -20,7 +20,7 @@ import {
   type ModelSpec,
   type TrainablePlan,
 } from '@fedxray/model';
-import { batches, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { batches, epochLength, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
 import { withSeededRandom } from '@fedxray/runtime';
 import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
 import type { FeaturePreprocessing } from './feature-cache';
@@ -225,6 +225,7 @@ export class InlineTrainer implements LocalTrainer {
           epoch,
           augment: this.augment(),
           balance: this.options.balance,
+          maxRepeat: this.options.maxRepeat,
           maxExamples: config.maxExamplesPerEpoch || undefined,
         })) {
           if (this.aborted) throw new Aborted();
@@ -304,8 +305,7 @@ export class InlineTrainer implements LocalTrainer {
   private epochSize(config: FitConfig): number {
     const counts = new Map<number, number>();
     for (const it of this.splits.train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
-    const b = this.options.balance;
-    let n = b === 'none' ? this.splits.train.length : b === 'max' ? Math.max(...counts.values()) * counts.size : b * counts.size;
+    let n = epochLength([...counts.values()], this.options.balance, this.options.maxRepeat);
     if (config.maxExamplesPerEpoch) n = Math.min(n, config.maxExamplesPerEpoch);
     return n;
   }

@@ -1,5 +1,7 @@
 export { Simulation } from './simulate';
-export type { SimulationResult, SimulationEvents, HospitalFailure } from './simulate';
+export type { SimulationResult, SimulationEvents, HospitalFailure, BaselineResult } from './simulate';
+export type { PersonalTable, PersonalRow } from './personal';
+export type { ArmSettings, TestScore } from './local-training';
 export { SimulationOptionsSchema } from './options';
 export type { SimulationOptions, SimulationOptionsInput } from './options';
 export { Tuner, TuneResumeError, planTrials, analyse, simulationTrialRunner } from './tune/tuner';

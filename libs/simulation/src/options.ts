@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
 
 /** One simulated federation, parsed once; bad values fail at once with their path. */
 export const SimulationOptionsSchema = z
@@ -29,6 +30,8 @@ export const SimulationOptionsSchema = z
     featureCacheDir: z.string().optional(),
     augment: z.boolean().default(true),
     balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
+    /** Most times one image may appear in a hospital's balanced epoch; 0 = no bound. */
+    maxRepeat: z.number().int().nonnegative().default(DEFAULT_MAX_REPEAT),
     seed: z.number().int().default(42),
     /** Where the run's model, summary.json, report and store go. */
     out: z.string(),
@@ -38,6 +41,10 @@ export const SimulationOptionsSchema = z
     processes: z.boolean().default(false),
     /** Also train the same model centrally on the pooled data for comparison. */
     baseline: z.boolean().default(false),
+    /** Also score, per hospital, the global model after one local fine-tuning epoch. */
+    fineTune: z.boolean().default(false),
+    /** Score every hospital's models on its own test split after the last round (summary.json `personalised`). */
+    personalTable: z.boolean().default(true),
     crossSiteEvaluation: z.boolean().default(false),
     evaluateEvery: z.number().int().positive().default(1),
     fractionFit: z.number().min(0).max(1).default(1),

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Coordinator, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
-import { Hospital, InlineTrainer, WorkerTrainer, hospitalProcessCommand, type DataSource, type LocalTrainer } from '@fedxray/hospital';
+import { Coordinator, RunStore, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
-import { computeMetrics } from '@fedxray/evaluation';
 import type { NamedWeights } from '@fedxray/protocol';
+import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings } from './local-training';
+import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { recordSplitInModel } from './record-split';
 import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
 
@@ -16,7 +17,9 @@ export interface SimulationResult {
   result: RunResult;
   summary: Record<string, unknown>;
   hospitals: { name: string; examples: { train: number; val: number; test: number }; classCounts: Record<string, number> }[];
-  baseline?: { accuracy: number; loss: number; epochs: number };
+  baseline?: BaselineResult;
+  /** Per hospital: the global model, fine-tuned, trained alone, on the hospital's test split. */
+  personalised?: PersonalTable;
   /** Peak resident memory of this process (coordinator and in-process hospitals), MB. */
   peakRssMB: number;
 }
@@ -36,9 +39,18 @@ export interface SimulationEvents extends CoordinatorEvents {
   baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
 }
 
+/** The centralized arm: the same model trained on the pooled training data, and how it was trained. */
+export interface BaselineResult {
+  accuracy: number;
+  loss: number;
+  epochs: number;
+  settings: ArmSettings;
+}
+
 interface Site {
   name: string;
   source: DataSource;
+  images: { train: number; test: number };
 }
 
 /** The session reports a failed job as "<phase> failed in round <n>: <error>". */
@@ -77,7 +89,7 @@ async function planSites(o: SimulationOptions): Promise<Plan> {
       const remap = (items: DataItem[]) => items.map((it) => ({ ...it, label: classes.indexOf(it.className) }));
       pooled.train.push(...remap(split.train));
       pooled.test.push(...remap(split.test));
-      sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed } });
+      sites.push({ name: `hospital-${i + 1}`, source: { dir: resolve(o.hospitalData![i]), splitSeed: o.seed }, images: { train: split.train.length, test: split.test.length } });
     });
     return { sites, classes, pooled, splits, presplit: sets.some((ds) => ds.presplit) };
   }
@@ -90,15 +102,15 @@ async function planSites(o: SimulationOptions): Promise<Plan> {
     ...split.test.map((it) => ({ ...it, split: 'test' as const })),
   ];
   const parts = partition(tagged, o.hospitals, o.partition, o.seed);
-  const sites = parts.map((items, i) => ({
-    name: `hospital-${i + 1}`,
-    source: {
+  const sites = parts.map((items, i) => {
+    const source = {
       classes: ds.classes,
       train: items.filter((it) => it.split === 'train'),
       val: items.filter((it) => it.split === 'val'),
       test: items.filter((it) => it.split === 'test'),
-    },
-  }));
+    };
+    return { name: `hospital-${i + 1}`, source, images: { train: source.train.length, test: source.test.length } };
+  });
   return { sites, classes: ds.classes, pooled: { train: split.train, test: split.test }, splits: [split], presplit: Boolean(ds.presplit) };
 }
 
@@ -159,7 +171,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       ...(o.dp ? { dp: o.dp as CoordinatorConfigInput['dp'] } : {}),
     });
     const featureCache = resolve(o.featureCacheDir ?? join(out, 'feature-cache'));
-    const trainerOptions = (site: Site) => ({ backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0, cacheDir: join(featureCache, site.name) });
+    const trainerOptions = (site: Site) => ({ backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0, cacheDir: join(featureCache, site.name) });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'updateRefused', 'jobFailed', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
     // The coordinator was already listening before these listeners were attached.
@@ -167,6 +179,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     const hospitals: Hospital[] = [];
     const children: ChildProcess[] = [];
     let result: RunResult;
+    let finalWeights: NamedWeights | undefined;
     const plan: SimulationResult['hospitals'] = [];
     try {
       for (const site of o.processes ? [] : sites) {
@@ -202,13 +215,18 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       }
       this.emit('plan', { hospitals: plan, classes, url: coordinator.url });
       result = await coordinator.done;
+      if (result.status === 'complete' && o.personalTable) finalWeights = coordinator.globalWeights();
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       await Promise.all(hospitals.map((h) => h.close().catch(() => undefined)));
       await coordinator.close();
     }
-    let baseline: SimulationResult['baseline'];
-    if (o.baseline && result.status === 'complete') baseline = await this.runBaseline(classes, pooled, model);
+    let baseline: BaselineResult | undefined;
+    let personalised: PersonalTable | undefined;
+    if (result.status === 'complete') {
+      if (o.baseline) baseline = await this.runBaseline(classes, pooled, model);
+      if (finalWeights) personalised = await scorePerHospital(o, sites, finalWeights, model, classes);
+    }
     if (result.modelDir) recordSplitInModel(result.modelDir, split, trainingImages(splits));
     const summaryPath = join(out, 'summary.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
@@ -216,41 +234,67 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
+    summary.federationSettings = federationSettings(o, model);
     if (baseline) summary.baseline = baseline;
+    if (personalised) {
+      summary.personalised = personalised;
+      // report.md exists only when the last round was evaluated.
+      const report = join(out, 'report.md');
+      if (existsSync(report)) appendFileSync(report, `\n${personalMarkdown(personalised)}`);
+    }
     writeFileSync(summaryPath, JSON.stringify(summary, null, 2));
-    return { runDir: out, result, summary, hospitals: plan, baseline, peakRssMB: summary.peakRssMB };
+    if (personalised) recordSummary(join(out, 'store'), result.runId, summary);
+    return { runDir: out, result, summary, hospitals: plan, baseline, personalised, peakRssMB: summary.peakRssMB };
   }
 
-  /** The same model trained centrally on the pooled training data for the same total epochs. */
-  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<SimulationResult['baseline']> {
+  /**
+   * The same model trained centrally on the pooled training data: as many epochs as each
+   * hospital trained (rounds × local epochs), the same batch size, learning rate, augmentation,
+   * balancing rule and repeat bound, seed and per-epoch example cap (× hospitals), scored on
+   * the pooled test split, which is the union of the hospitals' test splits.
+   */
+  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<BaselineResult> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, seed: o.seed, threads: 0 };
-    const trainer: LocalTrainer = o.workers ? await WorkerTrainer.create(opts) : await InlineTrainer.create(opts);
-    const epochs = o.rounds * o.localEpochs;
+    const settings = armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals);
+    const epochs = settings.epochs;
     this.emit('baseline', { phase: 'start', epochs });
+    const trainer = await openTrainer(o, source, model, classes);
     try {
-      await trainer.setup(model, classes);
-      let weights: NamedWeights | null = null; // start from the trainer's own seeded initial weights
-      for (let e = 0; e < epochs; e++) {
-        const r = await trainer.fit(weights, {
-          localEpochs: 1,
-          batchSize: o.batchSize,
-          learningRate: o.learningRate,
-          proximalMu: 0,
-          keepLocal: [],
-          weightsDtype: 'float32',
-          maxExamplesPerEpoch: o.maxExamplesPerEpoch * o.hospitals,
-          seed: o.seed * 1000 + e + 1,
-        });
-        weights = r.weights;
-        this.emit('baseline', { phase: 'epoch', epoch: e + 1, epochs, loss: r.metrics.loss, accuracy: r.metrics.accuracy });
-      }
-      const m = computeMetrics(await trainer.evaluate(weights, 'test'));
+      const weights = await trainEpochs(trainer, null, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
+      const m = await testScore(trainer, weights);
       this.emit('baseline', { phase: 'done', accuracy: m.accuracy, loss: m.loss });
-      return { accuracy: m.accuracy, loss: m.loss, epochs };
+      return { ...m, epochs, settings };
     } finally {
       await trainer.close();
     }
+  }
+}
+
+/** The federation's side of the comparison, in the same terms as a baseline's settings. */
+function federationSettings(o: SimulationOptions, model: Record<string, unknown>) {
+  return {
+    rounds: o.rounds,
+    localEpochs: o.localEpochs,
+    hospitals: o.hospitals,
+    strategy: o.strategy,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate ?? null,
+    maxExamplesPerEpoch: o.maxExamplesPerEpoch,
+    augment: o.augment,
+    balance: o.balance,
+    maxRepeat: o.maxRepeat,
+    seed: o.seed,
+    model,
+  };
+}
+
+/** The finished run's summary in its store too, so the dashboard shows the per-hospital table of a stored run. */
+function recordSummary(storeDir: string, runId: string, summary: Record<string, unknown>): void {
+  const store = new RunStore(storeDir);
+  try {
+    store.setRunStatus(runId, 'complete', { summary });
+  } finally {
+    store.close();
   }
 }

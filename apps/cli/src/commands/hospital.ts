@@ -24,6 +24,7 @@ export function hospitalCommand(): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'))
     .option('--no-augment', 'train without augmentation')
     .option('--balance <target>', "balance classes per epoch: 'max', 'none' or a count", 'max')
+    .option('--max-repeat <n>', "most times one image may appear in a balanced epoch (default 2; 0 = no bound, the study's balancing)", parseIntOption('--max-repeat', 0))
     .option('--ca <pem>', "trust this CA certificate for the coordinator's TLS")
     .option('--cert <pem>', 'client certificate from `fedxray coordinator add-hospital NAME --certificate`: prove who this hospital is with mutual TLS instead of a token')
     .option('--key <pem>', "the client certificate's private key")
@@ -65,6 +66,7 @@ export function hospitalCommand(): Command {
           backend: flags.backend,
           augment: flags.augment,
           balance,
+          maxRepeat: flags.maxRepeat,
           normalize: flags.normalize,
           seed: flags.seed,
           threads: flags.threads === 'auto' ? 'auto' : parseIntOption('--threads', 0)(flags.threads),

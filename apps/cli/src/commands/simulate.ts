@@ -16,6 +16,7 @@ interface SimulateFlags extends RunFlags {
   out?: string;
   config?: string;
   baseline?: boolean;
+  fineTune?: boolean;
   crossSite?: boolean;
   dashboard?: boolean;
   port: number;
@@ -30,6 +31,7 @@ const SIMULATE_FILE = {
   activation: z.enum(['relu', 'tanh', 'sigmoid']).optional(),
   out: z.string().optional(),
   baseline: z.boolean().optional(),
+  fineTune: z.boolean().optional(),
   crossSite: z.boolean().optional(),
   dashboard: z.boolean().optional(),
   port: z.number().int().min(0).max(65535).optional(),
@@ -46,6 +48,7 @@ export function simulateCommand(): Command {
     .option('--out <dir>', 'run directory (default runs/sim-<time>)')
     .option('--config <file>', 'JSON file with any of these options in camelCase (flags given on the command line win; an unknown key is refused)')
     .option('--baseline', 'also train the same model centrally on the pooled data and report it beside the federation')
+    .option('--fine-tune', "after the last round, also score at each hospital the global model after one local epoch on that hospital's data")
     .option('--cross-site', 'after the last round, evaluate every hospital’s local model at every site')
     .option('--dashboard', 'serve the dashboard and print its URL')
     .option('--port <n>', 'coordinator port (0 = any free port)', parseIntOption('--port', 0), 0)
@@ -80,6 +83,7 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     model,
     out,
     baseline: !!flags.baseline,
+    fineTune: !!flags.fineTune,
     crossSiteEvaluation: !!flags.crossSite,
     port: flags.port,
     dashboardDir: flags.dashboard ? dashboardDir() : undefined,
@@ -166,6 +170,10 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   const dp = (result.summary as { privacy?: { dp?: { epsilon: number; delta: number; rounds: number } | null } }).privacy?.dp;
   if (dp) p.line(`Differential privacy: ε = ${fmt(dp.epsilon)} at δ = ${dp.delta} after ${dp.rounds} rounds (summary.json privacy.dp)`);
   if (result.baseline) p.line(`Centralized baseline: test accuracy ${fmt(result.baseline.accuracy)}, loss ${fmt(result.baseline.loss)} (${result.baseline.epochs} epochs)`);
+  if (result.personalised) {
+    p.line("Per hospital, test accuracy on the hospital's own test split:");
+    p.line(table(['hospital', 'test images', 'global', 'fine-tuned', 'alone'], result.personalised.hospitals.map((h) => [h.hospital, String(h.testImages), fmt(h.global.accuracy), fmt(h.fineTuned?.accuracy), fmt(h.alone?.accuracy)])));
+  }
   p.line(`${took}. Run directory: ${relative(process.cwd(), out) || '.'} (model/, summary.json, report.md)`);
   if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
 }

@@ -35,6 +35,7 @@ export interface RunFlags extends PrivacyFlags {
   processes?: boolean;
   augment: boolean;
   balance: string | number;
+  maxRepeat?: number;
   cacheDir: string;
   weights?: string;
   trainable?: string;
@@ -87,6 +88,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--processes', 'run every hospital in its own process, as real hospitals are'), file: z.boolean() },
   { option: new Option('--no-augment', 'train without augmentation'), file: z.boolean() },
   { option: new Option('--balance <target>', "balance classes in each hospital's epochs: max, none or a count per class").default('max'), file: z.union([z.enum(['max', 'none']), int(1)]) },
+  { option: new Option('--max-repeat <n>', "most times one image may appear in a balanced epoch (default 2; 0 = no bound, the study's balancing)").argParser(parseIntOption('--max-repeat', 0)), file: int(0) },
   { option: new Option('--cache-dir <dir>', "where --demo keeps the generated images, and each hospital its frozen backbone's features").default('.cache'), file: z.string() },
   { option: new Option('--weights <source>', 'starting weights: random (default), imagenet (fetched into ~/.cache/fedxray), a Keras .h5 file or a model folder (e.g. an earlier run\'s model/)'), file: z.string() },
   { option: new Option('--trainable <what>', 'what trains: all, head or from:<keras layer name> (e.g. from:conv5_block1_0_bn); frozen tensors are not sent'), file: z.string() },
@@ -187,6 +189,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     backend: flags.backend,
     augment: flags.augment,
     balance: balanceOf(flags.balance),
+    maxRepeat: flags.maxRepeat,
     seed: flags.seed,
     workers: flags.workers,
     processes: !!flags.processes,
