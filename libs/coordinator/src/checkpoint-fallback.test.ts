@@ -41,7 +41,7 @@ function assertRedidRound3(run: Awaited<ReturnType<typeof resume>>, checkpoints:
   assert.ok(lines.some((l) => /^\[error\] checkpoint damaged .*round-0003/.test(l)), lines.join(''));
 }
 
-// reliability: latest checkpoint truncated on disk | the coordinator resumes from the newest intact checkpoint and redoes the rounds after it | data lost: no | "checkpoint damaged … resuming from the checkpoint of round 2; rounds 3 will be redone"
+// reliability: latest checkpoint truncated on disk | the coordinator resumes from the newest intact checkpoint and redoes the rounds after it | no | "checkpoint damaged … resuming from the checkpoint of round 2; rounds 3 will be redone"
 test('a truncated latest checkpoint: the run resumes from the round before and redoes the lost round', { timeout: 180_000 }, async () => {
   const { cfg, checkpoint } = await stoppedAfterRound3();
   const shard = readdirSync(checkpoint).find((f) => f.endsWith('.bin') && f.startsWith('group1'))!;
@@ -49,7 +49,7 @@ test('a truncated latest checkpoint: the run resumes from the round before and r
   assertRedidRound3(await resume(cfg), join(checkpoint, '..'));
 });
 
-// reliability: latest checkpoint altered on disk with its size unchanged | its SHA-256 does not match the manifest, so the newest intact checkpoint is used and the rounds after it redone | data lost: no | "checkpoint damaged … does not match its SHA-256 … rounds 3 will be redone"
+// reliability: latest checkpoint altered on disk with its size unchanged | its SHA-256 does not match the manifest, so the newest intact checkpoint is used and the rounds after it redone | no | "checkpoint damaged … does not match its SHA-256 … rounds 3 will be redone"
 test('a checkpoint altered without changing its size is caught by its checksum, not loaded silently', { timeout: 180_000 }, async () => {
   const { cfg, checkpoint, runId } = await stoppedAfterRound3();
   const shard = join(checkpoint, readdirSync(checkpoint).find((f) => f.endsWith('.bin') && f.startsWith('group1'))!);

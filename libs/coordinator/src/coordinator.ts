@@ -4,7 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NamedWeights } from '@fedxray/protocol';
 import { createStrategy, type Strategy } from '@fedxray/aggregation';
 import { buildModel } from '@fedxray/model';
-import { isDiskFull } from '@fedxray/runtime';
 import { resumePoint } from './checkpoint-recovery';
 import type { CoordinatorConfig, CoordinatorConfigInput } from './config';
 import { deferred } from './deferred';

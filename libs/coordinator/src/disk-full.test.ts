@@ -24,7 +24,7 @@ function assertEveryRoundOnce(result: Awaited<ReturnType<typeof runToEnd>>) {
   assert.deepEqual(result.rounds.map((r) => r.round), [1, 2], 'no round lost or doubled');
 }
 
-// reliability: disk full (SQLITE_FULL) while the round is committed | the round fails cleanly and keeps the last committed model, event writes fail without crashing, and the round is retried once space is back | data lost: no | "disk full: round 1 failed; the last good state is kept and the round is tried again in … s"
+// reliability: disk full (SQLITE_FULL) while the round is committed | the round fails cleanly and keeps the last committed model, event writes fail without crashing, and the round is retried once space is back | no | "disk full: round 1 failed; the last good state is kept and the round is tried again in … s"
 test('SQLITE_FULL while committing a round: the round fails cleanly, nothing crashes, and the run resumes once space is back', { timeout: 120_000 }, async () => {
   const { c, lines } = await started();
   let full = false;
@@ -54,7 +54,7 @@ test('SQLITE_FULL while committing a round: the round fails cleanly, nothing cra
   assert.ok(lines.some((l) => /^\[error\] disk full: round 1 failed; .*SQLITE_FULL|database or disk is full/.test(l)), lines.join(''));
 });
 
-// reliability: disk full (ENOSPC) while the checkpoint is written | the round fails cleanly (recorded as "disk full"), no partial checkpoint is left, and the round is retried once space is back | data lost: no | "disk full: round 1 failed; … ENOSPC: no space left on device"
+// reliability: disk full (ENOSPC) while the checkpoint is written | the round fails cleanly (recorded as "disk full"), no partial checkpoint is left, and the round is retried once space is back | no | "disk full: round 1 failed; … ENOSPC: no space left on device"
 test('ENOSPC while writing a checkpoint: the round is recorded as failed for a full disk and redone once space is back', { timeout: 120_000 }, async () => {
   const { c, lines, dataDir } = await started({ maxRoundAttempts: 1 });
   let failures = 0;
@@ -84,7 +84,7 @@ test('ENOSPC while writing a checkpoint: the round is recorded as failed for a f
   }
 });
 
-// reliability: disk full (SQLITE_FULL) while a committed round's evaluation is recorded | the committed round is kept (not redone), and its evaluation is run and recorded again once space is back | data lost: no | "disk full: round 1 was committed, but its evaluation could not be recorded; it is evaluated again in …"
+// reliability: disk full (SQLITE_FULL) while a committed round's evaluation is recorded | the committed round is kept (not redone), and its evaluation is run and recorded again once space is back | no | "disk full: round 1 was committed, but its evaluation could not be recorded; it is evaluated again in …"
 test('SQLITE_FULL while recording a committed round’s evaluation: the round is not redone, only evaluated again', { timeout: 120_000 }, async () => {
   const { c, lines } = await started();
   let full = false;

@@ -20,63 +20,18 @@ import {
 } from '@fedxray/protocol';
 import { serveDashboard } from './dashboard-feed';
 import { CredentialWatch } from './credential-watch';
-import { identifyHospital, refusalMessage, type CertificateCheck } from './identity';
+import { identifyHospital, refusalMessage } from './identity';
+import { DASHBOARD_INTERVAL_MS, serverTransportOptions, type HubOptions, type JobFailedHandler } from './hub-options';
 import { refuseHospitalClasses } from './class-check';
 import { deferred } from './deferred';
 import { Door } from './door';
 import { RESULT_SCHEMAS, wireError } from './intake';
 import { JOB_STATUS, NO_ANSWER, type Connection, type HospitalSocket, type Job, type JobKind, type JobOutcome, type JobSpec } from './jobs';
-import type { JobFailure, Recorder } from './record';
+import type { Recorder } from './record';
 import type { HospitalRegistry } from './registry';
 import type { HospitalState, RunState } from './state';
 
-/**
- * socket.io server options for weights traffic, set on purpose: the default
- * 1 MB maxHttpBufferSize silently drops a DenseNet121 update (30 MB), and
- * per-message deflate costs more CPU than it saves on float weights.
- */
-export function serverTransportOptions(maxPayloadBytes: number) {
-  return {
-    maxHttpBufferSize: maxPayloadBytes,
-    perMessageDeflate: false,
-    transports: ['websocket' as const],
-    pingInterval: 10_000,
-    pingTimeout: 20_000,
-    serveClient: false,
-  };
-}
-
-export interface HubOptions {
-  runId: string;
-  /** The run's classes and model, for hello and welcome. */
-  classes: readonly string[];
-  /** Classes a hospital must have images of to join (any subset of `classes` otherwise). @default 1 */
-  minHospitalClasses?: number;
-  model: Record<string, unknown>;
-  host: string;
-  port: number;
-  /** PEM contents (already read), for HTTPS. */
-  tls?: { cert: Buffer; key: Buffer };
-  maxPayloadBytes: number;
-  heartbeatIntervalMs: number;
-  heartbeatMisses: number;
-  dashboardToken?: string;
-  /** Proxies whose X-Forwarded-For is believed. */
-  trustProxy: readonly string[];
-  /** Time to authenticate and say hello. */
-  helloTimeoutMs: number;
-  authFailureLimit: number;
-  authBlockMs: number;
-  maxDashboardConnections: number;
-  /** Checks a client certificate's chain against the federation CA (mutual TLS; see pki.ts). */
-  checkCertificate?: CertificateCheck;
-}
-
-/** Least time between two dashboard state broadcasts. */
-export const DASHBOARD_INTERVAL_MS = 500;
-
-/** How a failed job is written down (the store's job failure row, and the round engine's list). */
-export type JobFailedHandler = (failure: JobFailure) => void;
+export { serverTransportOptions, DASHBOARD_INTERVAL_MS, type HubOptions, type JobFailedHandler } from './hub-options';
 
 export class Hub {
   url = '';

@@ -20,7 +20,7 @@ function removeDatabase(dataDir: string): void {
   for (const f of ['fedxray.db', 'fedxray.db-wal', 'fedxray.db-shm']) rmSync(join(dataDir, f), { force: true });
 }
 
-// reliability: database truncated to 0 bytes while the data dir holds earlier runs | the coordinator refuses to start instead of beginning a new run with no hospitals | data lost: no | "Refusing to start: … holds 1 earlier run (…), but …/fedxray.db is empty (0 bytes)" with what to do
+// reliability: database truncated to 0 bytes while the data dir holds earlier runs | the coordinator refuses to start instead of beginning a new run with no hospitals | no | "Refusing to start: … holds 1 earlier run (…), but …/fedxray.db is empty (0 bytes)" with what to do
 test('a database truncated to 0 bytes beside earlier run folders: the start is refused with what was found and what to do', { timeout: 60_000 }, async () => {
   const { dataDir, runId } = await dataDirWithARun();
   truncateSync(join(dataDir, 'fedxray.db'), 0);
@@ -36,7 +36,7 @@ test('a database truncated to 0 bytes beside earlier run folders: the start is r
   assert.equal(statSync(join(dataDir, 'fedxray.db')).size, 0, 'the refusal writes nothing into the database');
 });
 
-// reliability: database file deleted (or recreated empty) while the data dir holds earlier runs | the coordinator refuses to start; --new-run starts a new run beside the old folders on purpose | data lost: no | "Refusing to start: … fedxray.db is missing" (or "holds no runs")
+// reliability: database file deleted (or recreated empty) while the data dir holds earlier runs | the coordinator refuses to start; --new-run starts a new run beside the old folders on purpose | no | "Refusing to start: … fedxray.db is missing" (or "holds no runs")
 test('a missing database, or one recreated with no runs, is refused too; newRun starts a new run on purpose', { timeout: 60_000 }, async () => {
   const { dataDir, runId } = await dataDirWithARun();
   removeDatabase(dataDir);

@@ -50,7 +50,7 @@ function expectedMean(ks: number[], n: number): Float64Array {
   return out;
 }
 
-// reliability: a hospital drops out of a secure sum after the key exchange, another before unmasking | its pairwise masks are rebuilt from Shamir shares; the round aggregates the others exactly | data lost: no | warn: secure aggregation: hospital dropped / no unmask answer
+// reliability: a hospital drops out of a secure sum after the key exchange, another before unmasking | its pairwise masks are rebuilt from Shamir shares; the round aggregates the others exactly | no | warn: secure aggregation: hospital dropped / no unmask answer
 test('a secure round with one hospital dropped after the key exchange and one silent at unmasking aggregates the survivors exactly (Shamir recovery)', { timeout: 60_000 }, async () => {
   const { result, initial, global } = await secureRun(['none', 'none', 'fail-fit', 'skip-unmask', 'none']);
   assert.equal(result.status, 'complete', result.error ?? undefined);
@@ -73,7 +73,7 @@ test('a secure round with one hospital dropped after the key exchange and one si
   assert.ok(worst < 2e-6, `aggregate within float32 and fixed-point error of plain FedAvg (worst ${worst})`);
 });
 
-// reliability: too many hospitals drop out of a secure sum | the round fails and is retried under k of n; no mask is removed | data lost: no | round failed: the secure sum failed: … the threshold is 2
+// reliability: too many hospitals drop out of a secure sum | the round fails and is retried under k of n; no mask is removed | no | round failed: the secure sum failed: … the threshold is 2
 test('with fewer survivors than the threshold the secure round fails cleanly', { timeout: 60_000 }, async () => {
   const { result, lines } = await secureRun(['none', 'fail-fit', 'fail-fit'], { maxFailures: 3 });
   assert.equal(result.status, 'failed');
