@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { imageFolders, runFedxray, savedModel, tempDir } from './testing';
 
@@ -65,4 +66,19 @@ test('after simulate, evaluate with no split flags scores the run’s own test i
   const allowed = await runFedxray(['evaluate', '--model', model, '--data', data, '--split-seed', '0', '--allow-training-overlap', '--backend', 'cpu', '--out', tempDir()]);
   assert.equal(allowed.code, 0, allowed.err);
   assert.match(allowed.err, /Warning: \d+ of the \d+ images were in the model's training set \(--allow-training-overlap\)/);
+
+  // the same model as the dashboard's archive: the same scores, and its training images still refused
+  const { packModel } = await import('@fedxray/model');
+  const { TRAINING_IMAGES_FILE } = await import('@fedxray/data');
+  const archive = join(tempDir(), 'model.tar');
+  await pipeline(await packModel(model, 'fedxray-model'), createWriteStream(archive));
+  const archived = tempDir();
+  const fromTar = await runFedxray(['evaluate', '--model', archive, '--data', data, '--backend', 'cpu', '--out', archived]);
+  assert.equal(fromTar.code, 0, fromTar.err);
+  const tarReport = JSON.parse(readFileSync(join(archived, 'report.json'), 'utf8'));
+  assert.equal(tarReport.final.test.metrics.accuracy, scored.accuracy);
+  assert.equal(tarReport.config.model, archive);
+  const tarLeaky = await runFedxray(['evaluate', '--model', archive, '--data', data, '--split-seed', '0', '--backend', 'cpu', '--out', tempDir()]);
+  assert.equal(tarLeaky.code, 2, tarLeaky.err);
+  assert.match(tarLeaky.err, new RegExp(`among the model's training images`), `the archive carries ${TRAINING_IMAGES_FILE}`);
 });

@@ -22,7 +22,7 @@ test('coordinator --max-weight is the strategy’s maxWeight; a strategy that do
   const dataDir = mkdtempSync(join(tmpdir(), 'fedxray-coord-cli-'));
   const file = join(dataDir, 'config.json');
   writeFileSync(file, JSON.stringify({ waitTimeoutMs: 1000, model: MODEL }));
-  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--max-weight', '0.25');
+  const r = await run('coordinator', '--data-dir', dataDir, '--config', file, '--port', '0', '--max-weight', '0.25', '--exit-when-done');
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /Waited 1 s for 2 hospitals/);
   const store = new RunStore(dataDir);

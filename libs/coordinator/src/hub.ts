@@ -358,6 +358,8 @@ export class Hub {
 
   /** Disconnects at once every hospital whose credential was revoked or rotated (here or by another process) since it connected. */
   private expelRetired(): void {
+    // A closed hub (and its registry's database) has nobody left to expel.
+    if (this.closed) return;
     const connected = [...this.conns.values()].map((c) => ({ name: c.name, credential: c.socket.data.credential as string }));
     for (const { name, reason } of this.watch.retired(connected)) {
       const conn = this.conns.get(name)!;

@@ -11,7 +11,14 @@ import { extract, pack } from 'tar-stream';
 import { ModelError } from './errors';
 import { META_FILE, MODEL_FILE } from './io';
 
-/** The files of a saved model folder that make the model: model.json, fedxray.json and the manifest's shards (not a checkpoint's server state). */
+/**
+ * Files that travel with a model when its folder has them: the list of images
+ * it was trained on (libs/data's TRAINING_IMAGES_FILE, written by simulate),
+ * so that `fedxray evaluate` on an archive still refuses training images.
+ */
+export const MODEL_COMPANION_FILES = ['training-images.json'] as const;
+
+/** The files of a saved model folder that make the model: model.json, fedxray.json, the manifest's shards and the companions it has (not a checkpoint's server state). */
 export async function modelFiles(dir: string): Promise<string[]> {
   let json: { weightsManifest?: { paths?: unknown }[] };
   try {
@@ -21,7 +28,9 @@ export async function modelFiles(dir: string): Promise<string[]> {
   }
   const shards = (json.weightsManifest ?? []).flatMap((g) => (Array.isArray(g.paths) ? g.paths.map(String) : []));
   for (const s of shards) if (!safeEntry(s)) throw new ModelError(`${join(dir, MODEL_FILE)} lists a weight shard outside its folder: ${s}`);
-  return [MODEL_FILE, ...shards, META_FILE];
+  const companions = [];
+  for (const f of MODEL_COMPANION_FILES) if (await stat(join(dir, f)).then((st) => st.isFile(), () => false)) companions.push(f);
+  return [MODEL_FILE, ...shards, META_FILE, ...companions];
 }
 
 /** A relative path that stays inside the folder it is unpacked into. */

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { openModelPath } from '../lib/model-path';
 import { UsageError, parseIntOption } from '../usage';
 import { describeMismatch, matchClasses } from '../lib/classes';
 import { checkTrainingOverlap, chooseSplit, describeSplit } from '../lib/recorded-split';
@@ -37,7 +38,7 @@ export function evaluateCommand(): Command {
       'Evaluate a saved model on a folder of X-rays (one sub-folder per class, or train/val/test/<class>) and write ' +
         'report.json, report.md and PNG charts (confusion matrix, ROC curves, calibration)',
     )
-    .requiredOption('--model <dir>', 'saved model directory (model.json + fedxray.json, as a run writes it)')
+    .requiredOption('--model <path>', 'saved model folder (model.json + fedxray.json, as a run writes it) or the dashboard\'s model archive (.tar)')
     .requiredOption('--data <dir>', 'image folder; its class folders are matched to the model’s classes by exact name, and a folder the model has no class for is refused')
     .addOption(
       new Option('--split <split>', 'which split to evaluate: the folder’s own train/val/test, else the content-hash split recorded in the model (8:1:1 if none)')
@@ -54,7 +55,7 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--normalize <mode>', "pixel scaling the model was trained with (default: the model's, from its fedxray.json, else rescale)").choices(['rescale', 'imagenet']))
     .option('--title <text>', 'report title')
     .action(async (flags: EvaluateFlags) => {
-      const modelDir = directory('--model', flags.model);
+      const modelPath = resolve(flags.model);
       const dataDir = directory('--data', flags.data);
       const started = Date.now();
       const [tf, model, data, evaluation] = await Promise.all([
@@ -67,7 +68,12 @@ export function evaluateCommand(): Command {
         throw new UsageError(`Expected --backend to be one of ${model.BACKEND_CHOICES.join(', ')}, but got ${flags.backend}`);
       }
       const backend = await model.initBackend(flags.backend as (typeof model.BACKEND_CHOICES)[number], { training: false });
-      const { model: net, spec, meta } = await model.loadModel(modelDir);
+      const source = await openModelPath(modelPath);
+      const modelDir = source.dir;
+      const { model: net, spec, meta } = await model.loadModel(modelDir).catch(async (err) => {
+        await source.dispose();
+        throw err;
+      });
       const normalize = flags.normalize ?? (meta.normalize === 'imagenet' ? 'imagenet' : 'rescale');
       try {
         const chosen = chooseSplit(data, modelDir, meta, flags.splitSeed);
@@ -102,7 +108,7 @@ export function evaluateCommand(): Command {
           items = Array.from({ length: k }, (_, i) => all[Math.floor((i * all.length) / k)]);
         }
         process.stderr.write(
-          `Evaluating ${items.length} images (${flags.split} split) of ${dataDir} with ${modelDir} on ${backend.backend}` +
+          `Evaluating ${items.length} images (${flags.split} split) of ${dataDir} with ${modelPath} on ${backend.backend}` +
             `${ds.skipped.length > 0 ? `; ${ds.skipped.length} files skipped while scanning` : ''}\n`,
         );
 
@@ -134,12 +140,12 @@ export function evaluateCommand(): Command {
 
         const out = resolve(flags.out);
         const { files } = await evaluation.writeReport(out, {
-          title: flags.title ?? `Evaluation of ${modelDir}`,
+          title: flags.title ?? `Evaluation of ${modelPath}`,
           classes: [...spec.classes],
           rounds: [],
           final: { test: summary, testName: flags.split },
           config: {
-            model: modelDir,
+            model: modelPath,
             data: dataDir,
             split: flags.split,
             splitSeed: chosen.seed,
@@ -185,6 +191,7 @@ export function evaluateCommand(): Command {
         }
       } finally {
         net.dispose();
+        await source.dispose();
       }
     });
 }
