@@ -135,8 +135,10 @@ test('the coordinator killed (SIGKILL) mid-round and restarted: the run finishes
 
 test('a hospital slower than the heartbeat interval is not dropped', { timeout: 180_000 }, async () => {
   const token = 'token-slow-00000000000000000';
-  const heartbeatIntervalMs = 50;
-  const heartbeatMisses = 2;
+  // A 500 ms window: short beside the training (seconds), long enough that a loaded machine's
+  // event-loop stalls do not read as a lost hospital.
+  const heartbeatIntervalMs = 100;
+  const heartbeatMisses = 5;
   const coordinator = await Coordinator.start({
     dataDir: tempDir(),
     port: 0,
@@ -147,7 +149,7 @@ test('a hospital slower than the heartbeat interval is not dropped', { timeout: 
     heartbeatIntervalMs,
     heartbeatMisses,
     evaluateInitial: false,
-    fit: { localEpochs: 2, batchSize: 16 },
+    fit: { localEpochs: 3, batchSize: 16 },
     model: { ...MODEL, imageSize: 32 },
     staticTokens: { slow: token },
   });
@@ -161,7 +163,7 @@ test('a hospital slower than the heartbeat interval is not dropped', { timeout: 
     assert.deepEqual(result.rounds[0].fit.failures, []);
     assert.deepEqual(result.rounds[0].fit.hospitals, ['slow']);
     // The test means something only if training took many heartbeat windows.
-    assert.ok(fitMs > 10 * heartbeatIntervalMs * heartbeatMisses, `training took ${fitMs} ms`);
+    assert.ok(fitMs > 6 * heartbeatIntervalMs * heartbeatMisses, `training took ${fitMs} ms`);
   } finally {
     await hospital.close();
     await coordinator.close();
