@@ -74,3 +74,35 @@ test('with trustProxy, X-Forwarded-For is believed only for the trusted hops', {
   assert.equal(callerOf('198.51.100.7', { 'x-forwarded-for': '127.0.0.1' }, ['10.0.0.2']).address, '198.51.100.7', 'a peer that is no trusted proxy');
   assert.equal(callerOf('::ffff:127.0.0.1', {}, []).address, '127.0.0.1');
 });
+
+/** GET with headers: the status and the Retry-After header. */
+function answer(url: string, path: string, headers: Record<string, string>): Promise<{ status: number; retryAfter?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// reliability: a stranger guesses the dashboard token over HTTP (wrong Bearer tokens in a row) | after authFailureLimit wrong tokens its address gets 429 with Retry-After, the right token included, until the block ends; requests without a token (this machine's own browser) are not throttled | no | HTTP 429 "too many wrong dashboard tokens"; the refusals summarised in the log per address
+test('wrong dashboard tokens over HTTP are throttled per address, as hospitals’ wrong tokens are', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, dashboardToken: DASHBOARD_TOKEN, authFailureLimit: 2, authBlockMs: 1500 }));
+  const stranger = (token: string) => answer(c.url, '/api/state', { host: 'dashboard.example', authorization: `Bearer ${token}` });
+  try {
+    assert.equal((await stranger(DASHBOARD_TOKEN)).status, 200);
+    assert.equal((await stranger('guess-1')).status, 401);
+    assert.equal((await stranger('guess-2')).status, 401);
+    const blocked = await stranger(DASHBOARD_TOKEN);
+    assert.equal(blocked.status, 429, 'blocked, even with the right token');
+    assert.ok(Number(blocked.retryAfter) >= 1, `Retry-After ${blocked.retryAfter}`);
+    assert.equal(await status(c.url, '/api/state'), 200, 'this machine asking for itself, without a token, is not throttled');
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.equal((await stranger(DASHBOARD_TOKEN)).status, 200, 'the block ends');
+    assert.equal((await stranger('guess-3')).status, 401, 'a success forgave the earlier failures');
+  } finally {
+    await c.stop();
+  }
+});

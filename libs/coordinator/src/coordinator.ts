@@ -25,7 +25,7 @@ import { RoundEngine } from './round-engine';
 import { STARTING_WEIGHTS_FILE, startingWeights, type StartingWeightsRecord } from './starting-weights';
 import type { RoundRecord, RunState, SiteRoundMetrics } from './state';
 import { RunStore, type RoundRow } from './store';
-import type { CoordinatorCounts, CoordinatorView } from './view';
+import type { CoordinatorCounts, CoordinatorView, ReaderThrottle } from './view';
 import { WaitingReporter } from './waiting';
 
 /** A round record as stored, with the fields older versions did not write. */
@@ -149,6 +149,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
   private registeredNames(): string[] {
     const stored = this.registry.list().filter((h) => h.revokedAt === null).map((h) => h.name);
     return [...new Set([...stored, ...Object.keys(this.config.staticTokens ?? {})])];
+  }
+
+  get readers(): ReaderThrottle | undefined {
+    return this.hub.readers;
   }
 
   mayRead(caller: Caller, token: unknown): boolean {

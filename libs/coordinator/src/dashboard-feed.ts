@@ -13,6 +13,8 @@ export interface DashboardFeedOptions {
   intervalMs: number;
   /** A socket let in (the connection gate stops limiting it). */
   admitted: (socket: Socket) => void;
+  /** A socket that gave a wrong dashboard token, by the caller's address (counted by the throttle). */
+  wrongToken?: (address: string) => void;
 }
 
 function refusal(code: string, message: string): Error {
@@ -23,7 +25,9 @@ function refusal(code: string, message: string): Error {
 export function serveDashboard(dash: Namespace, state: () => unknown, o: DashboardFeedOptions): { changed(): void; close(): void } {
   dash.use((socket, next) => {
     const caller = callerOf(socket.handshake.address, socket.handshake.headers, o.trustProxy);
-    if (!mayRead(o.dashboardToken, caller, (socket.handshake.auth as { token?: unknown } | undefined)?.token)) {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (!mayRead(o.dashboardToken, caller, token)) {
+      if (token) o.wrongToken?.(caller.address);
       return next(refusal('unauthorized', 'dashboard: open it from this machine (no proxy, no other site), or give the dashboard token'));
     }
     if (dash.sockets.size >= o.maxConnections) {

@@ -77,6 +77,16 @@ export class Door {
     setImmediate(() => shut(socket.conn));
   }
 
+  /**
+   * A reader (HTTP API, /model/, dashboard socket) that gave a wrong dashboard
+   * token: counted against its address like a hospital's wrong token, so that
+   * the token cannot be guessed at speed either, and logged (summarised).
+   */
+  readerRefused(address: string): void {
+    const wait = this.throttle.failed(address);
+    this.log.refused(address, 'unauthorized', { message: 'wrong dashboard token', ...(wait ? { refusedForSeconds: Math.ceil(wait / 1000) } : {}) });
+  }
+
   /** An address that authenticated: its failures are forgiven. */
   authenticated(address: string): void {
     this.throttle.succeeded(address);

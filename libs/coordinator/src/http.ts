@@ -78,7 +78,16 @@ async function route(c: CoordinatorView, req: IncomingMessage, res: ServerRespon
   if (path === '/api/health') return send(res, 200, { ok: true, runId: c.runId });
   const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('token');
   const caller = callerOf(req.socket.remoteAddress, req.headers, c.config.trustProxy);
-  if (!c.mayRead(caller, bearer)) return send(res, 401, { error: 'open this from the coordinator machine itself (no proxy, no other site), or give the dashboard token' });
+  const wait = bearer ? (c.readers?.waitOf(caller.address) ?? 0) : 0;
+  if (wait > 0) {
+    res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+    return send(res, 429, { error: `too many wrong dashboard tokens from ${caller.address}; try again in ${Math.ceil(wait / 1000)} s` });
+  }
+  if (!c.mayRead(caller, bearer)) {
+    if (bearer) c.readers?.readerRefused(caller.address);
+    return send(res, 401, { error: 'open this from the coordinator machine itself (no proxy, no other site), or give the dashboard token' });
+  }
+  if (bearer) c.readers?.authenticated(caller.address);
 
   if (path === '/metrics') {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

@@ -73,6 +73,7 @@ export class Hub {
       maxConnections: o.maxDashboardConnections,
       intervalMs: DASHBOARD_INTERVAL_MS,
       admitted: (socket) => this.door.trust(socket),
+      wrongToken: (address) => this.door.readerRefused(address),
     });
     this.feed = feed;
     this.recorder.events.on('state', () => feed.changed());
@@ -86,6 +87,11 @@ export class Hub {
     this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), Math.min(o.heartbeatIntervalMs, 1000));
     this.heartbeatTimer.unref();
     return this.url;
+  }
+
+  /** The throttle of failed authentications, for the HTTP API's dashboard tokens (undefined before listen). */
+  get readers(): Door | undefined {
+    return this.door;
   }
 
   /** Hospitals connected and greeted, in name order (a hospital whose credential was just revoked or rotated is not among them). */

@@ -35,4 +35,14 @@ export interface CoordinatorView {
   modelDir(): string | null;
   /** Local callers (loopback, no proxy, loopback Host, no foreign Origin) are trusted; anyone else needs the dashboard token. */
   mayRead(caller: Caller, token: unknown): boolean;
+  /** Failed dashboard tokens, throttled per address as hospitals' are (absent: no throttle). */
+  readonly readers?: ReaderThrottle;
+}
+
+/** What the HTTP API needs of the throttle of failed authentications (the hub's door). */
+export interface ReaderThrottle {
+  /** Milliseconds the address must wait (0: it may ask). */
+  waitOf(address: string): number;
+  readerRefused(address: string): void;
+  authenticated(address: string): void;
 }
