@@ -180,25 +180,34 @@ export function coordinatorCommand(): Command {
       const config = { ...coordinatorConfig(flags, command, readConfigFile(flags.config)), dataDir: resolve(flags.dataDir), dashboardDir: dashboardDir() };
       const logger = createLogger(flags.log);
       const p = new Progress();
-      const c = await Coordinator.start(config, { logger }).catch((err) => {
+      // Signals are handled from the start: a Ctrl-C while the coordinator is still starting stops it as soon as it has.
+      let c: Awaited<ReturnType<typeof Coordinator.start>> | null = null;
+      let finished: RunResult | null = null;
+      let stopRequested = false;
+      const stop = () => {
+        if (!c) {
+          stopRequested = true;
+          return;
+        }
+        const running = c;
+        if (finished) {
+          p.line(`Stopped serving run ${finished.runId}`);
+          void running.close().then(() => process.exit(finishedExitCode(finished!)));
+          return;
+        }
+        p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
+        void running.stop().then(() => process.exit(130));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      c = await Coordinator.start(config, { logger }).catch((err) => {
         throw err instanceof ConfigError ? new UsageError(err.message) : err;
       });
       p.line(`Coordinator for run ${c.runId} listening on ${c.url}`);
       p.line(`Dashboard: ${c.url}/   API: ${c.url}/api/state   Prometheus: ${c.url}/metrics`);
       const uploaded = (t?: { uploadBytes: number }) => (t ? `, updates ${(t.uploadBytes / 1e6).toFixed(1)} MB` : '');
       c.on('roundEnd', (r) => p.line(`Round ${r.round} done in ${seconds(r.durationMs)}: accuracy ${fmt(r.metrics?.accuracy)}, loss ${fmt(r.metrics?.loss)}${uploaded(r.fit.transport)}`));
-      let finished: RunResult | null = null;
-      const stop = () => {
-        if (finished) {
-          p.line(`Stopped serving run ${finished.runId}`);
-          void c.close().then(() => process.exit(finishedExitCode(finished!)));
-          return;
-        }
-        p.line('Stopping: the run can be resumed by starting the coordinator again with the same --data-dir');
-        void c.stop().then(() => process.exit(130));
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      if (stopRequested) stop();
       const result = await c.done;
       if (result.status === 'stopped') return new Promise<never>(() => {});
       finished = result;
