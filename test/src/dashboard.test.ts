@@ -234,7 +234,8 @@ test('the dashboard shows the initial model on its cards, and cuts off no label:
     initial: { accuracy: 0.25, loss: 123.456 },
     confusion: { classes, matrix: classes.map((_, i) => classes.map((_, j) => (i === j ? 1234 : 12))) },
   };
-  const later: RunState = { ...training, run: { ...training.run, completedRounds: 2 }, current: { ...training.current!, round: 3 }, history: [record(1, 0.4, 11.64), record(2, 0.6, 0.0012)] };
+  const privacy: RunState['privacy'] = { secureAggregation: true, dp: { epsilon: 12.3456, delta: 1e-5, noiseMultiplier: 1, clip: 1, rounds: 2, mode: 'distributed', epsilonBudget: 20, perRound: [] } };
+  const later: RunState = { ...training, run: { ...training.run, completedRounds: 2 }, current: { ...training.current!, round: 3 }, history: [record(1, 0.4, 11.64), record(2, 0.6, 0.0012)], privacy };
   const server = await serveDashboard(DIST);
   const { context, close } = await launchBrowser({ width: 1280, height: 900 });
   try {
@@ -244,18 +245,22 @@ test('the dashboard shows the initial model on its cards, and cuts off no label:
     await page.goto(server.url, { waitUntil: 'load' });
     await page.waitForFunction(() => document.getElementById('run-id')?.textContent?.startsWith('run-'));
     const cards = await page.evaluate(() => ['global-accuracy', 'accuracy-sub', 'global-loss', 'loss-sub'].map((id) => document.getElementById(id)!.textContent));
+    const privacyHidden = await page.evaluate(() => document.getElementById('privacy-card')!.hidden);
     server.show(later);
     await page.waitForFunction(() => document.getElementById('round-number')?.dataset.round === '3');
     await page.waitForFunction(() => document.querySelectorAll('#chart-loss svg text').length > 10);
     const problems = await page.evaluate(cutOff);
     const legend = await page.evaluate(() => Array.from(document.querySelectorAll('#chart-loss svg text')).map((t) => t.textContent));
     const headers = await page.evaluate(() => Array.from(document.querySelectorAll('#confusion thead th')).map((t) => t.textContent));
+    const privacyCard = await page.evaluate(() => [document.getElementById('privacy-card')!.hidden, document.getElementById('privacy')!.textContent, document.getElementById('privacy-sub')!.textContent]);
 
     // Assert
     assert.deepEqual(cards, ['25.0%', 'initial model, before round 1', '123.456', 'initial model, before round 1']);
     assert.deepEqual(problems, []);
     for (const name of ['Global model', ...sites]) assert.ok(legend.includes(name), `${name} in the loss chart's legend`);
     assert.deepEqual(headers.slice(1), classes);
+    assert.equal(privacyHidden, true, 'a plain run shows no privacy card');
+    assert.deepEqual(privacyCard, [false, 'ε = 12.35 of budget 20', 'δ = 0.00001 · 2 rounds · distributed DP · secure aggregation'], 'with DP the card shows ε spent, and no label is cut off beside it');
   } finally {
     await close();
     await server.close();

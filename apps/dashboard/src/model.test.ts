@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import type { FailedJob } from '@fedxray/coordinator';
 import assert from 'node:assert/strict';
-import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, personalScores, roundRows, storedView, type StoredRun, type StoredSite } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, latestMetrics, metricSeries, personalScores, privacyCard, roundRows, storedView, type StoredRun, type StoredSite } from './model';
 
 const record = (round: number, accuracy: number, loss: number, sites: Record<string, { accuracy: number; loss: number }>) => ({
   round,
@@ -150,4 +150,16 @@ test("a stored run's per-hospital table (global, fine-tuned, alone) reaches the 
   assert.equal(v.hospitals.length, 2);
   assert.equal(storedView(stored, sites).hospitals[0].personal, undefined, 'a run without the table has none');
   assert.equal(personalScores({ personalised: { hospitals: 'not rows' } }).size, 0);
+});
+
+test('the privacy card: ε with δ, rounds and budget under DP; "summed" under secure aggregation alone; hidden for a plain run', () => {
+  assert.equal(privacyCard(null), null);
+  assert.equal(privacyCard(undefined), null);
+  assert.deepEqual(privacyCard({ secureAggregation: true, dp: null }), { value: 'summed', sub: 'secure aggregation: no single update is seen' });
+  const dp = { epsilon: 7.0834, delta: 1e-5, noiseMultiplier: 1, clip: 1, rounds: 2, mode: 'distributed' as const, epsilonBudget: 10, perRound: [] };
+  assert.deepEqual(privacyCard({ secureAggregation: true, dp }), { value: 'ε = 7.08 of budget 10', sub: 'δ = 0.00001 · 2 rounds · distributed DP · secure aggregation' });
+  assert.deepEqual(privacyCard({ secureAggregation: false, dp: { ...dp, rounds: 1, mode: 'central', epsilonBudget: null } }), { value: 'ε = 7.08', sub: 'δ = 0.00001 · 1 round · central DP' });
+  const fromStore = storedView({ run: { ...stored.run, summary: { privacy: { secureAggregation: false, dp } } }, rounds: [] }, []);
+  assert.equal(privacyCard(fromStore.privacy)?.value, 'ε = 7.08 of budget 10', "a stored run's summary.json privacy reaches the card");
+  assert.equal(storedView({ run: { ...stored.run, summary: { privacy: { secureAggregation: 'yes' } } }, rounds: [] }, []).privacy, null, 'a malformed privacy record is left out');
 });

@@ -114,7 +114,33 @@ export function storedView(stored: StoredRun, sites: StoredSite[]): View {
     history,
     initial,
     confusion: null,
+    privacy: privacyOf(run.summary?.privacy),
   };
+}
+
+type Privacy = NonNullable<RunState['privacy']>;
+
+/** summary.json's `privacy`, when it has the shape a run writes; null otherwise. */
+function privacyOf(v: unknown): Privacy | null {
+  if (!v || typeof v !== 'object' || typeof (v as { secureAggregation?: unknown }).secureAggregation !== 'boolean') return null;
+  const dp = (v as { dp?: unknown }).dp;
+  if (dp !== null && (typeof dp !== 'object' || typeof (dp as { epsilon?: unknown }).epsilon !== 'number')) return null;
+  return v as Privacy;
+}
+
+/**
+ * The privacy card: ε spent so far (and δ, the rounds and the budget) under
+ * DP, or that updates are only seen summed under secure aggregation alone;
+ * null for a plain run (the card is hidden).
+ */
+export function privacyCard(privacy: RunState['privacy']): { value: string; sub: string } | null {
+  if (!privacy) return null;
+  const secure = privacy.secureAggregation ? 'secure aggregation' : '';
+  const dp = privacy.dp;
+  if (!dp) return { value: 'summed', sub: 'secure aggregation: no single update is seen' };
+  const budget = dp.epsilonBudget !== null ? ` of budget ${dp.epsilonBudget}` : '';
+  const parts = [`δ = ${dp.delta}`, `${dp.rounds} ${dp.rounds === 1 ? 'round' : 'rounds'}`, `${dp.mode} DP`, secure].filter(Boolean);
+  return { value: `ε = ${dp.epsilon.toFixed(2)}${budget}`, sub: parts.join(' · ') };
 }
 
 function withPersonalScores(hospitals: HospitalView[], scores: Map<string, PersonalScores>): HospitalView[] {

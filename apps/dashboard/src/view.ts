@@ -1,6 +1,6 @@
 import type { JobProgress, RoundState } from '@fedxray/coordinator';
 import { Charts } from './charts';
-import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, latestMetrics, roundRows, type HospitalView, type View } from './model';
+import { currentRound, flattenConfig, formatAgo, formatDuration, formatNumber, formatPercent, latestMetrics, privacyCard, roundRows, type HospitalView, type View } from './model';
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -96,6 +96,12 @@ export class Page {
     };
     setText($('accuracy-sub'), sub('accuracy'));
     setText($('loss-sub'), sub('loss'));
+    const privacy = privacyCard(view.privacy);
+    $('privacy-card').hidden = !privacy;
+    if (privacy) {
+      setText($('privacy'), privacy.value);
+      setText($('privacy-sub'), privacy.sub);
+    }
     if (view.source === 'live') {
       const connected = view.hospitals.filter((h) => h.connected).length;
       setText($('connected'), `${connected} / ${view.hospitals.length}`);

@@ -194,6 +194,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
       history: ledger.history,
       initial: ledger.initial?.metrics ?? null,
       confusion: ledger.confusion,
+      privacy: this.engine?.privacy() ?? null,
     };
   }
 

@@ -21,7 +21,7 @@ import type { RunFiles } from './run-files';
 import type { RunLedger } from './run-ledger';
 import { buildSummary, finalMetrics, writeRunReport } from './run-summary';
 import { sampleHospitals } from './sampling';
-import { appendPrivacyReport } from './privacy-account';
+import { appendPrivacyReport, type PrivacySummary } from './privacy-account';
 import { SummedFit } from './secure-round';
 import type { FitRecord, RoundRecord, SiteRoundMetrics } from './state';
 import type { RunStore } from './store';
@@ -69,6 +69,11 @@ export class RoundEngine {
     this.manifest = global.map((t) => ({ name: t.name, shape: t.shape }));
     const { config: cfg, store, runId } = ctx;
     this.summed = cfg.secureAggregation.enabled || cfg.dp ? new SummedFit({ ...ctx, manifest: this.manifest }, store.run(runId)?.completedRounds ?? 0) : null;
+  }
+
+  /** With secure aggregation or DP: whether updates are summed and ε spent so far; null for a plain run. */
+  privacy(): PrivacySummary | null {
+    return this.summed?.summary() ?? null;
   }
 
   /** Evaluation within `timeoutMs` (default: a whole round timeout), not asking the round's `silent` hospitals. */

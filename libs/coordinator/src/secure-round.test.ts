@@ -36,9 +36,11 @@ async function secureRun(drops: SecureDrop[], overrides: Record<string, unknown>
   fakes[0].socket.on('fit', (msg: Fit) => (initial ??= msg));
   const result = await c.done;
   const global = result.status === 'complete' ? c.globalWeights() : null;
+  // what the dashboard and the API see once the run is over
+  const api = (await (await fetch(`${c.url}/api/state`)).json()) as { privacy: unknown };
   for (const f of fakes) f.socket.disconnect();
   await c.close();
-  return { result, fakes, initial: initial ? decodeWeights((initial as Fit).weights as WeightsPayload) : null, global, lines: log.lines, runDir: result.runDir };
+  return { result, fakes, initial: initial ? decodeWeights((initial as Fit).weights as WeightsPayload) : null, global, lines: log.lines, runDir: result.runDir, api };
 }
 
 /** The example-weighted mean of the deltas of hospitals `ks`. */
@@ -52,8 +54,9 @@ function expectedMean(ks: number[], n: number): Float64Array {
 
 // reliability: a hospital drops out of a secure sum after the key exchange, another before unmasking | its pairwise masks are rebuilt from Shamir shares; the round aggregates the others exactly | no | warn: secure aggregation: hospital dropped / no unmask answer
 test('a secure round with one hospital dropped after the key exchange and one silent at unmasking aggregates the survivors exactly (Shamir recovery)', { timeout: 60_000 }, async () => {
-  const { result, initial, global } = await secureRun(['none', 'none', 'fail-fit', 'skip-unmask', 'none']);
+  const { result, initial, global, api } = await secureRun(['none', 'none', 'fail-fit', 'skip-unmask', 'none']);
   assert.equal(result.status, 'complete', result.error ?? undefined);
+  assert.deepEqual(api.privacy, { secureAggregation: true, dp: null }, '/api/state says the updates were summed');
   const fit = result.rounds[0].fit;
   assert.deepEqual(fit.hospitals, ['h1', 'h2', 'h4', 'h5'], 'h4 sent its masked input, so it is in the sum though it never answered the unmask request');
   assert.deepEqual(fit.failures.map((f) => f.name), ['h3']);
@@ -146,8 +149,8 @@ test('a plain update in a secure round is refused (a misconfigured hospital cann
   assert.ok(log.lines.some((l) => l.msg.includes('hospital dropped') && l.fields?.hospital === 'h1'), 'the plain hospital (no secure-aggregation handlers) dropped out at the key exchange');
 });
 
-test('DP-FedAvg (central) accounts ε each round into summary.json, report.md and the log', { timeout: 60_000 }, async () => {
-  const { result, lines, runDir } = await secureRun(['none', 'none', 'none'], {
+test('DP-FedAvg (central) accounts ε each round into summary.json, report.md, the log and /api/state', { timeout: 60_000 }, async () => {
+  const { result, lines, runDir, api } = await secureRun(['none', 'none', 'none'], {
     rounds: 2,
     secureAggregation: { enabled: false },
     dp: { noiseMultiplier: 1, clip: 0.5, delta: 1e-5 },
@@ -166,5 +169,6 @@ test('DP-FedAvg (central) accounts ε each round into summary.json, report.md an
   assert.equal(summary.privacy.dp.perRound.length, 2);
   assert.ok(summary.privacy.dp.perRound[0].epsilon < summary.privacy.dp.perRound[1].epsilon);
   assert.equal(lines.filter((l) => l.msg === 'privacy spent').length, 2);
+  assert.deepEqual(api.privacy, summary.privacy, '/api/state (and so the dashboard) shows the ε summary.json records');
   assert.match(readFileSync(join(runDir, 'report.md'), 'utf8'), /## Privacy[\s\S]*ε = \d+\.\d{3} at δ = 0\.00001/);
 });

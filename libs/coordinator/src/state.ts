@@ -1,3 +1,5 @@
+import type { PrivacySummary } from './privacy-account';
+
 /** What the dashboard and the JSON API see of a run: plain JSON, no tensors. */
 export type HospitalJobStatus = 'pending' | 'training' | 'calibrating' | 'evaluating' | 'done' | 'failed';
 
@@ -99,4 +101,6 @@ export interface RunState {
   /** Pooled metrics of the initial model, when the run evaluates it before round 1. */
   initial: Record<string, number> | null;
   confusion: { classes: string[]; matrix: number[][] } | null;
+  /** With secure aggregation or DP: whether updates are summed, and ε spent so far (summary.json's `privacy`); null otherwise. */
+  privacy?: PrivacySummary | null;
 }
