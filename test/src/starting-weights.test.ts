@@ -103,3 +103,30 @@ test('--schedule head:1,all:1: round 1 sends and aggregates the head only, round
   );
   assert.equal(summary.transport.uploadBytes, summary.rounds[0].transport.uploadBytes + summary.rounds[1].transport.uploadBytes);
 });
+
+test('--baseline with --weights and frozen layers: the centralized baseline and each hospital alone start from the same loaded weights and train what the federation trained', { timeout: 300_000 }, async () => {
+  const { dir, classes } = await makeBlobDataset({ perClass: 12, size: 16, seed: 14 });
+  const model = { arch: 'densenet-tiny' as const, imageSize: 16 };
+  const first = tempDir();
+  const a = await new Simulation(Simulation.parse({ ...base, data: dir, rounds: 2, model, out: first })).run();
+  assert.equal(a.result.status, 'complete', a.result.error);
+  // Only the last Dense layer trains, at a learning rate too small to move it: every arm must end where it started.
+  const built = buildModel({ ...model, classes: [...classes].sort() }, { seed: 0 });
+  const last = built.layers.at(-1)!.name;
+  built.dispose();
+  const second = tempDir();
+  const b = await new Simulation(
+    Simulation.parse({ ...base, data: dir, rounds: 1, model, weights: join(first, 'model'), trainable: `from:${last}`, learningRate: 1e-12, baseline: true, out: second }),
+  ).run();
+  assert.equal(b.result.status, 'complete', b.result.error);
+  const summary = JSON.parse(readFileSync(join(second, 'summary.json'), 'utf8'));
+  assert.equal(summary.baseline.settings.start, 'federation');
+  assert.deepEqual(summary.baseline.settings.trainable, [`from:${last}`], 'the baseline freezes what round 1 froze');
+  // Scored on the same pooled test images, the baseline is the loaded model: the earlier run's final accuracy, not chance.
+  assert.equal(summary.baseline.accuracy, a.result.final!.accuracy);
+  assert.ok(Math.abs(summary.baseline.loss - a.result.final!.loss) < 1e-6, `baseline loss ${summary.baseline.loss} vs ${a.result.final!.loss}`);
+  for (const row of summary.personalised.hospitals) {
+    assert.equal(row.alone.accuracy, row.global.accuracy, `${row.hospital}: alone starts (and, unmoved, ends) at the loaded model, as the federation's global did`);
+  }
+  assert.equal(summary.personalised.alone.start, 'federation');
+});

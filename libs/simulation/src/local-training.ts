@@ -20,7 +20,24 @@ export interface ArmSettings {
   model: Record<string, unknown>;
   trainImages: number;
   testImages: number;
+  /** Where the arm starts: the federation's round-0 global model (`--weights`, `--trainable`, `--schedule`), or the trainer's seeded random weights. */
+  start: 'federation' | 'random';
+  /** What trains in each epoch, as the federation trained it in the same round (absent: everything). */
+  trainable?: (string | null)[];
 }
+
+/**
+ * Where an arm starts and what trains when, copied from the federation: its
+ * round-0 global model (null: seeded random weights, as the federation's own
+ * random start), and the setting of the round each epoch corresponds to.
+ */
+export interface ArmStart {
+  weights: NamedWeights | null;
+  /** The federation's trainable setting in round `round` (1-based; absent: everything). */
+  trainableIn: (round: number) => string | undefined;
+}
+
+export const RANDOM_START: ArmStart = { weights: null, trainableIn: () => undefined };
 
 /** Test-split accuracy and mean loss of one model. */
 export interface TestScore {
@@ -29,7 +46,16 @@ export interface TestScore {
 }
 
 /** The settings of the simulation an arm copies, for `epochs` epochs. */
-export function armSettings(o: SimulationOptions, model: Record<string, unknown>, epochs: number, images: { train: number; test: number }, maxExamplesPerEpoch = o.maxExamplesPerEpoch): ArmSettings {
+export function armSettings(
+  o: SimulationOptions,
+  model: Record<string, unknown>,
+  epochs: number,
+  images: { train: number; test: number },
+  maxExamplesPerEpoch = o.maxExamplesPerEpoch,
+  start: ArmStart = RANDOM_START,
+  roundOf: (epoch: number) => number = (e) => Math.floor(e / o.localEpochs) + 1,
+): ArmSettings {
+  const trainable = Array.from({ length: epochs }, (_, e) => start.trainableIn(roundOf(e)) ?? null);
   return {
     epochs,
     batchSize: o.batchSize,
@@ -42,12 +68,14 @@ export function armSettings(o: SimulationOptions, model: Record<string, unknown>
     model,
     trainImages: images.train,
     testImages: images.test,
+    start: start.weights ? 'federation' : 'random',
+    ...(trainable.some((t) => t !== null) ? { trainable } : {}),
   };
 }
 
 /** A trainer on `source` with the simulation's data rules (augmentation, balancing, repeat bound, seed), set up for `model`. */
-export async function openTrainer(o: SimulationOptions, source: DataSource, model: Record<string, unknown>, classes: string[]): Promise<LocalTrainer> {
-  const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0 };
+export async function openTrainer(o: SimulationOptions, source: DataSource, model: Record<string, unknown>, classes: string[], cacheDir?: string): Promise<LocalTrainer> {
+  const opts = { data: source, backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0, ...(cacheDir ? { cacheDir } : {}) };
   const trainer: LocalTrainer = o.workers ? await WorkerTrainer.create(opts) : await InlineTrainer.create(opts);
   try {
     await trainer.setup(model, classes);
@@ -71,6 +99,7 @@ export async function trainEpochs(
 ): Promise<NamedWeights | null> {
   let weights = start;
   for (let e = 0; e < s.epochs; e++) {
+    const trainable = s.trainable?.[e] ?? undefined;
     const r = await trainer.fit(weights, {
       localEpochs: 1,
       batchSize: s.batchSize,
@@ -80,11 +109,20 @@ export async function trainEpochs(
       weightsDtype: 'float32',
       maxExamplesPerEpoch: s.maxExamplesPerEpoch,
       seed: s.seed * 1000 + e + 1,
+      ...(trainable ? { trainable } : {}),
     });
-    weights = r.weights;
+    // With frozen layers the trainer returns only what trained: the rest stays as it was.
+    weights = weights ? withUpdated(weights, r.weights) : r.weights;
     onEpoch?.(e + 1, r.metrics);
   }
   return weights;
+}
+
+/** `weights` with every tensor `updated` has replaced, in `weights`' order. */
+function withUpdated(weights: NamedWeights, updated: NamedWeights): NamedWeights {
+  if (updated.length === weights.length) return updated;
+  const byName = new Map(updated.map((t) => [t.name, t]));
+  return weights.map((t) => byName.get(t.name) ?? t);
 }
 
 /** Accuracy and loss of `weights` on the trainer's test split. */

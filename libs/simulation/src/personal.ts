@@ -1,7 +1,7 @@
 import type { DataSource } from '@fedxray/hospital';
 import type { NamedWeights } from '@fedxray/protocol';
 import type { SimulationOptions } from './options';
-import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings, type TestScore } from './local-training';
+import { armSettings, openTrainer, RANDOM_START, testScore, trainEpochs, type ArmSettings, type ArmStart, type TestScore } from './local-training';
 
 /** One hospital's row: each model scored on that hospital's own test split. */
 export interface PersonalRow {
@@ -34,19 +34,28 @@ export interface PersonalSite {
  * trained alone (`o.baseline`) on each hospital's test split, one hospital
  * at a time (one trainer open at once).
  */
-export async function scorePerHospital(o: SimulationOptions, sites: PersonalSite[], global: NamedWeights, model: Record<string, unknown>, classes: string[]): Promise<PersonalTable> {
+export async function scorePerHospital(
+  o: SimulationOptions,
+  sites: PersonalSite[],
+  global: NamedWeights,
+  model: Record<string, unknown>,
+  classes: string[],
+  start: ArmStart = RANDOM_START,
+  cacheDir?: (site: string) => string,
+): Promise<PersonalTable> {
   const table: PersonalTable = { hospitals: [] };
   for (const site of sites) {
-    const trainer = await openTrainer(o, site.source, model, classes);
+    const trainer = await openTrainer(o, site.source, model, classes, cacheDir?.(site.name));
     try {
       const row: PersonalRow = { hospital: site.name, testImages: site.images.test, global: await testScore(trainer, global) };
       if (o.fineTune) {
-        table.fineTune = armSettings(o, model, 1, site.images);
+        // one epoch as the federation's last round trained
+        table.fineTune = armSettings(o, model, 1, site.images, undefined, start, () => o.rounds);
         row.fineTuned = await testScore(trainer, await trainEpochs(trainer, global, table.fineTune));
       }
       if (o.baseline) {
-        table.alone = armSettings(o, model, o.rounds * o.localEpochs, site.images);
-        row.alone = await testScore(trainer, await trainEpochs(trainer, null, table.alone));
+        table.alone = armSettings(o, model, o.rounds * o.localEpochs, site.images, undefined, start);
+        row.alone = await testScore(trainer, await trainEpochs(trainer, start.weights, table.alone));
       }
       table.hospitals.push(row);
     } finally {

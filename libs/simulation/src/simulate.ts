@@ -7,7 +7,7 @@ import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hosp
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
 import type { NamedWeights } from '@fedxray/protocol';
-import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings } from './local-training';
+import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings, type ArmStart } from './local-training';
 import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { recordSplitInModel } from './record-split';
 import { SimulationOptionsSchema, type SimulationOptions, type SimulationOptionsInput } from './options';
@@ -171,6 +171,12 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       ...(o.dp ? { dp: o.dp as CoordinatorConfigInput['dp'] } : {}),
     });
     const featureCache = resolve(o.featureCacheDir ?? join(out, 'feature-cache'));
+    // The comparison arms (baseline, alone, fine-tuned) start where the federation started: its
+    // round-0 global model and resolved model (channels, normalisation) when weights or frozen
+    // layers were asked for; seeded random weights otherwise, as the federation's own.
+    const fromFederation = Boolean((o.weights && o.weights !== 'random') || o.trainable || o.schedule);
+    const armModel = fromFederation ? { ...(coordinator.state().run.config.model as Record<string, unknown>), classes } : model;
+    const startWeights = fromFederation ? coordinator.globalWeights() : null;
     const trainerOptions = (site: Site) => ({ backend: o.backend, augment: o.augment, balance: o.balance, maxRepeat: o.maxRepeat, seed: o.seed, threads: 0, cacheDir: join(featureCache, site.name) });
     const forward = (name: keyof CoordinatorEvents) => coordinator.on(name, (...args: any[]) => (this.emit as any)(name, ...args));
     for (const e of ['listening', 'hospital', 'roundStart', 'progress', 'fitResult', 'updateRefused', 'jobFailed', 'roundEnd', 'roundFailed', 'runEnd', 'state'] as const) forward(e);
@@ -224,8 +230,10 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     let baseline: BaselineResult | undefined;
     let personalised: PersonalTable | undefined;
     if (result.status === 'complete') {
-      if (o.baseline) baseline = await this.runBaseline(classes, pooled, model);
-      if (finalWeights) personalised = await scorePerHospital(o, sites, finalWeights, model, classes);
+      const trained = new Map(result.rounds.map((r) => [r.round, r.fit.trainable]));
+      const start: ArmStart = { weights: startWeights, trainableIn: (round) => trained.get(round) ?? undefined };
+      if (o.baseline) baseline = await this.runBaseline(classes, pooled, armModel, start, join(featureCache, 'pooled'));
+      if (finalWeights) personalised = await scorePerHospital(o, sites, finalWeights, armModel, classes, start, (name) => join(featureCache, name));
     }
     if (result.modelDir) recordSplitInModel(result.modelDir, split, trainingImages(splits));
     const summaryPath = join(out, 'summary.json');
@@ -234,7 +242,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
-    summary.federationSettings = federationSettings(o, model);
+    summary.federationSettings = federationSettings(o, armModel);
     if (baseline) summary.baseline = baseline;
     if (personalised) {
       summary.personalised = personalised;
@@ -253,15 +261,15 @@ export class Simulation extends EventEmitter<SimulationEvents> {
    * balancing rule and repeat bound, seed and per-epoch example cap (× hospitals), scored on
    * the pooled test split, which is the union of the hospitals' test splits.
    */
-  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>): Promise<BaselineResult> {
+  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>, start: ArmStart, cacheDir: string): Promise<BaselineResult> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const settings = armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals);
+    const settings = armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals, start);
     const epochs = settings.epochs;
     this.emit('baseline', { phase: 'start', epochs });
-    const trainer = await openTrainer(o, source, model, classes);
+    const trainer = await openTrainer(o, source, model, classes, cacheDir);
     try {
-      const weights = await trainEpochs(trainer, null, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
+      const weights = await trainEpochs(trainer, start.weights, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
       const m = await testScore(trainer, weights);
       this.emit('baseline', { phase: 'done', accuracy: m.accuracy, loss: m.loss });
       return { ...m, epochs, settings };
