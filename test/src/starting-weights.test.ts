@@ -22,7 +22,7 @@ test('--weights <file.h5> --trainable head: after a round the backbone is bit-id
   source.dispose();
 
   const out = tempDir();
-  const r = await new Simulation(Simulation.parse({ ...base, data: dir, rounds: 1, model: { arch: 'densenet-tiny', imageSize: 16 }, weights: file, trainable: 'head', out })).run();
+  const r = await new Simulation(Simulation.parse({ ...base, data: dir, rounds: 1, model: { arch: 'densenet-tiny', imageSize: 16 }, weights: file, trainable: 'head', crossSiteEvaluation: true, out })).run();
   assert.equal(r.result.status, 'complete', r.result.error);
 
   const { model, meta } = await loadModel(join(out, 'model'));
@@ -54,6 +54,10 @@ test('--weights <file.h5> --trainable head: after a round the backbone is bit-id
   // The head trained on the frozen backbone's cached features.
   const cache = join(out, 'feature-cache', 'hospital-1', 'features');
   assert.ok(existsSync(cache) && readdirSync(cache).length > 0, 'features cached');
+  // Cross-site evaluation completes each hospital's head-only local model with the global's frozen backbone.
+  const crossSite = JSON.parse(readFileSync(join(out, 'cross-site.json'), 'utf8'));
+  assert.deepEqual(crossSite.models, ['hospital-1', 'hospital-2']);
+  for (const row of crossSite.accuracy) for (const a of row) assert.ok(a >= 0 && a <= 1, `cross-site accuracy ${a}`);
 });
 
 test('--weights <model folder of an earlier run> continues it: round 1 starts from its weights, at its accuracy', { timeout: 240_000 }, async () => {
