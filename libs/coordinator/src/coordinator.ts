@@ -22,6 +22,7 @@ import { resolveConfig, type ResolvedConfig } from './run-config';
 import { RunFiles } from './run-files';
 import { RunLedger } from './run-ledger';
 import { RoundEngine } from './round-engine';
+import { restoresServerState } from './trainable-round';
 import { STARTING_WEIGHTS_FILE, startingWeights, type StartingWeightsRecord } from './starting-weights';
 import type { RoundRecord, RunState, SiteRoundMetrics } from './state';
 import { RunStore, type RoundRow } from './store';
@@ -118,8 +119,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> implements Coor
     this.ledger.startingWeights = this.files.readJson<StartingWeightsRecord>(STARTING_WEIGHTS_FILE) ?? null;
     this.strategy = createStrategy(strategyConfig);
     if (resumed?.strategyState) {
-      this.strategy.importState(resumed.strategyState);
-      this.logger.log('info', 'strategy state restored', { checkpoint: resumed.checkpoint });
+      const completed = this.store.run(this.runId)!.completedRounds;
+      if (restoresServerState(this.resolved.schedule, spec, completed)) {
+        this.strategy.importState(resumed.strategyState);
+        this.logger.log('info', 'strategy state restored', { checkpoint: resumed.checkpoint });
+      } else {
+        this.logger.log('info', `strategy state restarts: round ${completed + 1} trains other tensors than round ${completed} (--schedule), as a run that had not stopped would`, { checkpoint: resumed.checkpoint });
+      }
     }
     const rounds = this.store.rounds(this.runId);
     this.ledger.history = rounds.filter((r) => r.round > 0 && r.status === 'complete' && r.metrics).map(storedRecord);

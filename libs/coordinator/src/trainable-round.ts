@@ -20,6 +20,18 @@ export function roundTensors(schedule: readonly ScheduleEntry[] | null, spec: Mo
   return { trainable: formatTrainable(setting), frozen: new Set(planTrainable(spec, setting).frozen) };
 }
 
+/**
+ * Whether a run resumed after round `completed` restores the server
+ * optimizer's state (FedAdam's moments, FedAvgM's momentum) from the
+ * checkpoint: only when the next round trains the same tensors. At a schedule
+ * switch a live run restarts that state (the trained set changed, as when
+ * Keras recompiles), so a resumed one does the same rather than refuse the
+ * state's names.
+ */
+export function restoresServerState(schedule: readonly ScheduleEntry[] | null, spec: ModelSpec, completed: number): boolean {
+  return roundTensors(schedule, spec, completed).trainable === roundTensors(schedule, spec, completed + 1).trainable;
+}
+
 /** `weights` without the frozen tensors (the same list when none is frozen). */
 export function withoutFrozen(weights: NamedWeights, frozen: ReadonlySet<string>): NamedWeights {
   return frozen.size === 0 ? weights : weights.filter((t) => !frozen.has(t.name));
