@@ -106,3 +106,16 @@ test('wrong dashboard tokens over HTTP are throttled per address, as hospitalsâ€
     await c.stop();
   }
 });
+
+test('wrong dashboard tokens on the dashboard socket count against the address too', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, dashboardToken: DASHBOARD_TOKEN, authFailureLimit: 2, authBlockMs: 5000 }));
+  try {
+    assert.equal(await dashboard(c.url, { origin: 'http://evil.example', token: 'guess-1' }), 'unauthorized');
+    assert.equal(await dashboard(c.url, { origin: 'http://evil.example', token: 'guess-2' }), 'unauthorized');
+    const blocked = await answer(c.url, '/model/model.json', { host: 'dashboard.example', authorization: `Bearer ${DASHBOARD_TOKEN}` });
+    assert.equal(blocked.status, 429, 'the address is blocked for the API and /model/ as well');
+    assert.notEqual(await dashboard(c.url, { origin: 'http://evil.example', token: DASHBOARD_TOKEN }), 'state', 'and for the dashboard socket');
+  } finally {
+    await c.stop();
+  }
+});
