@@ -15,7 +15,12 @@
  *   epochs2  two local epochs a round (the baseline then trains twice as long too);
  *   study    balancing up to the largest class with no repeat bound (maxRepeat 0),
  *            the default before the bound existed;
- *   none     no balancing.
+ *   none     no balancing;
+ *   fedprox  FedProx with its default μ (0.01);
+ *   fedadam  FedAdam with its default options (server Adam, η 0.01);
+ *   lr3e-4   a local learning rate of 3e-4 instead of the model's 1e-3;
+ *   fedbn    FedBN: BatchNorm layers stay at each hospital (the pooled global model keeps the
+ *            averaged-then-recalibrated statistics of the layers that are shared).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -31,6 +36,10 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   epochs2: { localEpochs: 2 },
   study: { balance: 'max', maxRepeat: 0 },
   none: { balance: 'none' },
+  fedprox: { strategy: { name: 'fedprox' } },
+  fedadam: { strategy: { name: 'fedadam' } },
+  'lr3e-4': { learningRate: 3e-4 },
+  fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
 };
 
 const { values: flags } = parseArgs({
