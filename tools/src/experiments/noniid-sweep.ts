@@ -19,6 +19,7 @@
  *   fedprox  FedProx with its default μ (0.01);
  *   fedadam  FedAdam with its default options (server Adam, η 0.01);
  *   lr3e-4   a local learning rate of 3e-4 instead of the model's 1e-3;
+ *   lr3e-3   a local learning rate of 3e-3;
  *   fedbn    FedBN: BatchNorm layers stay at each hospital (the pooled global model keeps the
  *            averaged-then-recalibrated statistics of the layers that are shared).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
@@ -39,6 +40,7 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   fedprox: { strategy: { name: 'fedprox' } },
   fedadam: { strategy: { name: 'fedadam' } },
   'lr3e-4': { learningRate: 3e-4 },
+  'lr3e-3': { learningRate: 3e-3 },
   fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
 };
 
