@@ -20,8 +20,8 @@
  *   fedadam  FedAdam with its default options (server Adam, η 0.01);
  *   lr3e-4   a local learning rate of 3e-4 instead of the model's 1e-3;
  *   lr3e-3   a local learning rate of 3e-3;
- *   fedbn    FedBN: BatchNorm layers stay at each hospital (the pooled global model keeps the
- *            averaged-then-recalibrated statistics of the layers that are shared).
+ *   fedbn    FedBN: BatchNorm layers stay at each hospital (the global model's are neither
+ *            averaged nor recalibrated, so its pooled score is not what FedBN is for).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
