@@ -1,6 +1,6 @@
 // Evaluation: every connected hospital evaluates a model on one of its splits
 // and returns a mergeable summary; the valid ones are pooled into exact metrics.
-import { encodeWeights, type EvaluateResult, type NamedWeights } from '@fedxray/protocol';
+import { encodeWeights, overlayWeights, type EvaluateResult, type NamedWeights } from '@fedxray/protocol';
 import { computeMetrics, mergeSummaries, type EvaluationSummary } from '@fedxray/evaluation';
 import type { CoordinatorConfig } from './config';
 import type { Hub } from './hub';
@@ -89,8 +89,7 @@ export async function crossSite(
   const deadline = Date.now() + p.timeoutMs;
   for (const [i, { weights }] of models.entries()) {
     // Tensors kept local (FedBN) come from the global model.
-    const byName = new Map(weights().map((t) => [t.name, t]));
-    const full = global.map((g) => byName.get(g.name) ?? g);
+    const full = overlayWeights(global, weights());
     const timeoutMs = Math.max(1, Math.round((deadline - Date.now()) / (models.length - i)));
     const { summaries } = await collectSummaries({ ...p, timeoutMs }, p.config.rounds, 1, 'test', full);
     accuracy.push(sites.map((s) => (summaries.has(s) ? computeMetrics(summaries.get(s)!).accuracy : NaN)));

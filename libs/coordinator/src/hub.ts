@@ -31,8 +31,6 @@ import type { Recorder } from './record';
 import type { HospitalRegistry } from './registry';
 import type { HospitalState, RunState } from './state';
 
-export { serverTransportOptions, DASHBOARD_INTERVAL_MS, type HubOptions, type JobFailedHandler } from './hub-options';
-
 export class Hub {
   url = '';
   /** Set when the run has ended (bye sent): later hospitals get the same bye. */

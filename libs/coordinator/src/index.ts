@@ -1,5 +1,5 @@
 export { Coordinator } from './coordinator';
-export { serverTransportOptions } from './hub';
+export { serverTransportOptions } from './hub-options';
 export type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
 export { CoordinatorConfigSchema } from './config';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config';

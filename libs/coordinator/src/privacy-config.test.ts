@@ -23,6 +23,12 @@ test('DP alone refuses robust strategies too; cross-site evaluation is refused w
   assert.equal(resolveConfig({ ...base, crossSiteEvaluation: true, dp: { noiseMultiplier: 1, clip: 1 } }).config.dp?.delta, 1e-5, 'δ defaults to 1e-5');
 });
 
+test('frozen layers (--trainable, --schedule) are refused with secure aggregation and with DP: the sum covers whole-model updates', () => {
+  assert.throws(() => resolveConfig({ ...base, trainable: 'head', secureAggregation: { enabled: true } }), /secure aggregation \(--secure-aggregation\) sums whole-model updates, so --trainable and --schedule/);
+  assert.throws(() => resolveConfig({ ...base, schedule: 'head:1,all:1', dp: { noiseMultiplier: 1, clip: 1 } }), /differential privacy \(--dp-\*\) sums whole-model updates/);
+  assert.equal(resolveConfig({ ...base, trainable: 'head' }).config.trainable, 'head', 'without them, frozen layers are fine');
+});
+
 test('an ε budget that the configured rounds would exceed is refused at start-up, saying how many rounds fit', () => {
   const acc = new RdpAccountant();
   let fit = 0;

@@ -42,6 +42,9 @@ export interface PrivacyConfigView {
   fractionFit: number;
   minFit: number;
   crossSiteEvaluation: boolean;
+  /** Frozen layers (`--trainable`, `--schedule`): the sum covers whole-model updates only. */
+  trainable?: string;
+  schedule?: string;
   secureAggregation: SecureAggregationConfig;
   dp?: DpConfig;
 }
@@ -62,6 +65,9 @@ export function privacyConflicts(config: PrivacyConfigView, strategy: StrategyCo
   s.dispose();
   if (!streaming) {
     problems.push(`${what} sums the updates, so strategy ${strategy.name} (which needs each hospital's update) cannot run; use fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad`);
+  }
+  if (config.trainable || config.schedule) {
+    problems.push(`${what} sums whole-model updates, so --trainable and --schedule (frozen layers) are refused with it; train all layers`);
   }
   if (config.secureAggregation.enabled && config.crossSiteEvaluation) {
     problems.push('secure aggregation keeps each hospital\'s model from the coordinator, so cross-site evaluation (--cross-site) is refused; turn one of them off');

@@ -118,9 +118,6 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
   const { spec, notes } = withWeightsPreprocessing(raw, specOf(raw));
   const schedule = scheduleOf(raw, spec);
   const privacy = privacyConflicts(raw, strategy);
-  if ((raw.secureAggregation.enabled || raw.dp) && (raw.trainable || raw.schedule)) {
-    privacy.push('secure aggregation and DP sum whole-model updates, so --trainable and --schedule (frozen layers) are refused with them; train all layers');
-  }
   if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
   const { keepBatchNormLocal: _folded, ...rest } = raw;

@@ -1,7 +1,7 @@
 // What trains in a round, for the coordinator: the setting sent to hospitals
 // and the tensors that stay frozen. Frozen tensors are not expected back, not
 // aggregated and not recalibrated: the global model keeps them as they are.
-import type { NamedWeights } from '@fedxray/protocol';
+import { overlayWeights, type NamedWeights } from '@fedxray/protocol';
 import { formatTrainable, planTrainable, trainableForRound, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
 
 export interface RoundTensors {
@@ -39,7 +39,5 @@ export function withoutFrozen(weights: NamedWeights, frozen: ReadonlySet<string>
 
 /** The whole model: `trained` where it has a tensor, `global`'s frozen tensors elsewhere, in `global`'s order. */
 export function withFrozen(trained: NamedWeights, global: NamedWeights, frozen: ReadonlySet<string>): NamedWeights {
-  if (frozen.size === 0) return trained;
-  const byName = new Map(trained.map((t) => [t.name, t]));
-  return global.map((g) => byName.get(g.name) ?? g);
+  return frozen.size === 0 ? trained : overlayWeights(global, trained);
 }

@@ -88,7 +88,7 @@ export { encodeWeights, decodeWeights, payloadBytes } from './codec';
 export type { WeightsPayload, EncodeOptions, DecodeTarget } from './codec';
 export { validateWeights } from './validate';
 export type { ExpectedTensor, ValidateOptions } from './validate';
-export { sizeOf, countValues } from './weights';
+export { sizeOf, countValues, overlayWeights } from './weights';
 export type { NamedTensor, NamedWeights, TensorSpec, WireDtype } from './weights';
 export { crc32, crc32Js } from './checksum';
 export { toFloat16Bits, fromFloat16Bits } from './float16';

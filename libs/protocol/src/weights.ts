@@ -31,3 +31,13 @@ export function countValues(weights: readonly { shape: readonly number[] }[]): n
   for (const w of weights) n += sizeOf(w.shape);
   return n;
 }
+
+/**
+ * `base` with every tensor `updates` names replaced by that tensor, in
+ * `base`'s order: a partial model (what trained, a hospital's tensors kept
+ * local) completed with the rest of a whole one.
+ */
+export function overlayWeights(base: NamedWeights, updates: NamedWeights): NamedWeights {
+  const byName = new Map(updates.map((t) => [t.name, t]));
+  return base.map((t) => byName.get(t.name) ?? t);
+}

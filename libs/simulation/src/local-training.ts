@@ -1,6 +1,6 @@
 import { InlineTrainer, WorkerTrainer, type DataSource, type LocalTrainer } from '@fedxray/hospital';
 import { computeMetrics } from '@fedxray/evaluation';
-import type { NamedWeights } from '@fedxray/protocol';
+import { overlayWeights, type NamedWeights } from '@fedxray/protocol';
 import type { SimulationOptions } from './options';
 
 /**
@@ -112,17 +112,10 @@ export async function trainEpochs(
       ...(trainable ? { trainable } : {}),
     });
     // With frozen layers the trainer returns only what trained: the rest stays as it was.
-    weights = weights ? withUpdated(weights, r.weights) : r.weights;
+    weights = weights ? overlayWeights(weights, r.weights) : r.weights;
     onEpoch?.(e + 1, r.metrics);
   }
   return weights;
-}
-
-/** `weights` with every tensor `updated` has replaced, in `weights`' order. */
-function withUpdated(weights: NamedWeights, updated: NamedWeights): NamedWeights {
-  if (updated.length === weights.length) return updated;
-  const byName = new Map(updated.map((t) => [t.name, t]));
-  return weights.map((t) => byName.get(t.name) ?? t);
 }
 
 /** Accuracy and loss of `weights` on the trainer's test split. */
