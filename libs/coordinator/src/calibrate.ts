@@ -3,28 +3,10 @@
 import { encodeWeights, type CalibrateResult, type NamedWeights } from '@fedxray/protocol';
 import { strategyInfo } from '@fedxray/aggregation';
 import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport, type PoolOptions } from '@fedxray/model';
-import type { CoordinatorConfig } from './config';
-import type { Hub } from './hub';
 import { checkCalibration, parseCalibrateResult } from './intake';
 import type { JobSpec } from './jobs';
-import type { Recorder } from './record';
-import type { PhaseCounters } from './view';
-
-export interface CalibrationPhase {
-  runId: string;
-  config: CoordinatorConfig;
-  manifest: { name: string; shape: number[] }[];
-  keepLocal: ReadonlySet<string>;
-  /** Tensors frozen this round: their BatchNorm statistics stay as they are (e.g. ImageNet's under a frozen backbone). */
-  frozen?: ReadonlySet<string>;
-  /** What trained this round, so that every hospital freezes the same layers while it collects. */
-  trainable?: string;
-  hub: Hub;
-  recorder: Recorder;
-  counters: PhaseCounters;
-  /** Hospitals that left their fit job of this round unanswered: not asked. */
-  silent: ReadonlySet<string>;
-}
+import type { CalibrationPhase } from './phase-types';
+import { secureCalibrate } from './secure-phases';
 
 /**
  * How the hospitals' statistics are pooled under a strategy: exactly (the
@@ -61,6 +43,9 @@ export async function calibrate(
   const frozen = p.frozen ?? new Set<string>();
   if (!cfg.enabled || [...names].every((n) => frozen.has(n))) return { weights: global, calibratedBy: [] };
   onStart();
+  const targets = p.hub.ready().filter((c) => !p.silent.has(c.name));
+  // Under secure aggregation the statistics are summed: the coordinator sees the pooled ones only.
+  if (p.config.secureAggregation.enabled) return secureCalibrate(p, round, attempt, global, targets, names, timeoutMs());
   const manifest = p.manifest.filter((t) => names.has(t.name));
   const weights = encodeWeights(global);
   const job: JobSpec<CalibrateResult, BatchNormStatsReport> = {
@@ -75,11 +60,7 @@ export async function calibrate(
       return { ok: true, value: checkCalibration(msg, manifest, Math.min(cfg.maxExamples, declared)) };
     },
   };
-  const results = await p.hub.dispatch(
-    p.hub.ready().filter((c) => !p.silent.has(c.name)),
-    job,
-    timeoutMs(),
-  );
+  const results = await p.hub.dispatch(targets, job, timeoutMs());
   const reports: [string, BatchNormStatsReport][] = [];
   let failed = 0;
   for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {

@@ -2,32 +2,13 @@
 // and returns a mergeable summary; the valid ones are pooled into exact metrics.
 import { encodeWeights, overlayWeights, type EvaluateResult, type NamedWeights } from '@fedxray/protocol';
 import { computeMetrics, mergeSummaries, type EvaluationSummary } from '@fedxray/evaluation';
-import type { CoordinatorConfig } from './config';
-import type { Hub } from './hub';
 import { checkEvaluation, parseEvaluateResult } from './intake';
 import type { JobSpec } from './jobs';
+import { pooledMetrics, type Evaluation, type EvaluationPhase } from './phase-types';
+import { secureEvaluate } from './secure-phases';
 import type { SiteRoundMetrics } from './state';
 
-export interface EvaluationPhase {
-  runId: string;
-  config: CoordinatorConfig;
-  classes: readonly string[];
-  hub: Hub;
-  /** How long the evaluation may take from its start (its share of the round's deadline). */
-  timeoutMs: number;
-  /** Hospitals that left their fit job of this round unanswered: not asked. */
-  silent?: ReadonlySet<string>;
-}
-
-export interface Evaluation {
-  /** Pooled metrics, or null when the evaluation failed (see `error`) or nobody evaluated. */
-  metrics: Record<string, number> | null;
-  pooled: EvaluationSummary | null;
-  /** Each hospital's valid, non-empty summary and what it says. */
-  summaries: Map<string, EvaluationSummary>;
-  sites: Record<string, SiteRoundMetrics>;
-  error?: string;
-}
+export type { Evaluation, EvaluationPhase } from './phase-types';
 
 /** Asks every connected hospital to evaluate `weights` on `split`; each summary is checked on arrival. */
 export async function collectSummaries(p: EvaluationPhase, round: number, attempt: number, split: 'val' | 'test', weights: NamedWeights): Promise<{ summaries: Map<string, EvaluationSummary>; failed: number; asked: number }> {
@@ -59,6 +40,8 @@ export async function collectSummaries(p: EvaluationPhase, round: number, attemp
  * evaluation gives no metrics and says why. Never throws for what hospitals sent.
  */
 export async function evaluate(p: EvaluationPhase, round: number, attempt: number, split: 'val' | 'test', weights: NamedWeights): Promise<Evaluation> {
+  // Under secure aggregation the summaries are summed: the coordinator sees the pooled one only.
+  if (p.config.secureAggregation.enabled) return secureEvaluate(p, round, attempt, split, weights);
   const { summaries, failed, asked } = await collectSummaries(p, round, attempt, split, weights);
   const none = { metrics: null, pooled: null, summaries, sites: {} };
   if (summaries.size === 0) return { ...none, error: asked === 0 ? 'no hospital was connected to evaluate' : 'no hospital returned a valid summary' };
@@ -70,9 +53,7 @@ export async function evaluate(p: EvaluationPhase, round: number, attempt: numbe
       sites[name] = { examples: s.count, loss: m.loss, accuracy: m.accuracy };
     }
     const pooled = mergeSummaries([...summaries.values()]);
-    const m = computeMetrics(pooled);
-    const metrics = { accuracy: m.accuracy, loss: m.loss, balancedAccuracy: m.balancedAccuracy, macroF1: m.macro.f1, macroAuc: m.macroAuc, kappa: m.kappa, ece: m.ece, examples: pooled.count };
-    return { metrics, pooled, summaries, sites };
+    return { metrics: pooledMetrics(pooled), pooled, summaries, sites };
   } catch (err) {
     return { ...none, error: `the metrics could not be computed: ${err instanceof Error ? err.message : String(err)}` };
   }

@@ -6,6 +6,9 @@ import {
   EvaluateResultSchema,
   FitResultSchema,
   ProtocolError,
+  SumCalibrateResultSchema,
+  SumEvaluateResultSchema,
+  SumFitResultSchema,
   decodeWeights,
   describeZodError,
   validateWeights,
@@ -47,11 +50,23 @@ export const parseFitResult = schema<FitResult>(FitResultSchema, 'fitResult');
 export const parseEvaluateResult = schema<EvaluateResult>(EvaluateResultSchema, 'evaluateResult');
 export const parseCalibrateResult = schema<CalibrateResult>(CalibrateResultSchema, 'calibrateResult');
 
-/** The schema check of each kind of result (what a stray message is checked against). */
-export const RESULT_SCHEMAS: Record<JobKind, (raw: unknown) => Verdict<{ runId: string; round: number }>> = {
-  fit: parseFitResult,
-  evaluate: parseEvaluateResult,
-  calibrate: parseCalibrateResult,
+type RunRound = { runId: string; round: number };
+
+/** The plain check, or else the summed one (a secure run's answers); the plain one's refusal when neither fits. */
+function plainOrSummed(plain: (raw: unknown) => Verdict<RunRound>, summed: (raw: unknown) => Verdict<RunRound>) {
+  return (raw: unknown): Verdict<RunRound> => {
+    const p = plain(raw);
+    if (p.ok) return p;
+    const s = summed(raw);
+    return s.ok ? s : p;
+  };
+}
+
+/** The schema check of each kind of result, plain or summed (what a stray message is checked against). */
+export const RESULT_SCHEMAS: Record<JobKind, (raw: unknown) => Verdict<RunRound>> = {
+  fit: plainOrSummed(parseFitResult, schema(SumFitResultSchema, 'fitResult')),
+  evaluate: plainOrSummed(parseEvaluateResult, schema(SumEvaluateResultSchema, 'evaluateResult')),
+  calibrate: plainOrSummed(parseCalibrateResult, schema(SumCalibrateResultSchema, 'calibrateResult')),
 };
 
 /**

@@ -78,8 +78,8 @@ export class RoundEngine {
 
   /** Evaluation within `timeoutMs` (default: a whole round timeout), not asking the round's `silent` hospitals. */
   private evaluation(timeoutMs = this.ctx.config.roundTimeoutMs, silent?: ReadonlySet<string>): EvaluationPhase {
-    const { runId, config, spec, hub } = this.ctx;
-    return { runId, config, classes: spec.classes, hub, timeoutMs, silent };
+    const { runId, config, spec, hub, recorder, counters } = this.ctx;
+    return { runId, config, classes: spec.classes, hub, recorder, counters, timeoutMs, silent };
   }
 
   /** Runs the remaining rounds and the final evaluations; resolves with how the run ended (never rejects). */
@@ -296,9 +296,11 @@ export class RoundEngine {
     const attempt = ledger.round(cfg.rounds)?.attempt ?? 1;
     const deadline = new RoundDeadline(Date.now(), cfg.roundTimeoutMs);
     try {
-      const { summaries } = await collectSummaries(this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1), this.silent), cfg.rounds, attempt, 'val', this.global);
-      if (summaries.size > 0) {
-        ledger.validation = mergeSummaries([...summaries.values()]);
+      const phase = this.evaluation(deadline.phaseMs(cfg.crossSiteEvaluation ? 2 : 1), this.silent);
+      // Under secure aggregation only the pooled summary exists.
+      const summaries = cfg.secureAggregation.enabled ? [(await evaluate(phase, cfg.rounds, attempt, 'val', this.global)).pooled].filter((s) => s !== null) : [...(await collectSummaries(phase, cfg.rounds, attempt, 'val', this.global)).summaries.values()];
+      if (summaries.length > 0) {
+        ledger.validation = mergeSummaries(summaries);
         files.writeJson('validation-evaluation.json', { round: cfg.rounds, summary: ledger.validation });
       }
     } catch (err) {

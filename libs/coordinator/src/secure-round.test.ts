@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { decodeWeights, type Fit, type WeightsPayload } from '@fedxray/protocol';
 import { Coordinator } from './coordinator';
 import type { Logger } from './log';
-import { secureFake, type SecureDrop, type SecureFake } from './secure-testing';
-import { config, fakeHospital, honest } from './testing';
+import { batchNormChannels } from '@fedxray/model';
+import { secureFake, type ChannelStatsOf, type SecureDrop, type SecureFake } from './secure-testing';
+import { config, fakeHospital, honest, twoPredictions } from './testing';
 
 const NAMES = ['h1', 'h2', 'h3', 'h4', 'h5'];
 const TOKENS = Object.fromEntries(NAMES.map((n) => [n, `${n}-token-0123456789abcdef`]));
@@ -25,14 +26,14 @@ function capture(): { logger: Logger; lines: { level: string; msg: string; field
   return { lines, logger: { log: (level, msg, fields) => lines.push({ level, msg, fields }) } };
 }
 
-async function secureRun(drops: SecureDrop[], overrides: Record<string, unknown> = {}) {
+async function secureRun(drops: SecureDrop[], overrides: Record<string, unknown> = {}, calibration?: (k: number) => ChannelStatsOf) {
   const log = capture();
   const c = await Coordinator.start(
     config({ rounds: 1, minAvailable: drops.length, minFit: drops.length, maxFailures: 2, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, heartbeatIntervalMs: 1000, heartbeatMisses: 20, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1500 }, ...overrides }),
     { logger: log.logger },
   );
   let initial: Fit | null = null;
-  const fakes: SecureFake[] = drops.map((drop, k) => secureFake(c.url, TOKENS[NAMES[k]], { train: 10 + 5 * k, update: deltaOf(k), drop, seed: k + 1 }));
+  const fakes: SecureFake[] = drops.map((drop, k) => secureFake(c.url, TOKENS[NAMES[k]], { train: 10 + 5 * k, update: deltaOf(k), drop, seed: k + 1, calibration: calibration?.(k) }));
   fakes[0].socket.on('fit', (msg: Fit) => (initial ??= msg));
   const result = await c.done;
   const global = result.status === 'complete' ? c.globalWeights() : null;
@@ -125,14 +126,60 @@ test('audit: what the coordinator receives in a secure round is indistinguishabl
     for (let i = 0; i < n; i++) bins[words[i] >>> 28]++;
     const chi = bins.reduce((s, b) => s + (b - n / 16) ** 2 / (n / 16), 0);
     assert.ok(chi < 37.7, `χ² ${chi}`);
-    // 4. nothing else it sent carries numbers of the update: keys, sealed shares and Shamir shares are ≤ 4 kB each
-    for (const s of f.sent.filter((m) => m.event !== 'fitResult')) assert.ok(JSON.stringify(s.msg).length < 4096 * 8, `${s.event} is small`);
+    // 4. its evaluation summaries went masked too (mostly zero counts underneath, uniform words on the wire)
+    const summaries = f.sent.filter((m) => m.event === 'evaluateResult');
+    assert.ok(summaries.length > 0);
+    for (const m of summaries) {
+      const w = new Uint32Array((m.msg as { input: { masked: Uint8Array } }).input.masked.slice().buffer);
+      const b = new Array(16).fill(0);
+      for (let i = 0; i < w.length; i++) b[w[i] >>> 28]++;
+      assert.ok(b.reduce((s, x) => s + (x - w.length / 16) ** 2 / (w.length / 16), 0) < 37.7, 'masked summary words are uniform');
+    }
+    // 5. nothing else it sent carries numbers of the update: keys, sealed shares and Shamir shares are ≤ 4 kB each
+    for (const s of f.sent.filter((m) => m.event !== 'fitResult' && m.event !== 'evaluateResult')) assert.ok(JSON.stringify(s.msg).length < 4096 * 8, `${s.event} is small`);
   }
   const n = initial!.reduce((s, t) => s + t.values.length, 0);
   const mean = expectedMean([0, 1, 2], n);
   const t0 = initial![0];
   const g0 = global!.find((x) => x.name === t0.name)!;
   for (let i = 0; i < t0.values.length; i++) assert.ok(Math.abs(g0.values[i] - (t0.values[i] + mean[i])) < 2e-6);
+});
+
+/** Hospital k's BatchNorm statistics: channel c has mean k − 1 + c/100 and variance (k + 1)·(1 + c mod 3), over 8 + 4k images. */
+function statsOf(k: number): ChannelStatsOf {
+  return (channels) => ({ mean: Float64Array.from({ length: channels }, (_, c) => k - 1 + c / 100), variance: Float64Array.from({ length: channels }, (_, c) => (k + 1) * (1 + (c % 3))), examples: 8 + 4 * k });
+}
+
+// reliability: a curious coordinator reads what hospitals send in calibration and evaluation under secure aggregation | each hospital's BatchNorm statistics and evaluation summary go into a secure sum; it learns the pooled ones only | no | —
+test('under secure aggregation BatchNorm statistics and evaluation summaries are summed too: the pooled values are exact, no hospital sends its own', { timeout: 60_000 }, async () => {
+  const { result, fakes, global } = await secureRun(['none', 'none', 'none'], { batchNormCalibration: { enabled: true, maxExamples: 64 } }, statsOf);
+  assert.equal(result.status, 'complete', result.error ?? undefined);
+  const round = result.rounds[0];
+  assert.deepEqual(round.fit.calibratedBy, ['h1', 'h2', 'h3']);
+  // The pooled statistics are the exact pooling of the three hospitals' (poolBatchNormStats, 'exact').
+  const means = global!.filter((t) => t.name.endsWith('/moving_mean')).map((t) => t.name);
+  const got = batchNormChannels(global!, means);
+  const channels = got.mean.length;
+  const reports = [0, 1, 2].map((k) => statsOf(k)(channels));
+  const total = reports.reduce((s, r) => s + r.examples, 0);
+  for (let c = 0; c < channels; c++) {
+    const mean = reports.reduce((s, r) => s + r.examples * r.mean[c], 0) / total;
+    const variance = reports.reduce((s, r) => s + r.examples * (r.variance[c] + (r.mean[c] - mean) ** 2), 0) / total;
+    assert.ok(Math.abs(got.mean[c] - mean) < 1e-4, `channel ${c}: mean ${got.mean[c]} vs ${mean}`);
+    assert.ok(Math.abs(got.variance[c] - variance) / variance < 1e-4, `channel ${c}: variance ${got.variance[c]} vs ${variance}`);
+  }
+  // The round's metrics are those of the three summaries merged; no site has its own.
+  const merged = twoPredictions();
+  assert.equal(round.metrics?.examples, 3 * merged.count);
+  assert.equal(round.metrics?.accuracy, 1);
+  assert.ok(Math.abs((round.metrics?.loss ?? NaN) - merged.lossSum / merged.count) < 1e-6, 'the pooled loss through the sum');
+  assert.deepEqual(round.sites, {}, 'no per-hospital evaluation numbers');
+  // Nothing a hospital sent holds its statistics or its summary in the clear.
+  for (const f of fakes) {
+    const results = f.sent.filter((m) => m.event === 'calibrateResult' || m.event === 'evaluateResult');
+    assert.ok(results.some((m) => m.event === 'calibrateResult') && results.some((m) => m.event === 'evaluateResult'));
+    for (const m of results) assert.deepEqual(Object.keys(m.msg as object).sort(), ['durationMs', 'input', 'round', 'runId', ...(m.event === 'evaluateResult' ? ['split'] : [])].sort());
+  }
 });
 
 test('a plain update in a secure round is refused (a misconfigured hospital cannot send its update in the clear)', { timeout: 60_000 }, async () => {

@@ -2,8 +2,9 @@
 // (libs/secure's client), with an update the test chooses, and that records
 // every message it sends to the coordinator: what the privacy audit inspects.
 import { io as connect, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, decodeWeights, type Evaluate, type Fit, type SecAggReply, type WeightsPayload } from '@fedxray/protocol';
-import { SecAggClient, SumLayout, packFitContribution, seededRandom } from '@fedxray/secure';
+import { PROTOCOL_VERSION, decodeWeights, type Calibrate, type Evaluate, type Fit, type SecAggReply, type WeightsPayload } from '@fedxray/protocol';
+import { SecAggClient, SumLayout, packCalibration, packEvaluation, packFitContribution, seededRandom } from '@fedxray/secure';
+import { batchNormChannels } from '@fedxray/model';
 import { CLASSES, twoPredictions } from './testing';
 
 export type SecureDrop = 'none' | 'fail-fit' | 'skip-unmask';
@@ -21,7 +22,10 @@ export interface SecureFake {
  * images and reports `train` examples. `drop` makes it fail its training
  * (after the key exchange) or go silent at the unmasking stage.
  */
-export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number }): SecureFake {
+/** Per channel of the named BatchNorm layers (moving-mean names, in order): the means and variances a fake reports. */
+export type ChannelStatsOf = (channels: number) => { mean: Float64Array; variance: Float64Array; examples: number };
+
+export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number; calibration?: ChannelStatsOf }): SecureFake {
   const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
   const sent: SecureFake['sent'] = [];
   const inputs: SecureFake['inputs'] = [];
@@ -66,6 +70,23 @@ export function secureFake(url: string, token: string, o: { train: number; updat
     sent.push({ event: 'fitResult', msg: result });
     socket.emit('fitResult', result, () => {});
   });
-  socket.on('evaluate', (msg: Evaluate) => socket.emit('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary: twoPredictions(), durationMs: 1 }, () => {}));
+  const answer = (event: string, result: unknown) => {
+    sent.push({ event, msg: result });
+    socket.emit(event as 'evaluateResult', result as never, () => {});
+  };
+  socket.on('evaluate', (msg: Evaluate) => {
+    if (!msg.secure) return answer('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary: twoPredictions(), durationMs: 1 });
+    const input = clients.get(msg.secure.session)!.mask(packEvaluation(SumLayout.fromWire(msg.secure.layout), twoPredictions(), random));
+    answer('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, durationMs: 1, input });
+  });
+  socket.on('calibrate', (msg: Calibrate) => {
+    if (!msg.secure || !o.calibration) return;
+    const s = msg.secure;
+    const layout = SumLayout.fromWire(s.layout);
+    const own = o.calibration(layout.spec('shift').length);
+    const reference = batchNormChannels(decodeWeights(msg.weights as WeightsPayload), s.means);
+    const input = clients.get(s.session)!.mask(packCalibration(layout, reference, own, random));
+    answer('calibrateResult', { runId: msg.runId, round: msg.round, durationMs: 1, input });
+  });
   return { socket, sent, inputs };
 }

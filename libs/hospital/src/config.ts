@@ -88,6 +88,13 @@ export const HospitalConfigSchema = z.object({
    * zero key lets uploads skip a copy of every update (see transport.ts). @default false
    */
   maskFrames: z.boolean().default(false),
+  /**
+   * Simulations only: seeds the stochastic rounding of what this hospital
+   * puts into a secure sum, so that a seeded simulation with secure
+   * aggregation repeats itself. Unset (node:crypto), as a real hospital
+   * should leave it: whoever knows the seed knows the rounding.
+   */
+  roundingSeed: z.string().min(1).max(256).optional(),
 }).superRefine((c, ctx) => {
   const certificate = c.cert !== undefined || c.key !== undefined;
   if (certificate && (c.cert === undefined || c.key === undefined)) ctx.addIssue({ code: 'custom', path: [c.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });

@@ -4,8 +4,9 @@
 // global model, clipped (or privatised for DP), packed into fixed point and,
 // with secure aggregation, masked. Nothing else of the update leaves.
 import type { Socket } from 'socket.io-client';
-import type { HospitalToServerEvents, NamedWeights, SecAggMaskedInput, SecAggReply, ServerToHospitalEvents, SumFit } from '@fedxray/protocol';
-import { SecAggClient, SecureError, SumLayout, clipL2, cryptoRandom, packFitContribution, privatiseUpdate, type RandomSource } from '@fedxray/secure';
+import type { HospitalToServerEvents, NamedWeights, SecAggMaskedInput, SecAggReply, ServerToHospitalEvents, SumCalibrate, SumFit, SumJob } from '@fedxray/protocol';
+import { batchNormChannels } from '@fedxray/model';
+import { SecAggClient, SecureError, SumLayout, clipL2, cryptoRandom, seededRandom, packCalibration, packEvaluation, packFitContribution, privatiseUpdate, type RandomSource, type SummarySums } from '@fedxray/secure';
 
 /** Sessions kept at once (a round's attempt opens one; older ones are forgotten). */
 const MAX_SESSIONS = 4;
@@ -47,7 +48,19 @@ export function updateDelta(global: NamedWeights, trained: NamedWeights, keepLoc
 export class SecureParticipant {
   private readonly clients = new Map<string, SecAggClient>();
 
-  constructor(private readonly random: () => RandomSource = cryptoRandom) {}
+  /**
+   * `random` makes the keys; `roundingSeed` (simulations only) seeds the
+   * stochastic rounding of each sum's input, so a seeded run repeats itself.
+   */
+  constructor(
+    private readonly random: () => RandomSource = cryptoRandom,
+    private readonly roundingSeed?: string,
+  ) {}
+
+  /** The random source of one sum's rounding: seeded by the session less its first part (the run id), so two runs with one seed round alike. */
+  private rounding(session: string): RandomSource {
+    return this.roundingSeed === undefined ? this.random() : seededRandom(`${this.roundingSeed}\0${session.slice(session.indexOf('/') + 1)}`);
+  }
 
   /** Answers the coordinator's secure-aggregation stages on this socket. */
   attach(socket: Socket<ServerToHospitalEvents, HospitalToServerEvents>): void {
@@ -71,9 +84,9 @@ export class SecureParticipant {
     );
   }
 
-  /** Refuses a masked fit whose secure sum this hospital has not been set up for (before training, not after). */
-  checkReady(sum: SumFit): void {
-    if (!sum.masked) return;
+  /** Refuses a masked job whose secure sum this hospital has not been set up for (before the work, not after). */
+  checkReady(sum: SumFit | SumJob): void {
+    if ('masked' in sum && !sum.masked) return;
     const client = this.clients.get(sum.session);
     if (!client || client.stage !== 'ready' || client.index !== sum.index) {
       throw new SecureError('wrong_stage', `Fit for secure sum "${sum.session}" as participant ${sum.index}, but this hospital ${client ? `is in stage "${client.stage}" as ${client.index}` : 'holds no such session'}`);
@@ -84,21 +97,36 @@ export class SecureParticipant {
   contribution(sum: SumFit, global: NamedWeights, trained: NamedWeights, keepLocal: readonly string[], fit: { examples: number; loss: number; accuracy: number }): SumFitOutcome {
     const layout = SumLayout.fromWire(sum.layout);
     const delta = updateDelta(global, trained, keepLocal);
-    const random = this.random();
     let norm: number;
     let clipped: boolean;
     let indicator: number | undefined;
     if (sum.dp) {
-      ({ norm, clipped, indicator } = privatiseUpdate(delta, fit.examples, sum.dp, random));
+      // DP's noise always comes from node:crypto, never from a seed.
+      ({ norm, clipped, indicator } = privatiseUpdate(delta, fit.examples, sum.dp, this.random()));
     } else {
       const c = clipL2(delta, sum.clip ?? Infinity);
       norm = c.norm;
       clipped = c.factor < 1;
     }
-    const words = packFitContribution(layout, { update: delta, examples: fit.examples, loss: fit.loss, accuracy: fit.accuracy, indicator }, random);
+    const words = packFitContribution(layout, { update: delta, examples: fit.examples, loss: fit.loss, accuracy: fit.accuracy, indicator }, this.rounding(sum.session));
     if (!sum.masked) return { input: { session: sum.session, from: sum.index, masked: new Uint8Array(words.buffer, words.byteOffset, words.byteLength) }, norm, clipped };
     this.checkReady(sum);
     return { input: this.clients.get(sum.session)!.mask(words), norm, clipped };
+  }
+
+  /** A summed calibration's answer: the BatchNorm statistics of `sum.means`' layers, relative to the global model's, packed and masked. */
+  calibration(sum: SumCalibrate, global: NamedWeights, report: { examples: number; stats: NamedWeights }): SecAggMaskedInput {
+    this.checkReady(sum);
+    const layout = SumLayout.fromWire(sum.layout);
+    const reference = batchNormChannels(global, sum.means);
+    const own = batchNormChannels(report.stats, sum.means);
+    return this.clients.get(sum.session)!.mask(packCalibration(layout, reference, { ...own, examples: report.examples }, this.rounding(sum.session)));
+  }
+
+  /** A summed evaluation's answer: the summary, packed and masked. */
+  evaluation(sum: SumJob, summary: SummarySums): SecAggMaskedInput {
+    this.checkReady(sum);
+    return this.clients.get(sum.session)!.mask(packEvaluation(SumLayout.fromWire(sum.layout), summary, this.rounding(sum.session)));
   }
 
   private client(msg: unknown): SecAggClient {
@@ -108,3 +136,4 @@ export class SecureParticipant {
     return client;
   }
 }
+

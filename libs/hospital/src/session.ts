@@ -90,7 +90,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   private diagnosing: Promise<void> = Promise.resolve();
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly secure = new SecureParticipant();
+  private readonly secure: SecureParticipant;
 
   private constructor(
     config: HospitalConfig,
@@ -99,6 +99,7 @@ export class Hospital extends EventEmitter<HospitalEvents> {
   ) {
     super();
     this.config = config;
+    this.secure = new SecureParticipant(undefined, config.roundingSeed);
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -298,12 +299,15 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     this.round = msg.round;
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
+      if (msg.secure) this.secure.checkReady(msg.secure);
       const summary = await this.trainer.evaluate(weights, msg.split, (p) => {
         this.emit('progress', { round: msg.round, phase: 'evaluate', progress: p });
         if (this.socket.connected) this.socket.emit('progress', { round: msg.round, phase: 'evaluate', ...p });
       });
       const durationMs = Date.now() - started;
-      const sent = await this.send('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, summary, durationMs });
+      // Under secure aggregation the summary goes into the sum, masked; never in the clear.
+      const result = msg.secure ? { runId: msg.runId, round: msg.round, split: msg.split, durationMs, input: this.secure.evaluation(msg.secure, summary) } : { runId: msg.runId, round: msg.round, split: msg.split, summary, durationMs };
+      const sent = await this.send('evaluateResult', result);
       this.emit('evaluateDone', { round: msg.round, split: msg.split, examples: summary.count, durationMs, ...sent });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'evaluate', err);
@@ -318,8 +322,11 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     this.round = msg.round;
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
+      if (msg.secure) this.secure.checkReady(msg.secure);
       const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples, msg.trainable);
-      await this.send('calibrateResult', { runId: msg.runId, round: msg.round, examples, durationMs: Date.now() - started, stats: encodeWeights(stats) });
+      const durationMs = Date.now() - started;
+      // Under secure aggregation the statistics go into the sum, masked; never in the clear.
+      await this.send('calibrateResult', msg.secure ? { runId: msg.runId, round: msg.round, durationMs, input: this.secure.calibration(msg.secure, weights, { stats, examples }) } : { runId: msg.runId, round: msg.round, examples, durationMs, stats: encodeWeights(stats) });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'calibrate', err);
     } finally {

@@ -28,7 +28,7 @@ export type { ModelErrorCode } from './errors';
 export { assertBackendAlive, backendFailure, isBackendCrash } from './backend-health';
 export { runGraph, forwardInBatches, forwardMicroBatch, forwardBytesPerExample, forwardBudgetBytes } from './forward/index';
 export type { ForwardOptions, RunGraphOptions, LayerOverride } from './forward/index';
-export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, BATCHNORM_POOLINGS } from './batchnorm/index';
+export { BatchNormStatsCollector, batchNormStatNames, checkBatchNormReport, poolBatchNormStats, applyBatchNormStats, batchNormChannels, varianceNameOf, BATCHNORM_POOLINGS } from './batchnorm/index';
 export type { BatchNormStatsReport, BatchNormPooling, CollectOptions, PoolOptions } from './batchnorm/index';
 // --- Starting weights, what trains, features of a frozen backbone ---
 export { resolveStartingWeights, parseWeightsSource, parseWeightsSourceSync, WEIGHTS_SOURCE_FORMS } from './starting-weights';

@@ -63,6 +63,10 @@ export {
   DpHospitalParamsSchema,
   SumFitSchema,
   SumFitResultSchema,
+  SumJobSchema,
+  SumCalibrateSchema,
+  SumCalibrateResultSchema,
+  SumEvaluateResultSchema,
   SecAggReplySchema,
 } from './secure';
 export type {
@@ -80,6 +84,10 @@ export type {
   DpHospitalParamsWire,
   SumFit,
   SumFitResult,
+  SumJob,
+  SumCalibrate,
+  SumCalibrateResult,
+  SumEvaluateResult,
   SecAggReply,
 } from './secure';
 export { ERROR_CODES, ProtocolError } from './errors';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { SumFitSchema, type SecAggPublicKeys, type SecAggRelayedShares, type SecAggReply, type SecAggSetup, type SecAggUnmaskRequest, type SumFitResult } from './secure';
+import { SumCalibrateSchema, SumFitSchema, SumJobSchema, type SecAggPublicKeys, type SecAggRelayedShares, type SecAggReply, type SecAggSetup, type SecAggUnmaskRequest, type SumCalibrateResult, type SumEvaluateResult, type SumFitResult } from './secure';
 
 /**
  * Wire messages between a coordinator and its hospitals. These zod schemas
@@ -114,6 +114,8 @@ export const EvaluateSchema = z.object({
   round: z.number().int().nonnegative(),
   split: z.enum(['val', 'test']),
   weights: WeightsPayloadSchema,
+  /** Present under secure aggregation: answer with a SumEvaluateResult (the summary packed and masked). */
+  secure: SumJobSchema.optional(),
 });
 export type Evaluate = z.infer<typeof EvaluateSchema>;
 
@@ -162,6 +164,8 @@ export const CalibrateSchema = z.object({
   /** What trained this round (as FitConfig.trainable): frozen BatchNorm layers keep their statistics and normalise with them. */
   trainable: z.string().min(1).max(600).optional(),
   weights: WeightsPayloadSchema,
+  /** Present under secure aggregation: answer with a SumCalibrateResult (the statistics packed and masked). */
+  secure: SumCalibrateSchema.optional(),
 });
 export type Calibrate = z.infer<typeof CalibrateSchema>;
 
@@ -227,8 +231,8 @@ export interface ServerToHospitalEvents {
 export interface HospitalToServerEvents {
   hello: (msg: Hello, ack: (a: Ack) => void) => void;
   fitResult: (msg: FitResult | SumFitResult, ack: (a: Ack) => void) => void;
-  evaluateResult: (msg: EvaluateResult, ack: (a: Ack) => void) => void;
-  calibrateResult: (msg: CalibrateResult, ack: (a: Ack) => void) => void;
+  evaluateResult: (msg: EvaluateResult | SumEvaluateResult, ack: (a: Ack) => void) => void;
+  calibrateResult: (msg: CalibrateResult | SumCalibrateResult, ack: (a: Ack) => void) => void;
   failure: (msg: Failure) => void;
   heartbeat: (msg: Heartbeat) => void;
   progress: (msg: Progress) => void;

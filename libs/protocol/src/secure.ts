@@ -172,6 +172,44 @@ export const SumFitResultSchema = z.strictObject({
 });
 export type SumFitResult = z.infer<typeof SumFitResultSchema>;
 
+/**
+ * What `calibrate` and `evaluate` carry under secure aggregation: the session
+ * set up for this phase, and the layout of the sum. The hospital answers with
+ * its statistics or its evaluation summary packed into that layout and
+ * masked, never in the clear.
+ */
+export const SumJobSchema = z.object({
+  session,
+  index,
+  layout: SecAggLayoutSchema,
+});
+export type SumJob = z.infer<typeof SumJobSchema>;
+
+/** A summed calibration also names the BatchNorm layers' moving-mean tensors, in the order their channels are packed. */
+export const SumCalibrateSchema = SumJobSchema.extend({
+  means: z.array(z.string().min(1).max(512)).min(1).max(100_000),
+});
+export type SumCalibrate = z.infer<typeof SumCalibrateSchema>;
+
+/** The answer to a summed `calibrate`: the packed, masked statistics; no per-hospital numbers. */
+export const SumCalibrateResultSchema = z.strictObject({
+  runId: z.string(),
+  round: z.number().int().positive(),
+  durationMs: z.number().int().nonnegative(),
+  input: SecAggMaskedInputSchema,
+});
+export type SumCalibrateResult = z.infer<typeof SumCalibrateResultSchema>;
+
+/** The answer to a summed `evaluate`: the packed, masked summary; no per-hospital numbers. */
+export const SumEvaluateResultSchema = z.strictObject({
+  runId: z.string(),
+  round: z.number().int().nonnegative(),
+  split: z.enum(['val', 'test']),
+  durationMs: z.number().int().nonnegative(),
+  input: SecAggMaskedInputSchema,
+});
+export type SumEvaluateResult = z.infer<typeof SumEvaluateResultSchema>;
+
 /** A hospital's answer to a secure-aggregation stage (the socket.io acknowledgement): its message, or why it refused. */
 export const SecAggReplySchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), reply: z.unknown() }),

@@ -24,6 +24,10 @@ export { weightedUpdateLayout, packWeightedUpdate, unpackWeightedMean } from './
 export type { WeightedMean, WeightedUpdateOptions } from './weighted';
 export { fitSumLayout, packFitContribution, unpackFitSum, METRICS_RANGE } from './fit-sum';
 export type { FitContribution, FitSum, FitSumOptions } from './fit-sum';
+export { calibrationSumLayout, packCalibration, unpackCalibration, CALIBRATION_SHIFT_RANGE, CALIBRATION_SECOND_RANGE, VARIANCE_FLOOR } from './calibration-sum';
+export type { CalibrationSumOptions, ChannelStats, PooledCalibration } from './calibration-sum';
+export { evaluationSumLayout, packEvaluation, unpackEvaluation, EVALUATION_LOSS_CAP } from './evaluation-sum';
+export type { EvaluationSumOptions, SummarySums } from './evaluation-sum';
 export { l2Norm, clipL2 } from './dp/clip';
 export { privatiseUpdate } from './dp/hospital';
 export type { DpHospitalParams, PrivatisedUpdate } from './dp/hospital';

@@ -194,6 +194,8 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           token: tokens[site.name],
           worker: o.workers,
           trainer: { ...trainerOptions(site), data: site.source },
+          // a seeded simulation repeats itself with secure aggregation too
+          roundingSeed: `${o.seed}/${site.name}`,
         });
         h.on('error', (err) => this.emit('hospitalFailed', hospitalFailure(site.name, err)));
         hospitals.push(h);
@@ -209,6 +211,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
             token: tokens[site.name],
             worker: false,
             trainer: { ...trainerOptions(site), data: site.source },
+            roundingSeed: `${o.seed}/${site.name}`,
           };
           const file = join(out, 'store', `${site.name}.json`);
           writeFileSync(file, JSON.stringify(config));

@@ -28,6 +28,30 @@ export function varianceNameOf(meanName: string): string {
 }
 
 /**
+ * The moving means and variances of the layers named by their moving-mean
+ * tensors, channel after channel in that order (how a secure sum packs them).
+ * Throws a ModelError naming a tensor `weights` lacks.
+ */
+export function batchNormChannels(weights: NamedWeights, means: readonly string[]): { mean: Float32Array; variance: Float32Array } {
+  const byName = new Map(weights.map((t) => [t.name, t.values]));
+  const pick = (names: readonly string[]) => {
+    const parts = names.map((n) => {
+      const v = byName.get(n);
+      if (!v) throw new ModelError(`No BatchNorm statistic ${n} among the weights`, 'missing_stat');
+      return v;
+    });
+    const out = new Float32Array(parts.reduce((s, v) => s + v.length, 0));
+    let at = 0;
+    for (const v of parts) {
+      out.set(v, at);
+      at += v.length;
+    }
+    return out;
+  };
+  return { mean: pick(means), variance: pick(means.map(varianceNameOf)) };
+}
+
+/**
  * Refuses a report that does not fit the model: an example count that is not
  * an integer in (0, maxExamples], a missing, unknown or repeated statistic, a
  * shape other than the manifest's, a value that is not finite, a negative

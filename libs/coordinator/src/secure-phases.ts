@@ -1,0 +1,131 @@
+// Calibration and evaluation under secure aggregation: each hospital's
+// BatchNorm statistics, or its evaluation summary, goes into one secure sum,
+// so the coordinator learns the pooled statistics and the pooled summary
+// only, never one hospital's. The sums are checked as far as a sum can be:
+// image counts within what the hospitals declared, finite values, a summary
+// whose counts agree with each other.
+import { SumCalibrateResultSchema, SumEvaluateResultSchema, encodeWeights, type NamedWeights, type SumCalibrateResult, type SumEvaluateResult } from '@fedxray/protocol';
+import { DEFAULT_BINS, DEFAULT_CALIBRATION_BINS, checkSummary, type EvaluationSummary } from '@fedxray/evaluation';
+import { applyBatchNormStats, batchNormChannels, varianceNameOf } from '@fedxray/model';
+import { calibrationSumLayout, evaluationSumLayout, unpackCalibration, unpackEvaluation } from '@fedxray/secure';
+import type { Connection, Verdict } from './jobs';
+import { pooledMetrics, type CalibrationPhase, type Evaluation, type EvaluationPhase } from './phase-types';
+import { runSum, sumPlan } from './secure-sum';
+
+/** A schema check that says so when a hospital answers a summed phase in the clear. */
+function summedAnswer<M>(schema: { safeParse(raw: unknown): { success: true; data: M } | { success: false; error: { issues: { message: string }[] } } }, plainKey: string, what: string) {
+  return (raw: unknown): Verdict<M> => {
+    const r = schema.safeParse(raw);
+    if (r.success) return { ok: true, value: r.data };
+    const plain = raw !== null && typeof raw === 'object' && plainKey in raw;
+    return { ok: false, error: { code: 'bad_message', message: plain ? `This run uses secure aggregation: ${what} in the clear is refused` : `Bad summed ${what}: ${r.error.issues[0]?.message}` } };
+  };
+}
+const parseSumCalibrate = summedAnswer<SumCalibrateResult>(SumCalibrateResultSchema, 'stats', 'BatchNorm statistics');
+const parseSumEvaluate = summedAnswer<SumEvaluateResult>(SumEvaluateResultSchema, 'summary', 'an evaluation summary');
+
+/**
+ * The calibration phase as one secure sum: `names` are the statistics to
+ * pool. Returns the global weights with the pooled statistics in, or, when
+ * the sum fails or too many hospitals fail, with the averaged ones kept.
+ */
+export async function secureCalibrate(p: CalibrationPhase, round: number, attempt: number, global: NamedWeights, targets: Connection[], names: ReadonlySet<string>, timeoutMs: number): Promise<{ weights: NamedWeights; calibratedBy: string[] }> {
+  const cfg = p.config.batchNormCalibration;
+  const log = p.recorder.logger;
+  const keep = (why: string) => {
+    log.log('warn', `BatchNorm calibration: ${why}; keeping the averaged statistics`, { round });
+    return { weights: global, calibratedBy: [] };
+  };
+  if (targets.length < 2) return keep(`secure aggregation needs at least 2 hospitals, ${targets.length} can calibrate`);
+  const means = p.manifest.filter((t) => names.has(t.name) && t.name.endsWith('/moving_mean')).map((t) => t.name);
+  // the reference every hospital packs against: the global model's own statistics
+  const reference = batchNormChannels(global, means);
+  const session = `${p.runId}/r${round}/a${attempt}/calibrate`;
+  const layout = calibrationSumLayout({ channels: reference.mean.length, maxExamples: cfg.maxExamples, maxSummands: targets.length });
+  const weights = encodeWeights(global);
+  const summed = await runSum<SumCalibrateResult, null>(p, targets, {
+    kind: 'calibrate',
+    round,
+    attempt,
+    session,
+    layout,
+    masked: true,
+    plan: sumPlan(p.config, targets.length, session),
+    timeoutMs,
+    send: (conn, index) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights, secure: { session, index, layout: layout.toWire(), means } }),
+    parse: parseSumCalibrate,
+    value: () => null,
+  });
+  const answered = [...summed.results].filter(([, o]) => o.ok).map(([n]) => n).sort();
+  const failed = summed.results.size - answered.length;
+  if (!summed.ok) return keep(summed.error);
+  if (failed > p.config.maxFailures) return keep(`${failed} calibrations failed, more than maxFailures=${p.config.maxFailures}`);
+  let pooled;
+  try {
+    pooled = unpackCalibration(layout, reference, summed.sum, summed.summands);
+  } catch (err) {
+    return keep(`the summed statistics are refused: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const declared = targets.reduce((s, c) => s + Math.min(cfg.maxExamples, c.hello?.examples.train ?? 0), 0);
+  if (pooled.examples > declared) return keep(`the summed statistics cover ${pooled.examples} images, more than the ${declared} the hospitals may calibrate on`);
+  for (let c = 0; c < pooled.mean.length; c++) {
+    if (!Number.isFinite(pooled.mean[c]) || !Number.isFinite(pooled.variance[c])) return keep(`the summed statistics are not finite at channel ${c}`);
+  }
+  if (pooled.clipped > 0) log.log('warn', 'BatchNorm calibration: statistics outside the secure sum’s range were clipped', { round, values: pooled.clipped });
+  const stats: NamedWeights = [];
+  let at = 0;
+  for (const name of means) {
+    const t = p.manifest.find((m) => m.name === name)!;
+    const length = t.shape.reduce((a, b) => a * b, 1);
+    stats.push({ name, shape: [...t.shape], values: Float32Array.from(pooled.mean.subarray(at, at + length)) });
+    stats.push({ name: varianceNameOf(name), shape: [...t.shape], values: Float32Array.from(pooled.variance.subarray(at, at + length)) });
+    at += length;
+  }
+  const frozen = p.frozen ?? new Set<string>();
+  log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: answered, examples: pooled.examples, pooling: 'exact (secure sum)' });
+  return { weights: applyBatchNormStats(global, stats.filter((t) => !frozen.has(t.name))), calibratedBy: answered };
+}
+
+/**
+ * The global model's metrics over every site's `split` as one secure sum:
+ * the pooled summary only (no per-site metrics). Under the round's k of n,
+ * as `evaluate`; never throws for what hospitals sent.
+ */
+export async function secureEvaluate(p: EvaluationPhase, round: number, attempt: number, split: 'val' | 'test', weights: NamedWeights): Promise<Evaluation> {
+  const none = { metrics: null, pooled: null, summaries: new Map<string, EvaluationSummary>(), sites: {} };
+  const targets = p.hub.ready().filter((c) => !p.silent?.has(c.name));
+  if (targets.length === 0) return { ...none, error: 'no hospital was connected to evaluate' };
+  if (targets.length < 2) return { ...none, error: `secure aggregation needs at least 2 hospitals, ${targets.length} can evaluate` };
+  const declared = targets.map((c) => c.hello?.examples[split] ?? 0);
+  const session = `${p.runId}/r${round}/a${attempt}/evaluate-${split}`;
+  const layout = evaluationSumLayout({ classes: p.classes.length, bins: DEFAULT_BINS, calibrationBins: DEFAULT_CALIBRATION_BINS, maxExamples: Math.max(1, ...declared), maxSummands: targets.length });
+  const payload = encodeWeights(weights, { dtype: p.config.fit.weightsDtype });
+  const summed = await runSum<SumEvaluateResult, null>(p, targets, {
+    kind: 'evaluate',
+    round,
+    attempt,
+    session,
+    layout,
+    masked: true,
+    plan: sumPlan(p.config, targets.length, session),
+    timeoutMs: p.timeoutMs,
+    send: (conn, index) => conn.socket.emit('evaluate', { runId: p.runId, round, split, weights: payload, secure: { session, index, layout: layout.toWire() } }),
+    parse: parseSumEvaluate,
+    // a late answer to the previous evaluation of the round (its other split) is stale, not wrong
+    answers: (msg) => msg.split === split,
+    value: () => null,
+  });
+  if (!summed.ok) return { ...none, error: summed.error };
+  const failed = [...summed.results.values()].filter((o) => !o.ok).length;
+  if (failed > p.config.maxFailures) return { ...none, error: `${failed} of ${targets.length} evaluations failed, more than maxFailures=${p.config.maxFailures}` };
+  try {
+    const pooled = unpackEvaluation(layout, [...p.classes], summed.sum, summed.summands) as EvaluationSummary;
+    checkSummary(pooled, 'the summed summary');
+    const most = declared.reduce((a, b) => a + b, 0);
+    if (pooled.count > most) throw new Error(`it counts ${pooled.count} ${split} images, more than the ${most} the hospitals declared`);
+    if (pooled.count === 0) return { ...none, error: `no hospital holds ${split} images` };
+    return { metrics: pooledMetrics(pooled), pooled, summaries: new Map(), sites: {} };
+  } catch (err) {
+    return { ...none, error: `the summed evaluation is refused: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
