@@ -261,3 +261,19 @@ test('the HTTP API and /metrics tell what happened, read-only, and refuse strang
     await c.close();
   }
 });
+
+test('a hospital that withholds its training metrics contributes its update; the round records the others’ metrics only', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1 }));
+  const open = fakeHospital(c.url, TOKENS.good, honest, { extra: { metrics: { loss: 2, accuracy: 0.25 } } });
+  const quiet = fakeHospital(c.url, TOKENS.bad, honest, { withholdMetrics: true });
+  const result = await c.done;
+  await c.close();
+  open.socket.disconnect();
+  quiet.socket.disconnect();
+  assert.equal(result.status, 'complete', result.error);
+  const r = result.rounds[0];
+  assert.deepEqual(r.fit.hospitals, ['bad', 'good'], 'both updates were used');
+  assert.equal(r.fit.examples, 20);
+  assert.deepEqual([r.fit.loss, r.fit.accuracy], [2, 0.25], 'the pooled training numbers are those that were reported');
+  assert.deepEqual(Object.keys(r.fitSites), ['good'], 'no training numbers are recorded for the hospital that withheld them');
+});

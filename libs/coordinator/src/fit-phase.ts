@@ -14,7 +14,8 @@ import type { PhaseCounters } from './view';
 /** What the round keeps of an accepted update (its weights went into the strategy). */
 export interface AcceptedUpdate {
   examples: number;
-  metrics: { loss: number; accuracy: number };
+  /** Absent when the hospital withholds its training numbers. */
+  metrics?: { loss: number; accuracy: number };
   durationMs: number;
 }
 
@@ -93,8 +94,10 @@ function acceptUpdate(p: FitPhase, conn: Connection, msg: FitResult): ReturnType
   }
   p.counters.updatesAccepted++;
   const st = p.hub.hospital(conn.name);
-  st.lastLoss = msg.metrics.loss;
-  st.lastAccuracy = msg.metrics.accuracy;
+  if (msg.metrics) {
+    st.lastLoss = msg.metrics.loss;
+    st.lastAccuracy = msg.metrics.accuracy;
+  }
   p.recorder.emit(['fitResult', { round: msg.round, hospital: conn.name, ok: true, metrics: msg.metrics, examples: msg.examples }]);
   return { ok: true, value: { examples: msg.examples, metrics: msg.metrics, durationMs: msg.durationMs } };
 }
@@ -113,16 +116,18 @@ export function fitRecord(results: Map<string, JobOutcome<AcceptedUpdate>>): { f
     if (r.ok) ok.push([name, r.value]);
     else failures.push({ name, error: r.error });
   }
+  // Training loss and accuracy of the hospitals that report them (a hospital may withhold its own).
+  const reported = ok.filter((e): e is [string, AcceptedUpdate & { metrics: { loss: number; accuracy: number } }] => e[1].metrics !== undefined);
   return {
     fit: {
-      loss: meanBy(ok.map(([, r]) => ({ examples: r.examples, value: r.metrics.loss }))),
-      accuracy: meanBy(ok.map(([, r]) => ({ examples: r.examples, value: r.metrics.accuracy }))),
+      loss: meanBy(reported.map(([, r]) => ({ examples: r.examples, value: r.metrics.loss }))),
+      accuracy: meanBy(reported.map(([, r]) => ({ examples: r.examples, value: r.metrics.accuracy }))),
       examples: ok.reduce((s, [, r]) => s + r.examples, 0),
       hospitals: ok.map(([n]) => n),
       used: [],
       discarded: [],
       failures,
     },
-    fitSites: Object.fromEntries(ok.map(([n, r]) => [n, { examples: r.examples, loss: r.metrics.loss, accuracy: r.metrics.accuracy }])),
+    fitSites: Object.fromEntries(reported.map(([n, r]) => [n, { examples: r.examples, loss: r.metrics.loss, accuracy: r.metrics.accuracy }])),
   };
 }

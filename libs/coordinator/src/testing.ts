@@ -74,6 +74,8 @@ export interface FakeOptions {
   evaluate?: EvaluateBehaviour;
   /** @default stays silent (no calibrate handler) */
   calibrate?: CalibrateBehaviour;
+  /** Send updates without training metrics (`fedxray hospital --withhold-metrics`). */
+  withholdMetrics?: boolean;
 }
 
 /** A consistent summary of two predictions over CLASSES. */
@@ -120,7 +122,7 @@ export function fakeHospital(url: string, token: string, behaviour: Behaviour, o
     if (!weights) return;
     socket.emit(
       'fitResult',
-      { runId: msg.runId, round: msg.round, examples: 10, metrics: { loss: 1, accuracy: 0.5 }, durationMs: 1, weights, ...opts.extra },
+      { runId: msg.runId, round: msg.round, examples: 10, ...(opts.withholdMetrics ? {} : { metrics: { loss: 1, accuracy: 0.5 } }), durationMs: 1, weights, ...opts.extra },
       (a: Ack) => acks.push(a),
     );
   });

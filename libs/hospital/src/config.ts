@@ -95,6 +95,12 @@ export const HospitalConfigSchema = z.object({
    * should leave it: whoever knows the seed knows the rounding.
    */
   roundingSeed: z.string().min(1).max(256).optional(),
+  /**
+   * Send no training loss or accuracy: neither with an update nor in the
+   * progress of training (they are never sent in a summed round, whatever
+   * this says). The coordinator's records then show none for this hospital. @default false
+   */
+  withholdMetrics: z.boolean().default(false),
 }).superRefine((c, ctx) => {
   const certificate = c.cert !== undefined || c.key !== undefined;
   if (certificate && (c.cert === undefined || c.key === undefined)) ctx.addIssue({ code: 'custom', path: [c.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });

@@ -172,3 +172,67 @@ test('what the hospital says matches what happens: a lost connection mid-trainin
     await closeServer(server);
   }
 });
+
+/** A trainer whose fit reports progress with a running loss, then returns at once. */
+function talkativeTrainer(): LocalTrainer {
+  return {
+    ...heldTrainer(),
+    fit: async (_w, _c, onProgress) => {
+      onProgress?.({ epoch: 1, epochs: 1, done: 4, total: 8, loss: 0.61 });
+      onProgress?.({ epoch: 1, epochs: 1, done: 8, total: 8, loss: 0.52 });
+      return { weights: WEIGHTS, examples: 8, metrics: { loss: 0.5, accuracy: 0.75 } };
+    },
+  };
+}
+
+// reliability: a hospital's privacy officer wants no training numbers to leave | --withhold-metrics: neither the update nor the progress of training carries loss or accuracy; a summed round never does | no | —
+test('training loss and accuracy leave a hospital only when it shares them, and never in a summed round, not even in progress', { timeout: 30_000 }, async () => {
+  const { fitSumLayout } = await import('@fedxray/secure');
+  const server = createServer();
+  const io = new Server(server, { maxHttpBufferSize: 1e7 });
+  const seen: { event: string; msg: Record<string, unknown> }[] = [];
+  io.on('connection', (socket) => {
+    socket.on('hello', (_m: unknown, ack: (a: unknown) => void) => {
+      ack({ ok: true });
+      socket.emit('welcome', { protocolVersion: PROTOCOL_VERSION, runId: 'run-1', hospitalId: 'h1', hospitalName: 'h1', heartbeatIntervalMs: 1000, maxPayloadBytes: 1e7, model: {}, classes: CLASSES });
+    });
+    socket.on('progress', (msg: Record<string, unknown>) => seen.push({ event: 'progress', msg }));
+    socket.on('fitResult', (msg: Record<string, unknown>, ack: (a: unknown) => void) => {
+      seen.push({ event: 'fitResult', msg });
+      ack({ ok: true });
+    });
+  });
+  const port = await listen(server);
+  const layout = fitSumLayout({ length: 2, range: 1, maxWeight: 8, maxSummands: 3, dp: false }).toWire();
+  const round = async (withholdMetrics: boolean, summed: boolean) => {
+    seen.length = 0;
+    const h = await Hospital.start({ coordinator: `http://127.0.0.1:${port}`, token: TOKEN, trainer: { data: { dir: '/unused' } }, withholdMetrics, ...FAST }, { trainer: talkativeTrainer() });
+    try {
+      await new Promise((r) => h.once('welcome', r));
+      const done = new Promise((r) => h.once('fitDone', r));
+      const secure = summed ? { secure: { session: 'run-1/r1/a1/fit', index: 1, masked: false, layout } } : {};
+      for (const s of io.sockets.sockets.values()) s.emit('fit', { runId: 'run-1', round: 1, config: { localEpochs: 1, batchSize: 4 }, weights: encodeWeights(WEIGHTS), ...secure });
+      await done;
+      return { progress: seen.filter((e) => e.event === 'progress').map((e) => e.msg), result: seen.find((e) => e.event === 'fitResult')!.msg };
+    } finally {
+      await h.close();
+    }
+  };
+  try {
+    const shared = await round(false, false);
+    assert.deepEqual(shared.progress.map((p) => p.loss), [0.61, 0.52], 'by default the running loss is in progress');
+    assert.deepEqual(shared.result.metrics, { loss: 0.5, accuracy: 0.75 });
+
+    const withheld = await round(true, false);
+    assert.equal(withheld.progress.length, 2, 'progress is still reported');
+    assert.ok(withheld.progress.every((p) => !('loss' in p)), 'without its loss');
+    assert.ok(!('metrics' in withheld.result), 'the update carries no metrics');
+
+    const summed = await round(false, true);
+    assert.ok(summed.progress.every((p) => !('loss' in p)), 'a summed round sends no running loss');
+    assert.deepEqual(Object.keys(summed.result).sort(), ['durationMs', 'input', 'round', 'runId']);
+  } finally {
+    io.close();
+    await closeServer(server);
+  }
+});

@@ -275,15 +275,17 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
       if (msg.secure) this.secure.checkReady(msg.secure);
+      // A summed round, or a hospital that withholds them, sends no training numbers of its own, not even in progress.
+      const withhold = this.config.withholdMetrics || msg.secure !== undefined;
       const out = await this.trainer.fit(weights, msg.config, (p) => {
         this.emit('progress', { round: msg.round, phase: 'fit', progress: p });
-        if (this.socket.connected) this.socket.emit('progress', { round: msg.round, phase: 'fit', ...p });
+        if (this.socket.connected) this.socket.emit('progress', { round: msg.round, phase: 'fit', epoch: p.epoch, epochs: p.epochs, done: p.done, total: p.total, ...(withhold || p.loss === undefined ? {} : { loss: p.loss }) });
       });
       const durationMs = Date.now() - started;
       // A summed round sends the packed (masked) update only; a plain one, the weights.
       const result = msg.secure
         ? { runId: msg.runId, round: msg.round, durationMs, input: this.secure.contribution(msg.secure, weights, out.weights, msg.config.keepLocal, { examples: out.examples, ...out.metrics }).input }
-        : { runId: msg.runId, round: msg.round, examples: out.examples, metrics: out.metrics, durationMs, weights: encodeWeights(out.weights, { dtype: msg.config.weightsDtype }) };
+        : { runId: msg.runId, round: msg.round, examples: out.examples, ...(withhold ? {} : { metrics: out.metrics }), durationMs, weights: encodeWeights(out.weights, { dtype: msg.config.weightsDtype }) };
       const sent = await this.send('fitResult', result);
       this.emit('fitDone', { round: msg.round, ...out.metrics, examples: out.examples, durationMs, ...sent, accepted: sent.delivery === 'accepted' });
     } catch (err) {

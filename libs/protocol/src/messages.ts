@@ -103,7 +103,8 @@ export const FitResultSchema = z.object({
   runId: z.string(),
   round: z.number().int().positive(),
   examples: z.number().int().positive(),
-  metrics: TrainMetricsSchema,
+  /** The hospital's training loss and accuracy; absent when it withholds them (`fedxray hospital --withhold-metrics`). */
+  metrics: TrainMetricsSchema.optional(),
   durationMs: count,
   weights: WeightsPayloadSchema,
 });

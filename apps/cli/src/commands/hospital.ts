@@ -30,6 +30,7 @@ export function hospitalCommand(): Command {
     .option('--key <pem>', "the client certificate's private key")
     .option('--seed <n>', 'seed for the local split and shuffling', parseIntOption('--seed', 0), 0)
     .option('--no-worker', 'train on the main thread (heartbeats pause while a batch runs)')
+    .option('--withhold-metrics', 'send no training loss or accuracy (with updates or in progress); the coordinator records none for this hospital')
     .option('--mask-frames', 'mask websocket frames with random keys, as browsers do (default: a zero key, so uploads skip a copy)')
     .option('--threads <n>', "extra training threads: 'auto' (one per core on wasm, none on native backends) or a number", 'auto')
     .option('--micro-batch <n>', 'images per forward/backward pass; larger batches accumulate gradients (default: 4 at 224×224)', parseIntOption('--micro-batch', 1))
@@ -60,6 +61,7 @@ export function hospitalCommand(): Command {
         cert: flags.cert,
         key: flags.key,
         maskFrames: flags.maskFrames === true,
+        withholdMetrics: flags.withholdMetrics === true,
         giveUpAfterMs: flags.giveUpAfter * 1000,
         trainer: {
           data: { dir: resolve(flags.data), splitSeed: flags.seed, classes: parseClassList(flags.classes) },
