@@ -35,6 +35,8 @@ export class Hub {
   url = '';
   /** Set when the run has ended (bye sent): later hospitals get the same bye. */
   private ended: { reason: string; finished: boolean } | null = null;
+  /** When each expelled hospital was expelled. */
+  private readonly expelled = new Map<string, number>();
   private http!: HttpServer;
   private io!: IoServer<HospitalToServerEvents, ServerToHospitalEvents>;
   private readonly conns = new Map<string, Connection>();
@@ -90,6 +92,12 @@ export class Hub {
   /** The throttle of failed authentications, for the HTTP API's dashboard tokens (undefined before listen). */
   get readers(): Door | undefined {
     return this.door;
+  }
+
+  /** Hospitals expelled (credential revoked or rotated) at or after `since` (ms since the epoch), checked now. */
+  expelledSince(since: number): Set<string> {
+    this.expelRetired();
+    return new Set([...this.expelled].filter(([, at]) => at >= since).map(([name]) => name));
   }
 
   /** Hospitals connected and greeted, in name order (a hospital whose credential was just revoked or rotated is not among them). */
@@ -371,6 +379,7 @@ export class Hub {
       this.conns.delete(name);
       this.hospital(name).connected = false;
       this.failJob(conn, message);
+      this.expelled.set(name, Date.now());
       this.recorder.record('warn', 'hospital_expelled', { hospital: name, reason, message });
       conn.socket.disconnect(true);
       this.poke();

@@ -93,3 +93,28 @@ test('a token revoked in the running coordinator is refused at once as revoked, 
     await c.stop();
   }
 });
+
+// reliability: a hospital is revoked after its update arrived, before the round aggregates | the round is redone without it: a revoked hospital's update never shapes the model | no | round failed: b lost its credential after sending an update; the round is redone without it
+test('an update that arrived before its hospital was revoked does not count: the round is redone without it', { timeout: 60_000 }, async () => {
+  const cfg = config({ rounds: 1, minAvailable: 2, minFit: 2, maxFailures: 1, maxRoundAttempts: 3, roundTimeoutMs: 3000, batchNormCalibration: { enabled: false }, staticTokens: {} });
+  const c = await Coordinator.start(cfg);
+  const cli = new RunStore(cfg.dataDir);
+  const registry = new HospitalRegistry(cli);
+  const tokens = { a: registry.add('a'), b: registry.add('b'), c: registry.add('c') };
+  // a stays silent in the first attempt (its deadline keeps the round open), then trains
+  let asked = 0;
+  const a = fakeHospital(c.url, tokens.a, (round, fit) => (asked++ === 0 ? null : honest(round, fit)), { heartbeatMs: 100 });
+  const b = fakeHospital(c.url, tokens.b, honest);
+  while (b.acks.length === 0) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(b.acks[0].ok, "b's update was accepted");
+  registry.remove('b');
+  const late = fakeHospital(c.url, tokens.c, honest);
+  const result = await c.done;
+  const failedRounds = c.store.events(c.runId).filter((e) => e.type === 'round_failed').map((e) => e.data.reason);
+  await c.close();
+  cli.close();
+  for (const h of [a, b, late]) h.socket.disconnect();
+  assert.equal(result.status, 'complete', result.error);
+  assert.deepEqual(result.rounds[0].fit.hospitals, ['a', 'c'], 'the model comes from the hospitals that still hold a credential');
+  assert.deepEqual(failedRounds, ['b lost its credential after sending an update; the round is redone without it']);
+});

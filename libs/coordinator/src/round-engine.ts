@@ -189,6 +189,10 @@ export class RoundEngine {
       recorder.record('warn', 'round_failed', { round, attempt, reason, failures: fit.failures }, ['roundFailed', { round, attempt, reason }]);
       return false;
     };
+    // A hospital revoked after its update arrived, before the round aggregates: the round is redone without it.
+    const expelled = hub.expelledSince(startedAt);
+    const revoked = fit.hospitals.filter((h) => expelled.has(h));
+    if (revoked.length > 0) return failRound(`${revoked.join(', ')} lost ${revoked.length === 1 ? 'its credential' : 'their credentials'} after sending ${revoked.length === 1 ? 'an update' : 'updates'}; the round is redone without ${revoked.length === 1 ? 'it' : 'them'}`);
     if (fit.hospitals.length === 0 || fit.failures.length > cfg.maxFailures) {
       return failRound(fit.hospitals.length === 0 ? 'no hospital returned a valid update' : `${fit.failures.length} failures exceed maxFailures=${cfg.maxFailures}`);
     }
