@@ -21,7 +21,9 @@
  *   lr3e-4   a local learning rate of 3e-4 instead of the model's 1e-3;
  *   lr3e-3   a local learning rate of 3e-3;
  *   fedbn    FedBN: BatchNorm layers stay at each hospital (the global model's are neither
- *            averaged nor recalibrated, so its pooled score is not what FedBN is for).
+ *            averaged nor recalibrated, so its pooled score is not what FedBN is for);
+ *   serverlr2, serverlr3  a server learning rate of 2 or 3 without momentum (FedAvgM's
+ *            η with β = 0): the global model moves 2 or 3 times the mean update.
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -42,6 +44,8 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   'lr3e-4': { learningRate: 3e-4 },
   'lr3e-3': { learningRate: 3e-3 },
   fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
+  serverlr2: { strategy: { name: 'fedavgm', serverLearningRate: 2, serverMomentum: 0 } },
+  serverlr3: { strategy: { name: 'fedavgm', serverLearningRate: 3, serverMomentum: 0 } },
 };
 
 const { values: flags } = parseArgs({
