@@ -157,6 +157,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         learningRate: o.learningRate,
         maxExamplesPerEpoch: o.maxExamplesPerEpoch,
         weightsDtype: 'float32',
+        localLoss: o.localLoss,
       },
       strategy: o.strategy,
       model,
@@ -292,6 +293,7 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
     augment: o.augment,
     balance: o.balance,
     maxRepeat: o.maxRepeat,
+    localLoss: o.localLoss,
     seed: o.seed,
     model,
   };
