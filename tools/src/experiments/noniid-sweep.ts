@@ -21,7 +21,13 @@
  *   lr3e-4   a local learning rate of 3e-4 instead of the model's 1e-3;
  *   lr3e-3   a local learning rate of 3e-3;
  *   fedbn    FedBN: BatchNorm layers stay at each hospital (the global model's are neither
- *            averaged nor recalibrated, so its pooled score is not what FedBN is for).
+ *            averaged nor recalibrated, so its pooled score is not what FedBN is for);
+ *   logit-adjusted, logit-adjusted0.5
+ *            hospitals train on logits + τ·log(class shares of their balanced epoch),
+ *            τ = 1 or 0.5 (--local-loss logit-adjusted[:τ]; FedLC / balanced softmax);
+ *   restricted, restricted0
+ *            the logits of classes a hospital lacks scaled by 0.5 or 0 in its loss
+ *            (--local-loss restricted[:scale]; FedRS).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -42,6 +48,10 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   'lr3e-4': { learningRate: 3e-4 },
   'lr3e-3': { learningRate: 3e-3 },
   fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
+  'logit-adjusted': { localLoss: { name: 'logit-adjusted', tau: 1 } },
+  'logit-adjusted0.5': { localLoss: { name: 'logit-adjusted', tau: 0.5 } },
+  restricted: { localLoss: { name: 'restricted', scale: 0.5 } },
+  restricted0: { localLoss: { name: 'restricted', scale: 0 } },
 };
 
 const { values: flags } = parseArgs({
