@@ -24,7 +24,10 @@
  *            averaged nor recalibrated, so its pooled score is not what FedBN is for);
  *   logit-adjusted, logit-adjusted0.5
  *            hospitals train on logits + τ·log(class shares of their balanced epoch),
- *            τ = 1 or 0.5 (--local-loss logit-adjusted[:τ]; FedLC / balanced softmax);
+ *            τ = 1, 0.5 or 2 (logit-adjusted2) (--local-loss logit-adjusted[:τ]; FedLC / balanced softmax);
+ *   logit-adjusted-none
+ *            τ = 1 without balancing: the loss, not resampling, accounts for the
+ *            hospital's class shares (balanced softmax as its authors use it);
  *   restricted, restricted0
  *            the logits of classes a hospital lacks scaled by 0.5 or 0 in its loss
  *            (--local-loss restricted[:scale]; FedRS).
@@ -50,6 +53,8 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
   'logit-adjusted': { localLoss: { name: 'logit-adjusted', tau: 1 } },
   'logit-adjusted0.5': { localLoss: { name: 'logit-adjusted', tau: 0.5 } },
+  'logit-adjusted2': { localLoss: { name: 'logit-adjusted', tau: 2 } },
+  'logit-adjusted-none': { balance: 'none', localLoss: { name: 'logit-adjusted', tau: 1 } },
   restricted: { localLoss: { name: 'restricted', scale: 0.5 } },
   restricted0: { localLoss: { name: 'restricted', scale: 0 } },
 };
