@@ -34,7 +34,7 @@ test('coordinator --local-loss is the config’s fit.localLoss; a bad value is r
   assert.match(r.err, /Waited 1 s for 2 hospitals/);
   const store = new RunStore(dataDir);
   try {
-    assert.deepEqual(store.runs()[0].config.fit.localLoss, { name: 'restricted', scale: 0.25 });
+    assert.deepEqual((store.runs()[0].config.fit as { localLoss?: unknown }).localLoss, { name: 'restricted', scale: 0.25 });
   } finally {
     store.close();
   }
