@@ -21,6 +21,7 @@ test('localLogitTransform: none for ce, τ·log(share + ε) for logit-adjusted, 
   const rs = localLogitTransform({ name: 'restricted', scale: 0.25 }, [30, 10, 0])!;
   assert.deepEqual(rs, { scale: [1, 1, 0.25], shift: [0, 0, 0] });
   assert.throws(() => localLogitTransform({ name: 'restricted', scale: 0.5 }, [0, 0]), /non-empty epoch/);
+  assert.equal(localLogitTransform({ name: 'restricted', scale: 0.5 }, [3, 1, 2]), undefined, 'every class present: plain cross-entropy');
 });
 
 test('FitConfig: localLoss defaults to ce; its options have defaults and bounds', () => {

@@ -11,7 +11,8 @@ export const PRIOR_EPSILON = 1e-4;
 /**
  * The logit transform a local loss asks for, from the class counts of the epoch
  * the hospital trains on (after its balancing; in the run's class order).
- * Undefined for plain cross-entropy, which keeps the trainer's usual loss.
+ * Undefined for plain cross-entropy, which keeps the trainer's usual loss, and for a
+ * restricted softmax at a hospital that has every class (nothing to restrict).
  */
 export function localLogitTransform(loss: LocalLoss, epochCounts: readonly number[]): LogitTransform | undefined {
   if (loss.name === 'ce') return undefined;
@@ -20,5 +21,7 @@ export function localLogitTransform(loss: LocalLoss, epochCounts: readonly numbe
   if (loss.name === 'logit-adjusted') {
     return { scale: epochCounts.map(() => 1), shift: epochCounts.map((n) => loss.tau * Math.log(n / total + PRIOR_EPSILON)) };
   }
+  // A hospital with every class has nothing to restrict: plain cross-entropy, bit for bit.
+  if (epochCounts.every((n) => n > 0)) return undefined;
   return { scale: epochCounts.map((n) => (n > 0 ? 1 : loss.scale)), shift: epochCounts.map(() => 0) };
 }
