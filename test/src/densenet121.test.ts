@@ -96,7 +96,7 @@ test('a hospital’s trainer runs DenseNet-121 at 224 px on wasm (fit, calibrate
   const trainer = await InlineTrainer.create({ data: { dir }, backend: 'wasm', augment: false, balance: 'none', threads: 0 });
   await trainer.setup({ ...SPEC, classes: ['left', 'right'] }, ['left', 'right']);
   const before = tf.memory().numTensors;
-  const fit = await trainer.fit(null, { localEpochs: 1, batchSize: 4, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: 4, seed: 1 });
+  const fit = await trainer.fit(null, { localEpochs: 1, batchSize: 4, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: 4, seed: 1, localLoss: { name: 'ce' } });
   const calibration = await trainer.calibrate(fit.weights, 512);
   const summary = await trainer.evaluate(fit.weights, 'test');
   assert.equal(calibration.examples, trainer.facts().examples.train);

@@ -47,6 +47,7 @@ export function fitInstructions(p: FitPhase, round: number): FitConfig {
     weightsDtype: cfg.fit.weightsDtype,
     maxExamplesPerEpoch: cfg.fit.maxExamplesPerEpoch,
     seed: cfg.seed * 1000 + round,
+    localLoss: cfg.fit.localLoss,
     ...(p.trainable ? { trainable: p.trainable } : {}),
   };
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { ConfigError, resolveConfig } from './run-config';
 import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import { config } from './testing';
+import { fitInstructions, type FitPhase } from './fit-phase';
 
 test('--weights imagenet sets 3 channels and ImageNet normalisation (and says so); rescale stays available; 1 channel is refused', () => {
   const r = resolveConfig(config({ weights: 'imagenet' }));
@@ -49,4 +50,18 @@ test('the strategy sees only the trained tensors; the frozen ones come back from
   assert.deepEqual(merged.map((x) => [x.name, x.values[0]]), [['a', 10], ['b', 2], ['c', 30]]);
   assert.equal(merged[1], global[1], 'the frozen tensor is the global one, untouched');
   assert.equal(withoutFrozen(global, new Set()), global);
+});
+
+test('fit.localLoss: ce by default, sent to the hospitals in every fit; a loss on logits needs a softmax output', () => {
+  const instructions = (c: ReturnType<typeof resolveConfig>['config']) =>
+    fitInstructions({ config: c, strategy: { fitConfig: () => ({}) }, keepLocal: new Set<string>() } as unknown as FitPhase, 1);
+  assert.deepEqual(instructions(resolveConfig(config()).config).localLoss, { name: 'ce' });
+  const la = resolveConfig(config({ fit: { localLoss: { name: 'logit-adjusted', tau: 0.5 } } }));
+  assert.deepEqual(instructions(la.config).localLoss, { name: 'logit-adjusted', tau: 0.5 });
+  assert.deepEqual(instructions(resolveConfig(config({ fit: { localLoss: { name: 'restricted' } } })).config).localLoss, { name: 'restricted', scale: 0.5 });
+  assert.throws(() => resolveConfig(config({ fit: { localLoss: { name: 'restricted', scale: 1.5 } } })), /Invalid coordinator config: .*fit.localLoss.scale/);
+  assert.throws(
+    () => resolveConfig(config({ model: { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'], output: 'sigmoid' }, fit: { localLoss: { name: 'logit-adjusted' } } })),
+    (e: Error) => e instanceof ConfigError && /fit.localLoss logit-adjusted changes softmax logits, but model.output is sigmoid/.test(e.message),
+  );
 });

@@ -117,6 +117,9 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
   const strategy = strategyOf(raw);
   const { spec, notes } = withWeightsPreprocessing(raw, specOf(raw));
   const schedule = scheduleOf(raw, spec);
+  if (raw.fit.localLoss.name !== 'ce' && spec.output !== 'softmax') {
+    throw new ConfigError(`fit.localLoss ${raw.fit.localLoss.name} changes softmax logits, but model.output is ${spec.output}: use ce, or a softmax output`);
+  }
   const privacy = privacyConflicts(raw, strategy);
   if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;

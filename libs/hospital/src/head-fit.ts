@@ -2,7 +2,7 @@
 // features of each image (and of K augmented variants) are computed once, kept
 // in the hospital's feature cache, and the head trains on them.
 import * as tf from '@tensorflow/tfjs';
-import { HeadTrainer, backboneHash, featureLength, getNamedWeights, type ModelSpec } from '@fedxray/model';
+import { HeadTrainer, backboneHash, featureLength, getNamedWeights, type LogitTransform, type ModelSpec } from '@fedxray/model';
 import type { FitConfig, NamedWeights } from '@fedxray/protocol';
 import type { DataItem } from '@fedxray/data';
 import { FeatureCache, featureBatches, type FeaturePreprocessing } from './feature-cache';
@@ -17,6 +17,8 @@ export interface HeadFitOptions {
   cacheDir: string;
   preprocessing: FeaturePreprocessing;
   balance: 'none' | 'max' | number;
+  /** The local loss's logit transform (local-loss.ts); absent: plain cross-entropy. */
+  logitTransform?: LogitTransform;
   numClasses: number;
   seed: number;
   mapLabels: (labels: Int32Array) => Int32Array;
@@ -32,7 +34,7 @@ export async function fitHead(o: HeadFitOptions): Promise<{ hits: number; misses
     preprocessing: o.preprocessing,
     featureLength: featureLength(o.model),
   });
-  const trainer = new HeadTrainer(o.model, o.spec, { proximalMu: o.config.proximalMu });
+  const trainer = new HeadTrainer(o.model, o.spec, { proximalMu: o.config.proximalMu, logitTransform: o.logitTransform });
   try {
     if (o.config.proximalMu > 0) trainer.setReference(o.reference ?? getNamedWeights(o.model));
     for (let epoch = 0; epoch < o.config.localEpochs; epoch++) {

@@ -13,7 +13,7 @@ import { blobs } from './test-images';
 
 
 const CLASSES = ['left', 'right'];
-const fitConfig = { localEpochs: 2, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1 };
+const fitConfig = { localEpochs: 2, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1, localLoss: { name: 'ce' as const } };
 
 test('under head, fit sends back only the head (trained on cached features); under from:<layer>, only that layer on; frozen tensors stay', { timeout: 120_000 }, async () => {
   const dir = await blobs(8);

@@ -11,7 +11,7 @@ import { redact } from './session';
 const CLASSES = ['left', 'right'];
 
 
-const fitConfig = { localEpochs: 1, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1 };
+const fitConfig = { localEpochs: 1, batchSize: 8, proximalMu: 0, keepLocal: [] as string[], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 0, seed: 1, localLoss: { name: 'ce' as const } };
 
 test('fit returns every weight and aggregate metrics; evaluate a summary in the run’s class order; calibrate only BatchNorm statistics', { timeout: 120_000 }, async () => {
   const dir = await blobs(12);

@@ -20,11 +20,12 @@ import {
   type ModelSpec,
   type TrainablePlan,
 } from '@fedxray/model';
-import { batches, epochLength, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
+import { batches, classTargets, epochLength, scanDataset, splitDataset, type DataItem } from '@fedxray/data';
 import { withSeededRandom } from '@fedxray/runtime';
 import { TrainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './config';
 import type { FeaturePreprocessing } from './feature-cache';
 import { fitHead } from './head-fit';
+import { localLogitTransform } from './local-loss';
 
 export interface DatasetFacts {
   /** This hospital's label order (its folders', or the list it was given). */
@@ -205,6 +206,7 @@ export class InlineTrainer implements LocalTrainer {
     // wasm heap; extra threads (if any) train micro-batches in parallel.
     const trainer = await ParallelTrainer.create(this.model, spec, {
       proximalMu: config.proximalMu,
+      logitTransform: localLogitTransform(config.localLoss, this.epochCounts()),
       workers: this.options.threads === 'auto' ? (this.backendName === 'wasm' ? availableParallelism() : 0) : this.options.threads,
       microBatch: this.options.microBatch,
       backend: this.options.backend,
@@ -263,6 +265,7 @@ export class InlineTrainer implements LocalTrainer {
       cacheDir: this.options.cacheDir!,
       preprocessing: { imageSize: spec.imageSize, channels: spec.channels as 1 | 3, normalize: this.normalize(), resize: this.options.resize, augment: this.augment() },
       balance: this.options.balance,
+      logitTransform: localLogitTransform(config.localLoss, this.epochCounts()),
       numClasses: this.classes.length,
       seed: this.options.seed,
       mapLabels: (labels) => this.mapLabels(labels),
@@ -300,6 +303,16 @@ export class InlineTrainer implements LocalTrainer {
 
   private augment(): FeaturePreprocessing['augment'] {
     return this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as FeaturePreprocessing['augment']);
+  }
+
+  /** Examples of each run class in one training epoch after balancing (before any per-epoch cap): the prior the local loss uses. */
+  epochCounts(): number[] {
+    const local = new Array<number>(this.classes.length).fill(0);
+    for (const it of this.splits.train) local[it.label]++;
+    const targets = classTargets(local, this.options.balance, this.options.maxRepeat);
+    const out = new Array<number>(this.runClasses.length).fill(0);
+    targets.forEach((n, i) => (out[this.labelMap[i]] += n));
+    return out;
   }
 
   private epochSize(config: FitConfig): number {

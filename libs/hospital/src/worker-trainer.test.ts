@@ -40,7 +40,7 @@ test('WorkerTrainer: setup, fit with progress, evaluate, calibrate and close cro
     const global = getNamedWeights(model);
     model.dispose();
     const progress: FitProgress[] = [];
-    const fit = await trainer.fit(global, { localEpochs: 1, batchSize: 4, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: 0, seed: 1 }, (p) => progress.push(p));
+    const fit = await trainer.fit(global, { localEpochs: 1, batchSize: 4, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: 0, seed: 1, localLoss: { name: 'ce' } }, (p) => progress.push(p));
     assert.deepEqual(
       fit.weights.map((w) => w.name),
       global.map((w) => w.name),

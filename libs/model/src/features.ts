@@ -82,10 +82,10 @@ export class HeadTrainer extends Trainer {
     }
   }
 
-  override forward(features: tf.Tensor, training: boolean): tf.Tensor2D {
+  protected override beforeOutput(features: tf.Tensor, training: boolean): tf.Tensor {
     let h = features;
-    for (const layer of this.layers) h = layer.apply(h, { training }) as tf.Tensor;
-    return h as tf.Tensor2D;
+    for (const layer of this.layers.slice(0, -1)) h = layer.apply(h, { training }) as tf.Tensor;
+    return h;
   }
 
   /** Class probabilities from pooled features, n × C row-major. */

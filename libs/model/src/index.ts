@@ -7,8 +7,8 @@ export { buildModel, setBackboneTrainable, isBackboneFrozen, isBackboneLayer, fe
 export type { BuildOptions } from './densenet';
 export { getNamedWeights, setNamedWeights, weightManifest } from './weights';
 export type { WeightEntry } from './weights';
-export { Trainer, evaluateBatch, predictProbs, createOptimizer, exampleLosses } from './trainer';
-export type { TrainerOptions, BatchResult, GradientResult } from './trainer';
+export { Trainer, evaluateBatch, predictProbs, createOptimizer, exampleLosses, transformedLogitLosses } from './trainer';
+export type { TrainerOptions, BatchResult, GradientResult, LogitTransform } from './trainer';
 export { saveModel, loadModel, readModelMeta, META_FILE, MODEL_FILE } from './io';
 export type { SavedMeta } from './io';
 export { packModel, unpackModel, modelFiles } from './archive';

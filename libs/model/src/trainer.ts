@@ -16,10 +16,24 @@ const EPSILON = 1e-7;
 export interface TrainerOptions {
   /** FedProx proximal term weight μ: loss += μ/2 · Σ‖w − w_ref‖² over trainable weights. @default 0 */
   proximalMu?: number;
+  /**
+   * A change of the logits z that only the training loss sees: the softmax
+   * cross-entropy is taken of z'_c = scale_c · z_c + shift_c (logit adjustment:
+   * shift = τ·log prior; restricted softmax: scale < 1 for absent classes).
+   * Prediction, evaluation and the reported accuracy use z. Softmax outputs only.
+   * Absent: plain cross-entropy of the model's probabilities.
+   */
+  logitTransform?: LogitTransform;
+}
+
+/** Per-class `scale` and `shift` of the logits in the training loss (TrainerOptions.logitTransform). */
+export interface LogitTransform {
+  scale: number[];
+  shift: number[];
 }
 
 export interface BatchResult {
-  /** Mean cross-entropy over the batch (without the proximal term). */
+  /** Mean cross-entropy over the batch (of the transformed logits under a logit transform; without the proximal term). */
   loss: number;
   /** Examples whose highest-probability class is the label. */
   correct: number;
@@ -55,6 +69,31 @@ export function exampleLosses(spec: ModelSpec, probs: tf.Tensor2D, oneHot: tf.Te
   });
 }
 
+/**
+ * Per-example softmax cross-entropy of transformed logits:
+ * −log softmax(scale ⊙ z + shift)_y, computed from the logits (not from clipped
+ * probabilities), so a class pushed far down by its shift still has a finite loss.
+ */
+export function transformedLogitLosses(logits: tf.Tensor2D, oneHot: tf.Tensor2D, t: LogitTransform): tf.Tensor1D {
+  return tf.tidy(() => {
+    const c = logits.shape[1];
+    const z = tf.add(tf.mul(logits, tf.tensor1d(t.scale, 'float32').reshape([1, c])), tf.tensor1d(t.shift, 'float32').reshape([1, c]));
+    return tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(z)), 1)) as tf.Tensor1D;
+  });
+}
+
+/** Refuses a transform that does not fit the spec: one finite scale and shift per class, softmax outputs. */
+function checkLogitTransform(spec: ModelSpec, t: LogitTransform): LogitTransform {
+  const c = spec.classes.length;
+  if (spec.output !== 'softmax') throw new ModelError(`A logit transform needs softmax outputs, but the model's output is ${spec.output}`);
+  for (const [name, v] of [['scale', t.scale], ['shift', t.shift]] as const) {
+    if (v.length !== c || v.some((x) => !Number.isFinite(x))) {
+      throw new ModelError(`Expected logitTransform.${name} to hold ${c} finite numbers (one per class), but got [${v.join(', ')}]`);
+    }
+  }
+  return { scale: [...t.scale], shift: [...t.shift] };
+}
+
 function labelTensor(labels: tf.Tensor | ArrayLike<number>, classes: number): tf.Tensor1D {
   const t = labels instanceof tf.Tensor ? tf.tidy(() => tf.cast(tf.reshape(labels, [-1]), 'int32')) : tf.tensor1d(Array.from(labels), 'int32');
   const values = t.dataSync();
@@ -87,6 +126,7 @@ export class Trainer {
   optimizer: tf.Optimizer;
   private optimizerFor = '';
   private readonly proximalMu: number;
+  private readonly logitTransform: LogitTransform | null;
   private reference: Map<string, tf.Tensor> | null = null;
   private readonly backbone: tf.LayersModel;
   private readonly head: tf.layers.Layer[];
@@ -98,6 +138,7 @@ export class Trainer {
   ) {
     this.proximalMu = options.proximalMu ?? 0;
     if (!(this.proximalMu >= 0)) throw new ModelError(`Expected proximalMu ≥ 0, but got ${options.proximalMu}`);
+    this.logitTransform = options.logitTransform ? checkLogitTransform(spec, options.logitTransform) : null;
     const outUnits = model.outputs[0].shape[1];
     if (outUnits !== spec.classes.length) {
       throw new ModelError(`Model has ${outUnits} outputs but its spec names ${spec.classes.length} classes`);
@@ -119,10 +160,33 @@ export class Trainer {
 
   /** Probabilities for a batch; `training` turns on batch statistics and dropout. */
   forward(x: tf.Tensor, training: boolean): tf.Tensor2D {
+    return this.outputLayer().apply(this.beforeOutput(x, training), { training }) as tf.Tensor2D;
+  }
+
+  /** Logits for a batch: the output layer's kernel and bias without its activation (softmax(logits) is `forward`). */
+  logits(x: tf.Tensor, training: boolean): tf.Tensor2D {
+    return this.logitsOf(this.beforeOutput(x, training));
+  }
+
+  /** What the output layer takes: everything up to and including the dropout. */
+  protected beforeOutput(x: tf.Tensor, training: boolean): tf.Tensor {
     const frozen = isBackboneFrozen(this.model);
     let h = this.backbone.apply(x, { training: training && !frozen }) as tf.Tensor;
-    for (const layer of this.head) h = layer.apply(h, { training }) as tf.Tensor;
-    return h as tf.Tensor2D;
+    for (const layer of this.head.slice(0, -1)) h = layer.apply(h, { training }) as tf.Tensor;
+    return h;
+  }
+
+  private outputLayer(): tf.layers.Layer {
+    return this.model.getLayer(HEAD_LAYERS.out);
+  }
+
+  private logitsOf(h: tf.Tensor): tf.Tensor2D {
+    const weights = this.outputLayer().weights;
+    const kernel = weights.find((w) => /kernel/.test(w.originalName));
+    const bias = weights.find((w) => /bias/.test(w.originalName));
+    if (!kernel) throw new ModelError(`Expected the output layer ${HEAD_LAYERS.out} to have a kernel`);
+    const z = tf.matMul(h as tf.Tensor2D, kernel.read() as tf.Tensor2D);
+    return (bias ? tf.add(z, bias.read()) : z) as tf.Tensor2D;
   }
 
   /** FedProx reference (usually the round's global weights), or null to train without the proximal term. */
@@ -163,10 +227,20 @@ export class Trainer {
     const { value, grads } = tf.tidy(() => {
       const oneHot = tf.oneHot(labels, this.spec.classes.length).toFloat() as tf.Tensor2D;
       return tf.variableGrads(() => {
-        const probs = this.forward(x, true);
-        const data = tf.mean(exampleLosses(this.spec, probs, oneHot)) as tf.Scalar;
+        let data: tf.Scalar;
+        let predicted: tf.Tensor;
+        if (this.logitTransform) {
+          // Only the loss sees the transform; the accuracy is the model's own (argmax of z = argmax of softmax(z)).
+          const z = this.logits(x, true);
+          data = tf.mean(transformedLogitLosses(z, oneHot, this.logitTransform)) as tf.Scalar;
+          predicted = tf.argMax(z, 1);
+        } else {
+          const probs = this.forward(x, true);
+          data = tf.mean(exampleLosses(this.spec, probs, oneHot)) as tf.Scalar;
+          predicted = tf.argMax(probs, 1);
+        }
         dataLoss = tf.keep(data);
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), labels), 'float32')) as tf.Scalar);
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(predicted, labels), 'float32')) as tf.Scalar);
         if (this.proximalMu === 0 || !this.reference) return data;
         let prox: tf.Tensor = tf.scalar(0);
         for (const { name, variable } of vars) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
+import { DEFAULT_LOCAL_LOSS, LocalLossSchema } from './local-loss';
 import { SumCalibrateSchema, SumFitSchema, SumJobSchema, type SecAggPublicKeys, type SecAggRelayedShares, type SecAggReply, type SecAggSetup, type SecAggUnmaskRequest, type SumCalibrateResult, type SumEvaluateResult, type SumFitResult } from './secure';
 
 /**
@@ -78,6 +79,8 @@ export const FitConfigSchema = z.object({
   /** Cap on training examples per epoch, for quick rounds; 0 means the whole split. */
   maxExamplesPerEpoch: count.default(0),
   seed: z.number().int().default(0),
+  /** The loss local training minimises (local-loss.ts); evaluation always uses the model's own outputs. */
+  localLoss: LocalLossSchema.default(DEFAULT_LOCAL_LOSS),
   /**
    * What trains this round: `all`, `head` or `from:<keras layer name>`. The
    * hospital sends back only the tensors that trained (and the moving

@@ -109,6 +109,8 @@ export async function trainEpochs(
       weightsDtype: 'float32',
       maxExamplesPerEpoch: s.maxExamplesPerEpoch,
       seed: s.seed * 1000 + e + 1,
+      // The comparison arms train as one site would, with plain cross-entropy.
+      localLoss: { name: 'ce' },
       ...(trainable ? { trainable } : {}),
     });
     // With frozen layers the trainer returns only what trained: the rest stays as it was.

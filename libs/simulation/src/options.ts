@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
+import { DEFAULT_LOCAL_LOSS, LocalLossSchema } from '@fedxray/protocol';
 
 /** One simulated federation, parsed once; bad values fail at once with their path. */
 export const SimulationOptionsSchema = z
@@ -32,6 +33,8 @@ export const SimulationOptionsSchema = z
     balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
     /** Most times one image may appear in a hospital's balanced epoch; 0 = no bound. */
     maxRepeat: z.number().int().nonnegative().default(DEFAULT_MAX_REPEAT),
+    /** The loss hospitals train with (the coordinator's `fit.localLoss`); the comparison arms train with plain cross-entropy. */
+    localLoss: LocalLossSchema.default(DEFAULT_LOCAL_LOSS),
     seed: z.number().int().default(42),
     /** Where the run's model, summary.json, report and store go. */
     out: z.string(),

@@ -157,6 +157,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         learningRate: o.learningRate,
         maxExamplesPerEpoch: o.maxExamplesPerEpoch,
         weightsDtype: 'float32',
+        localLoss: o.localLoss,
       },
       strategy: o.strategy,
       model,
@@ -295,6 +296,7 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
     augment: o.augment,
     balance: o.balance,
     maxRepeat: o.maxRepeat,
+    localLoss: o.localLoss,
     seed: o.seed,
     model,
   };

@@ -137,7 +137,7 @@ async function runArm(arm: Arm, spec: ModelSpec, sites: Site[]): Promise<ArmResu
       const fits = [];
       for (const t of trainers) {
         fits.push(
-          await t.fit(global, { localEpochs: num('local-epochs'), batchSize: 32, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: num('max-examples'), seed: seed + round }),
+          await t.fit(global, { localEpochs: num('local-epochs'), batchSize: 32, proximalMu: 0, keepLocal: [], weightsDtype: 'float32', maxExamplesPerEpoch: num('max-examples'), seed: seed + round, localLoss: { name: 'ce' } }),
         );
       }
       const mean = weightedMean(

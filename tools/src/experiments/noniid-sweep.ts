@@ -23,7 +23,16 @@
  *   fedbn    FedBN: BatchNorm layers stay at each hospital (the global model's are neither
  *            averaged nor recalibrated, so its pooled score is not what FedBN is for);
  *   serverlr2, serverlr3  a server learning rate of 2 or 3 without momentum (FedAvgM's
- *            η with β = 0): the global model moves 2 or 3 times the mean update.
+ *            η with β = 0): the global model moves 2 or 3 times the mean update;
+ *   logit-adjusted, logit-adjusted0.5
+ *            hospitals train on logits + τ·log(class shares of their balanced epoch),
+ *            τ = 1, 0.5 or 2 (logit-adjusted2) (--local-loss logit-adjusted[:τ]; FedLC / balanced softmax);
+ *   logit-adjusted-none
+ *            τ = 1 without balancing: the loss, not resampling, accounts for the
+ *            hospital's class shares (balanced softmax as its authors use it);
+ *   restricted, restricted0
+ *            the logits of classes a hospital lacks scaled by 0.5 or 0 in its loss
+ *            (--local-loss restricted[:scale]; FedRS).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -46,6 +55,12 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   fedbn: { strategy: { name: 'fedavg', batchNorm: 'local' } },
   serverlr2: { strategy: { name: 'fedavgm', serverLearningRate: 2, serverMomentum: 0 } },
   serverlr3: { strategy: { name: 'fedavgm', serverLearningRate: 3, serverMomentum: 0 } },
+  'logit-adjusted': { localLoss: { name: 'logit-adjusted', tau: 1 } },
+  'logit-adjusted0.5': { localLoss: { name: 'logit-adjusted', tau: 0.5 } },
+  'logit-adjusted2': { localLoss: { name: 'logit-adjusted', tau: 2 } },
+  'logit-adjusted-none': { balance: 'none', localLoss: { name: 'logit-adjusted', tau: 1 } },
+  restricted: { localLoss: { name: 'restricted', scale: 0.5 } },
+  restricted0: { localLoss: { name: 'restricted', scale: 0 } },
 };
 
 const { values: flags } = parseArgs({

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
-import { maxWeightOption } from '../lib/run-options';
+import { localLossOf, localLossOption, maxWeightOption } from '../lib/run-options';
 import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 import { describeFinish, finishedExitCode } from '../lib/run-finish';
 import type { RunResult } from '@fedxray/coordinator';
@@ -32,6 +32,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['localEpochs', ['fit', 'localEpochs']],
   ['batchSize', ['fit', 'batchSize']],
   ['float16', ['fit', 'weightsDtype'], () => 'float16'],
+  ['localLoss', ['fit', 'localLoss'], localLossOf],
   ['strategy', ['strategy', 'name']],
   ['fedbn', ['strategy', 'batchNorm'], () => 'local'],
   ['maxWeight', ['strategy', 'maxWeight']],
@@ -155,6 +156,7 @@ export function coordinatorCommand(): Command {
     .option('--strategy <name>', 'aggregation strategy (docs/AGGREGATION.md)', 'fedavg')
     .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")
     .addOption(maxWeightOption())
+    .addOption(localLossOption())
     .option('--max-update-norm <x>', "refuse updates whose trainable weights are further than this (L2) from the global model's", parseFloatOption('--max-update-norm'))
     .option('--round-timeout <s>', 'seconds a round may take before stragglers count as failed', parseIntOption('--round-timeout', 1), 3600)
     .option('--max-failures <k>', 'failed hospitals tolerated per round', parseIntOption('--max-failures', 0), 1)

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
+import { parseLocalLoss, type LocalLoss } from '@fedxray/protocol';
 import { UsageError, parseIntOption } from '../usage';
 import { PRIVACY_OPTIONS, privacySettings, type PrivacyFlags } from './privacy-options';
 
@@ -26,6 +27,7 @@ export interface RunFlags extends PrivacyFlags {
   strategy: string;
   fedbn?: boolean;
   maxWeight?: number;
+  localLoss?: string;
   arch: string;
   imageSize?: number;
   backend: (typeof BACKENDS)[number];
@@ -61,6 +63,26 @@ export function maxWeightOption(): Option {
   });
 }
 
+/** `--local-loss <kind>`: the loss hospitals train with (the coordinator's fit.localLoss). Shared by simulate, tune and coordinator. */
+export function localLossOption(): Option {
+  return new Option(
+    '--local-loss <kind>',
+    "hospitals' training loss: ce, logit-adjusted[:τ] (cross-entropy of logits + τ·log of the hospital's class shares; τ 1) or restricted[:scale] (logits of classes a hospital lacks × scale; 0.5); evaluation uses the plain logits (default ce)",
+  ).argParser((value) => {
+    localLossOf(value);
+    return value;
+  });
+}
+
+/** The local loss a `--local-loss` value names; a bad value is a usage error listing the valid forms. */
+export function localLossOf(value: string): LocalLoss {
+  try {
+    return parseLocalLoss(value);
+  } catch (err) {
+    throw new UsageError(`--local-loss: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** The strategy config the strategy flags make (checked by the aggregation library: maxWeight is refused for strategies that do not weight updates). */
 export function strategyOf(flags: { strategy: string; fedbn?: boolean; maxWeight?: number }): Record<string, unknown> {
   return { name: flags.strategy, ...(flags.fedbn ? { batchNorm: 'local' } : {}), ...(flags.maxWeight !== undefined ? { maxWeight: flags.maxWeight } : {}) };
@@ -79,6 +101,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md)`).default('fedavg'), file: z.string() },
   { option: new Option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)"), file: z.boolean() },
   { option: maxWeightOption(), file: z.number().gt(0).lte(1) },
+  { option: localLossOption(), file: z.string() },
   { option: new Option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny').default('densenet-tiny'), file: z.string() },
   { option: new Option('--image-size <px>', 'model input size (default 224; demo 64)').argParser(parseIntOption('--image-size', 8)), file: int(8) },
   { option: new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'), file: z.enum(BACKENDS) },
@@ -190,6 +213,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     augment: flags.augment,
     balance: balanceOf(flags.balance),
     maxRepeat: flags.maxRepeat,
+    ...(flags.localLoss !== undefined ? { localLoss: localLossOf(flags.localLoss) } : {}),
     seed: flags.seed,
     workers: flags.workers,
     processes: !!flags.processes,

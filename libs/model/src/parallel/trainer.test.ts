@@ -96,3 +96,26 @@ test('two workers give the same update as the same micro-batches accumulated in 
   });
   assert.ok(checked > 10);
 });
+
+test('the workers train with the logit transform too: the same loss with two workers as in one thread, and not the plain loss', async () => {
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 32, classes: ['a', 'b', 'c'], head: { units: 16, dropout: 0 }, optimizer: { name: 'sgd', learningRate: 0.1 } });
+  const { x } = blobs(6, 32, 15);
+  const y = [0, 1, 0, 1, 0, 1];
+  const logitTransform = { scale: [1, 1, 1], shift: [Math.log(0.5), Math.log(0.5), Math.log(1e-4)] };
+  const loss = async (workers: number, transform?: typeof logitTransform) => {
+    const model = buildModel(spec, { seed: 16 });
+    const trainer = await ParallelTrainer.create(model, spec, { workers, microBatch: 3, logitTransform: transform });
+    try {
+      return (await trainer.trainBatch(x, y)).loss;
+    } finally {
+      await trainer.close();
+      model.dispose();
+    }
+  };
+  const inThread = await loss(0, logitTransform);
+  const inWorkers = await loss(2, logitTransform);
+  const plain = await loss(2);
+  x.dispose();
+  assert.ok(Math.abs(inThread - inWorkers) < 1e-5 * inThread, `${inThread} vs ${inWorkers}`);
+  assert.ok(Math.abs(plain - inWorkers) > 1e-3, `${plain} vs ${inWorkers}`);
+});

@@ -6,7 +6,7 @@ import { startTsWorker } from '@fedxray/runtime';
 import type { BackendChoice } from '../backend';
 import { ModelError } from '../errors';
 import { ModelSpecSchema, type ModelSpec } from '../spec';
-import { Trainer, type BatchResult } from '../trainer';
+import { Trainer, type BatchResult, type LogitTransform } from '../trainer';
 import { namedVariables } from '../weights';
 import { accumulateGradients, defaultMicroBatch, splitEvenly } from './accumulate';
 import { layoutOf, writeWeights, type SlotLayout } from './layout';
@@ -24,6 +24,8 @@ export interface ParallelTrainerOptions {
   backend?: BackendChoice;
   /** FedProx μ, as in TrainerOptions. @default 0 */
   proximalMu?: number;
+  /** The training loss's logit transform, as in TrainerOptions. @default none */
+  logitTransform?: LogitTransform;
 }
 
 interface WorkerSlot {
@@ -86,7 +88,7 @@ export class ParallelTrainer {
     if (!Number.isInteger(n) || n < 0 || n > 256) throw new ModelError(`Expected workers to be an integer in [0, 256], but got ${options.workers}`);
     const microBatch = options.microBatch ?? defaultMicroBatch(spec.imageSize);
     if (!Number.isInteger(microBatch) || microBatch < 1) throw new ModelError(`Expected microBatch ≥ 1, but got ${options.microBatch}`);
-    const trainer = new Trainer(model, spec, { proximalMu: options.proximalMu });
+    const trainer = new Trainer(model, spec, { proximalMu: options.proximalMu, logitTransform: options.logitTransform });
     const { slots, floats } = layoutOf(model);
     if (n === 0) return new ParallelTrainer(trainer, microBatch, slots, null, [], []);
     const entry = new URL('./worker.ts', import.meta.url);
@@ -98,7 +100,7 @@ export class ParallelTrainer {
         Array.from({ length: n }, async () => {
           const region = new SharedArrayBuffer(floats * 4);
           const worker = startTsWorker(entry, {
-            workerData: { spec, backend: options.backend ?? 'wasm', proximalMu: options.proximalMu ?? 0, slots, weights, region },
+            workerData: { spec, backend: options.backend ?? 'wasm', proximalMu: options.proximalMu ?? 0, logitTransform: options.logitTransform, slots, weights, region },
           });
           const slot: WorkerSlot = { worker, region: new Float32Array(region), pending: new Map() };
           workers.push(slot);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../backend';
 import { buildModel } from '../densenet';
 import type { ModelSpec } from '../spec';
-import { Trainer } from '../trainer';
+import { Trainer, type LogitTransform } from '../trainer';
 import { registerWasmTrainingKernels } from '../wasm/register';
 import { namedVariables } from '../weights';
 import { accumulateGradients } from './accumulate';
@@ -18,6 +18,7 @@ interface Init {
   spec: ModelSpec;
   backend: BackendChoice;
   proximalMu: number;
+  logitTransform?: LogitTransform;
   slots: SlotLayout[];
   weights: SharedArrayBuffer;
   region: SharedArrayBuffer;
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const model = buildModel(init.spec);
   const mine = layoutOf(model).slots;
   checkSameLayout(init.slots, mine);
-  const trainer = new Trainer(model, init.spec, { proximalMu: init.proximalMu });
+  const trainer = new Trainer(model, init.spec, { proximalMu: init.proximalMu, logitTransform: init.logitTransform });
   const vars = namedVariables(model).map((v) => v.variable);
   const weights = new Float32Array(init.weights);
   const region = new Float32Array(init.region);
