@@ -182,6 +182,18 @@ test('under secure aggregation BatchNorm statistics and evaluation summaries are
   }
 });
 
+// reliability: a hospital declares absurd image counts (10¹²) in a secure run | the sums' count segments are capped at what n hospitals can add in 32 bits; its weight is capped there and the run completes | no | —
+test('a hospital declaring 10¹² images cannot break a secure run: the sums cap what one hospital may count', { timeout: 60_000 }, async () => {
+  const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3, maxFailures: 1, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, heartbeatIntervalMs: 1000, heartbeatMisses: 20, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1500 } }));
+  const fakes = [0, 1, 2].map((k) => secureFake(c.url, TOKENS[NAMES[k]], { train: 10, update: deltaOf(k), seed: k + 1, ...(k === 2 ? { declared: { train: 1e12, test: 1e12 } } : {}) }));
+  const result = await c.done;
+  for (const f of fakes) f.socket.disconnect();
+  await c.close();
+  assert.equal(result.status, 'complete', result.error ?? undefined);
+  assert.deepEqual(result.rounds[0].fit.hospitals, ['h1', 'h2', 'h3']);
+  assert.equal(result.rounds[0].metrics?.examples, 6, 'the summed evaluation counts what was evaluated');
+});
+
 test('a plain update in a secure round is refused (a misconfigured hospital cannot send its update in the clear)', { timeout: 60_000 }, async () => {
   const log = capture();
   const c = await Coordinator.start(config({ rounds: 1, minAvailable: 3, minFit: 3, maxFailures: 0, maxRoundAttempts: 1, batchNormCalibration: { enabled: false }, heartbeatIntervalMs: 1000, heartbeatMisses: 20, staticTokens: TOKENS, secureAggregation: { enabled: true, stageTimeoutMs: 1000 } }), { logger: log.logger });

@@ -25,7 +25,7 @@ export interface SecureFake {
 /** Per channel of the named BatchNorm layers (moving-mean names, in order): the means and variances a fake reports. */
 export type ChannelStatsOf = (channels: number) => { mean: Float64Array; variance: Float64Array; examples: number };
 
-export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number; calibration?: ChannelStatsOf }): SecureFake {
+export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number; calibration?: ChannelStatsOf; declared?: { train?: number; test?: number } }): SecureFake {
   const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
   const sent: SecureFake['sent'] = [];
   const inputs: SecureFake['inputs'] = [];
@@ -41,7 +41,7 @@ export function secureFake(url: string, token: string, o: { train: number; updat
     sent.push({ event, msg: a });
     ack(a);
   };
-  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: o.train, val: 2, test: 2 } }, () => {}));
+  socket.on('connect', () => socket.emit('hello', { software: 'test', backend: 'none', classes: CLASSES, examples: { train: o.declared?.train ?? o.train, val: 2, test: o.declared?.test ?? 2 } }, () => {}));
   socket.on('secAggSetup', (msg: { session: string }, ack: (a: SecAggReply) => void) =>
     reply('secAggSetup', ack, () => {
       const c = new SecAggClient(msg, { random });

@@ -15,7 +15,7 @@
 // reference's is still pooled to a relative 10⁻⁴.
 import { SecureError } from './errors';
 import { FixedPoint } from './fixed-point';
-import { SumLayout } from './layout';
+import { SumLayout, maxCount } from './layout';
 import type { RandomSource } from './random';
 
 /** A hospital's mean may lie this many reference deviations from the reference mean (beyond: clipped, and counted). */
@@ -49,7 +49,7 @@ export function calibrationSumLayout(o: CalibrationSumOptions): SumLayout {
       { name: 'shiftRest', kind: 'real', length: o.channels, range: stepOf(CALIBRATION_SHIFT_RANGE, o.maxSummands) },
       { name: 'second', kind: 'real', length: o.channels, range: CALIBRATION_SECOND_RANGE },
       { name: 'secondRest', kind: 'real', length: o.channels, range: stepOf(CALIBRATION_SECOND_RANGE, o.maxSummands) },
-      { name: 'examples', kind: 'count', length: 1, max: Math.max(1, o.maxExamples) },
+      { name: 'examples', kind: 'count', length: 1, max: Math.min(maxCount(o.maxSummands), Math.max(1, o.maxExamples)) },
       { name: 'clipped', kind: 'count', length: 1, max: 2 * o.channels },
     ],
     o.maxSummands,

@@ -4,7 +4,7 @@
 // bin's confidence) into fixed point.
 import type { EvaluationSummaryWire } from '@fedxray/protocol';
 import { SecureError } from './errors';
-import { SumLayout } from './layout';
+import { SumLayout, maxCount } from './layout';
 import type { RandomSource } from './random';
 
 /** Each example's loss is at most this in the summed loss (−log of the smallest probability the evaluation uses is far below it). */
@@ -19,7 +19,7 @@ export interface EvaluationSumOptions {
   bins: number;
   /** Bins of the top score for calibration. */
   calibrationBins: number;
-  /** Most examples one hospital may evaluate. */
+  /** Most examples one hospital may evaluate, capped at maxCount(maxSummands). */
   maxExamples: number;
   /** Most hospitals in one sum. */
   maxSummands: number;
@@ -31,7 +31,7 @@ export function evaluationSumLayout(o: EvaluationSumOptions): SumLayout {
   if (!Number.isInteger(k) || k < 2 || !Number.isInteger(bins) || bins < 1 || !Number.isInteger(cb) || cb < 1) {
     throw new SecureError('bad_config', `Expected ≥ 2 classes and ≥ 1 bins, got ${k} classes, ${bins} bins, ${cb} calibration bins`);
   }
-  const max = Math.max(1, o.maxExamples);
+  const max = Math.min(maxCount(o.maxSummands), Math.max(1, o.maxExamples));
   return new SumLayout(
     [
       { name: 'count', kind: 'count', length: 1, max },

@@ -2,7 +2,7 @@
 // clipped update, its pooled training metrics and its weight) and what the
 // coordinator unpacks from the sum of the survivors' vectors.
 import { SecureError } from './errors';
-import { SumLayout } from './layout';
+import { SumLayout, maxCount } from './layout';
 import type { RandomSource } from './random';
 
 /** Training loss and accuracy are clipped to this range before they are summed. */
@@ -13,7 +13,7 @@ export interface FitSumOptions {
   length: number;
   /** Clipping range of each update value. */
   range: number;
-  /** Largest weight (examples) a hospital may declare; unused with DP. */
+  /** Largest weight (examples) a hospital may declare, capped at maxCount(maxSummands); unused with DP. */
   maxWeight: number;
   /** Most hospitals in one sum. */
   maxSummands: number;
@@ -33,7 +33,7 @@ export function fitSumLayout(o: FitSumOptions): SumLayout {
     [
       { name: 'update', kind: 'real', length: o.length, range: o.range },
       { name: 'metrics', kind: 'real', length: 2, range: METRICS_RANGE },
-      { name: 'weight', kind: 'count', length: 1, max: Math.max(1, o.maxWeight) },
+      { name: 'weight', kind: 'count', length: 1, max: Math.min(maxCount(o.maxSummands), Math.max(1, o.maxWeight)) },
     ],
     o.maxSummands,
   );

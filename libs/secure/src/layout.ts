@@ -17,6 +17,15 @@ interface Placed {
 
 const UINT32_MAX = 2 ** 32 - 1;
 
+/**
+ * The largest count one hospital may put in a count segment shared by
+ * `maxSummands` hospitals (their sum must fit 32 bits). Layout builders cap
+ * what hospitals declared at this, so no declaration can make a layout invalid.
+ */
+export function maxCount(maxSummands: number): number {
+  return Math.floor(UINT32_MAX / maxSummands);
+}
+
 /** Named segments of one vector of uint32 words, for sums of up to maxSummands hospitals. */
 export class SumLayout {
   /** Words in the packed vector. */
@@ -34,7 +43,7 @@ export class SumLayout {
       let codec: FixedPoint | undefined;
       if (spec.kind === 'real') codec = new FixedPoint({ range: spec.range, maxSummands });
       else if (!Number.isInteger(spec.max) || spec.max < 0 || spec.max * maxSummands > UINT32_MAX) {
-        throw new SecureError('bad_config', `Segment "${spec.name}": counts up to ${spec.max} from ${maxSummands} hospitals could exceed 2³² − 1; expected max ≤ ${Math.floor(UINT32_MAX / maxSummands)}`);
+        throw new SecureError('bad_config', `Segment "${spec.name}": counts up to ${spec.max} from ${maxSummands} hospitals could exceed 2³² − 1; expected max ≤ ${maxCount(maxSummands)}`);
       }
       this.placed.set(spec.name, { spec, offset, codec });
       offset += spec.length;
