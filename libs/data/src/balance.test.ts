@@ -40,6 +40,8 @@ test('maxRepeat 0 keeps the study balancing: every class up to the target, the r
   assert.deepEqual(t.perClass, [300, 300, 300]);
   assert.equal(t.maxRepeat, 100);
   assert.deepEqual(classTargets([1000, 10, 2000], 1500, 0), [1500, 1500, 2000]);
+  assert.deepEqual(classTargets([1000, 0, 10], 'max', 0), [1000, 0, 1000], 'an empty class stays empty without a bound too');
+  assert.equal(epochLength([1000, 0, 10], 'max', 0), 2000);
 });
 
 test('the class mix moves toward balance without passing the target or shrinking a class', () => {

@@ -36,7 +36,7 @@ export function checkMaxRepeat(maxRepeat: number): number {
 export function classTargets(counts: number[], balance: BalanceTarget, maxRepeat: number = DEFAULT_MAX_REPEAT): number[] {
   const target = balanceTarget(counts, balance);
   const bound = checkMaxRepeat(maxRepeat);
-  return counts.map((n) => Math.max(n, bound === 0 ? target : Math.min(target, n * bound)));
+  return counts.map((n) => (n === 0 ? 0 : Math.max(n, bound === 0 ? target : Math.min(target, n * bound))));
 }
 
 /** Examples in one epoch of a data set with these class counts, before any `maxExamples` cap. */

@@ -33,15 +33,15 @@ test('FitConfig: localLoss defaults to ce; its options have defaults and bounds'
   assert.equal(FitConfigSchema.safeParse({ ...base, localLoss: { name: 'focal' } }).success, false);
 });
 
-/** A hospital with 8 `left` and 2 `right` training images, in a run that also knows `other`. */
-async function skewedHospital(): Promise<InlineTrainer> {
+/** A hospital with 8 `left` and 2 `right` training images, in a run that also knows `other` (which the hospital may list as its own, empty, class). */
+async function skewedHospital(o: { listsOther?: boolean; maxRepeat?: number } = {}): Promise<InlineTrainer> {
   const dir = await blobs(8);
   const item = (c: string, f: string, label: number) => ({ path: join(dir, c, f), label, className: c, hash: `${c}/${f}` });
   const files = (c: string) => readdirSync(join(dir, c)).sort();
   const [left, right] = [files('left'), files('right')];
   const trainer = await InlineTrainer.create({
     data: {
-      classes: ['left', 'right'],
+      classes: o.listsOther ? ['left', 'right', 'other'] : ['left', 'right'],
       train: [...left.slice(0, 8).map((f) => item('left', f, 0)), ...right.slice(0, 2).map((f) => item('right', f, 1))],
       val: [],
       test: [...right.slice(2, 6).map((f) => item('right', f, 1))],
@@ -49,6 +49,7 @@ async function skewedHospital(): Promise<InlineTrainer> {
     backend: 'cpu',
     augment: false,
     threads: 0,
+    ...(o.maxRepeat !== undefined ? { maxRepeat: o.maxRepeat } : {}),
   });
   return trainer;
 }
@@ -93,5 +94,17 @@ test('the local loss reaches the hospital’s training with the prior of its bal
     ParallelTrainer.create = create;
     await adjusted.close();
     await plain.close();
+  }
+});
+
+test('a class the hospital lists but holds no image of has no share of the epoch, also with the study\'s unbounded balancing', { timeout: 60_000 }, async () => {
+  const runClasses = ['left', 'right', 'other'];
+  const spec = ModelSpecSchema.parse({ arch: 'densenet-tiny', imageSize: 16, classes: runClasses, head: { units: 8, dropout: 0 } });
+  const h = await skewedHospital({ listsOther: true, maxRepeat: 0 });
+  try {
+    await h.setup(spec as unknown as Record<string, unknown>, runClasses);
+    assert.deepEqual(h.epochCounts(), [8, 8, 0]);
+  } finally {
+    await h.close();
   }
 });

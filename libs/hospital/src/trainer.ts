@@ -305,20 +305,23 @@ export class InlineTrainer implements LocalTrainer {
     return this.options.augment === false ? false : this.options.augment === true ? undefined : (this.options.augment as FeaturePreprocessing['augment']);
   }
 
+  /** Training images of each of this hospital's classes, in its label order (0 for a class it lacks). */
+  private trainCounts(): number[] {
+    const counts = new Array<number>(this.classes.length).fill(0);
+    for (const it of this.splits.train) counts[it.label]++;
+    return counts;
+  }
+
   /** Examples of each run class in one training epoch after balancing (before any per-epoch cap): the prior the local loss uses. */
   epochCounts(): number[] {
-    const local = new Array<number>(this.classes.length).fill(0);
-    for (const it of this.splits.train) local[it.label]++;
-    const targets = classTargets(local, this.options.balance, this.options.maxRepeat);
+    const targets = classTargets(this.trainCounts(), this.options.balance, this.options.maxRepeat);
     const out = new Array<number>(this.runClasses.length).fill(0);
     targets.forEach((n, i) => (out[this.labelMap[i]] += n));
     return out;
   }
 
   private epochSize(config: FitConfig): number {
-    const counts = new Map<number, number>();
-    for (const it of this.splits.train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
-    let n = epochLength([...counts.values()], this.options.balance, this.options.maxRepeat);
+    let n = epochLength(this.trainCounts(), this.options.balance, this.options.maxRepeat);
     if (config.maxExamplesPerEpoch) n = Math.min(n, config.maxExamplesPerEpoch);
     return n;
   }
