@@ -8,21 +8,12 @@ import { SumCalibrateResultSchema, SumEvaluateResultSchema, encodeWeights, type 
 import { DEFAULT_BINS, DEFAULT_CALIBRATION_BINS, checkSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import { applyBatchNormStats, batchNormChannels, varianceNameOf } from '@fedxray/model';
 import { calibrationSumLayout, evaluationSumLayout, unpackCalibration, unpackEvaluation } from '@fedxray/secure';
-import type { Connection, Verdict } from './jobs';
+import type { Connection } from './jobs';
 import { pooledMetrics, type CalibrationPhase, type Evaluation, type EvaluationPhase } from './phase-types';
-import { runSum, sumPlan } from './secure-sum';
+import { runSum, summedAnswer, sumPlan } from './secure-sum';
 
-/** A schema check that says so when a hospital answers a summed phase in the clear. */
-function summedAnswer<M>(schema: { safeParse(raw: unknown): { success: true; data: M } | { success: false; error: { issues: { message: string }[] } } }, plainKey: string, what: string) {
-  return (raw: unknown): Verdict<M> => {
-    const r = schema.safeParse(raw);
-    if (r.success) return { ok: true, value: r.data };
-    const plain = raw !== null && typeof raw === 'object' && plainKey in raw;
-    return { ok: false, error: { code: 'bad_message', message: plain ? `This run uses secure aggregation: ${what} in the clear is refused` : `Bad summed ${what}: ${r.error.issues[0]?.message}` } };
-  };
-}
-const parseSumCalibrate = summedAnswer<SumCalibrateResult>(SumCalibrateResultSchema, 'stats', 'BatchNorm statistics');
-const parseSumEvaluate = summedAnswer<SumEvaluateResult>(SumEvaluateResultSchema, 'summary', 'an evaluation summary');
+const parseSumCalibrate = summedAnswer<SumCalibrateResult>(SumCalibrateResultSchema, 'stats', 'This run uses secure aggregation: BatchNorm statistics in the clear are refused', 'calibrateResult');
+const parseSumEvaluate = summedAnswer<SumEvaluateResult>(SumEvaluateResultSchema, 'summary', 'This run uses secure aggregation: an evaluation summary in the clear is refused', 'evaluateResult');
 
 /**
  * The calibration phase as one secure sum: `names` are the statistics to

@@ -6,10 +6,10 @@ import { SumFitResultSchema, encodeWeights, type NamedWeights, type SumFit, type
 import { SecureError, cryptoRandom, fitSumLayout, l2Norm, unpackFitSum, type SumLayout } from '@fedxray/secure';
 import { fitInstructions, fitRecord, type AcceptedUpdate, type FitPhase } from './fit-phase';
 import { maxFitExamples } from './intake';
-import type { Connection, JobOutcome, Verdict } from './jobs';
+import type { Connection, JobOutcome } from './jobs';
 import { PrivacyAccount, type PrivacySummary } from './privacy-account';
 import { samplingRate } from './privacy-config';
-import { runSum, sumPlan } from './secure-sum';
+import { runSum, summedAnswer, sumPlan } from './secure-sum';
 import type { FitRecord, SiteRoundMetrics } from './state';
 
 /** The name the summed update goes into the strategy under. */
@@ -22,12 +22,7 @@ export interface SummedFitOutcome {
   fitSites: Record<string, SiteRoundMetrics>;
 }
 
-function parseSumFitResult(raw: unknown): Verdict<SumFitResult> {
-  const r = SumFitResultSchema.safeParse(raw);
-  if (r.success) return { ok: true, value: r.data };
-  const plain = raw && typeof raw === 'object' && 'weights' in raw;
-  return { ok: false, error: { code: 'bad_message', message: plain ? 'This round is summed (secure aggregation or DP): a plain update with weights is refused' : `Bad summed fitResult: ${r.error.issues[0]?.message}` } };
-}
+const parseSumFitResult = summedAnswer<SumFitResult>(SumFitResultSchema, 'weights', 'This round is summed (secure aggregation or DP): a plain update with weights is refused', 'fitResult');
 
 export class SummedFit {
   readonly secure: boolean;

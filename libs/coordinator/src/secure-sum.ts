@@ -54,6 +54,20 @@ class ClearSum {
   }
 }
 
+/**
+ * The schema check of a summed phase's answers, which says so when a hospital
+ * answers in the clear (its message holds `plainKey`): `refusal` then, else
+ * the schema's first complaint about `what`.
+ */
+export function summedAnswer<M>(schema: { safeParse(raw: unknown): { success: true; data: M } | { success: false; error: { issues: { message: string }[] } } }, plainKey: string, refusal: string, what: string) {
+  return (raw: unknown): Verdict<M> => {
+    const r = schema.safeParse(raw);
+    if (r.success) return { ok: true, value: r.data };
+    const plain = raw !== null && typeof raw === 'object' && plainKey in raw;
+    return { ok: false, error: { code: 'bad_message', message: plain ? refusal : `Bad summed ${what}: ${r.error.issues[0]?.message}` } };
+  };
+}
+
 export interface SumContext {
   config: CoordinatorConfig;
   hub: Hub;
