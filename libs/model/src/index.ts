@@ -64,3 +64,5 @@ export type { MicroBatchGradients, GradientFn } from './parallel/accumulate';
 export { benchTrain } from './parallel/bench';
 export type { TrainBenchOptions, TrainBenchResult } from './parallel/bench';
 // --- end of training kernels and data parallelism ---
+export { HeadStatsCollector, HEAD_STAT_NAMES, addFeatures, emptyHeadStats, headStatsFromNamed, headStatsToNamed, poolHeadStats, triangleLength, HEAD_OUT_BIAS, HEAD_OUT_KERNEL, calibrateHeadWeights, classGaussian, headReference, fitHeadOnStats, virtualFeatures } from './head-calibration/index';
+export type { HeadStats, HeadFitOptions } from './head-calibration/index';
