@@ -66,7 +66,7 @@ function stepOf(range: number, maxSummands: number): number {
  * `name`'s grid, the remainder (in [0, one step)) rounded stochastically on
  * `name`Rest's. Returns how many values were clipped to the range.
  */
-function encodeTwoWords(layout: SumLayout, name: string, values: Float64Array, multiplier: number, out: Uint32Array, random: RandomSource): number {
+export function encodeTwoWords(layout: SumLayout, name: string, values: Float64Array, multiplier: number, out: Uint32Array, random: RandomSource): number {
   const coarse = layout.codec(name);
   const offset = layout.offset(name);
   const rest = new Float64Array(values.length);
@@ -87,7 +87,7 @@ function encodeTwoWords(layout: SumLayout, name: string, values: Float64Array, m
 }
 
 /** The summed reals of a two-word segment. */
-function decodeTwoWords(parts: Record<string, Float64Array>, name: string): Float64Array {
+export function decodeTwoWords(parts: Record<string, Float64Array>, name: string): Float64Array {
   const out = parts[name];
   const rest = parts[`${name}Rest`];
   for (let i = 0; i < out.length; i++) out[i] += rest[i];

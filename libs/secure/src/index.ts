@@ -26,6 +26,7 @@ export { fitSumLayout, packFitContribution, unpackFitSum, METRICS_RANGE } from '
 export type { FitContribution, FitSum, FitSumOptions } from './fit-sum';
 export { calibrationSumLayout, packCalibration, unpackCalibration, CALIBRATION_SHIFT_RANGE, CALIBRATION_SECOND_RANGE, VARIANCE_FLOOR } from './calibration-sum';
 export type { CalibrationSumOptions, ChannelStats, PooledCalibration } from './calibration-sum';
+export { headSumLayout, packHeadStats, unpackHeadStats, HEAD_SHIFT_RANGE, HEAD_SECOND_RANGE, HEAD_SCALE_FLOOR, type HeadReference, type HeadStats, type HeadSumOptions, type PooledHeadStats } from './head-sum';
 export { evaluationSumLayout, packEvaluation, unpackEvaluation, EVALUATION_LOSS_CAP } from './evaluation-sum';
 export type { EvaluationSumOptions, SummarySums } from './evaluation-sum';
 export { l2Norm, clipL2 } from './dp/clip';
