@@ -85,6 +85,28 @@ export const CoordinatorConfigSchema = z.strictObject({
   batchNormCalibration: z
     .strictObject({ enabled: z.boolean().default(true), maxExamples: z.number().int().positive().default(512) })
     .default({ enabled: true, maxExamples: 512 }),
+  /**
+   * After BatchNorm calibration, hospitals send per class the image count, Σf and
+   * Σ f fᵀ of the features the last layer reads, over at most `maxExamples` of
+   * their training images; the coordinator retrains the last layer on
+   * `samplesPerClass` virtual features per class drawn from the pooled Gaussians
+   * (`steps` Adam steps at `learningRate`; CCVR), in the last round only or in
+   * every round (`rounds`). It corrects the class thresholds that averaging
+   * sets badly under label skew. Skipped (and said)
+   * under secure aggregation, DP and the robust strategies, and in rounds that
+   * do not train the last layer.
+   */
+  headCalibration: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      maxExamples: z.number().int().positive().default(512),
+      samplesPerClass: z.number().int().positive().max(100_000).default(200),
+      steps: z.number().int().nonnegative().max(1_000_000).default(300),
+      learningRate: z.number().positive().max(1).default(1e-3),
+      /** `last`: only the last round's model (hospitals train from the averaged layers throughout); `every`: every round's. */
+      rounds: z.enum(['last', 'every']).default('last'),
+    })
+    .default({ enabled: true, maxExamples: 512, samplesPerClass: 200, steps: 300, learningRate: 1e-3, rounds: 'last' }),
   /** Refuse updates whose L2 distance from the global model exceeds this (with secure aggregation or DP: hospitals clip to it, the coordinator checks the mean). */
   maxUpdateNorm: z.number().positive().optional(),
   /** Secure aggregation and client-level differential privacy (docs/PRIVACY.md). */

@@ -20,7 +20,7 @@ import {
   type WireError,
 } from '@fedxray/protocol';
 import { EvaluationError, checkSummary, computeMetrics, type EvaluationSummary } from '@fedxray/evaluation';
-import { ModelError, batchNormStatNames, checkBatchNormReport, type BatchNormStatsReport } from '@fedxray/model';
+import { ModelError, batchNormStatNames, checkBatchNormReport, headStatsFromNamed, type BatchNormStatsReport, type HeadStats } from '@fedxray/model';
 import { AggregationError } from '@fedxray/aggregation';
 import type { JobKind, Verdict } from './jobs';
 
@@ -148,4 +148,22 @@ export function checkCalibration(msg: CalibrateResult, manifest: { name: string;
   const report = { examples: msg.examples, stats: decodeWeights(msg.stats as WeightsPayload) };
   checkBatchNormReport(manifest, report, { maxExamples });
   return report;
+}
+
+/**
+ * A head-calibration report, decoded and checked: the three class-statistics
+ * tensors of the run's classes and last-layer width, finite, whole counts that
+ * add up to the images reported, at most `maxExamples` (what the hospital
+ * declared, capped by the phase). Throws ProtocolError.
+ */
+export function checkHeadCalibration(msg: CalibrateResult, expected: { classes: number; features: number; maxExamples: number }): HeadStats {
+  let stats: HeadStats;
+  try {
+    stats = headStatsFromNamed(decodeWeights(msg.stats as WeightsPayload), expected.classes, expected.features, expected.maxExamples);
+  } catch (err) {
+    throw new ProtocolError('bad_message', `Head statistics refused: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const total = stats.counts.reduce((a, b) => a + b, 0);
+  if (total !== msg.examples) throw new ProtocolError('bad_message', `Head statistics refused: the class counts add up to ${total} images, but the report says ${msg.examples}`);
+  return stats;
 }

@@ -8,6 +8,7 @@ import type { ModelSpec, ScheduleEntry } from '@fedxray/model';
 import { isDiskFull, plural } from '@fedxray/runtime';
 import { finishRound } from './aggregate';
 import { calibrate } from './calibrate';
+import { calibrateHead } from './head-phase';
 import { RoundDeadline } from './deadline';
 import type { CoordinatorConfig } from './config';
 import { duration, recordDiskFull } from './disk-full';
@@ -221,16 +222,19 @@ export class RoundEngine {
     recorder.logger.log('info', 'round aggregated', { ...this.aggregated, strategy: strategy.name, used: fit.used, discarded: fit.discarded });
     const phasesLeft = this.evaluationDue(round) ? 2 : 1;
     try {
-      const calibrated = await calibrate({ ...this.ctx, manifest: this.manifest, silent, frozen, trainable }, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
+      const phase = { ...this.ctx, manifest: this.manifest, silent, frozen, trainable };
+      const calibrated = await calibrate(phase, round, attempt, weights, () => deadline.phaseMs(phasesLeft), () => {
         ledger.phase('calibrate');
         recorder.emit(['state']);
       });
       fit.calibratedBy = calibrated.calibratedBy;
-      const checkpoint = await this.ctx.files.checkpoint(round, calibrated.weights, strategy.exportState());
+      const head = await calibrateHead(phase, round, attempt, calibrated.weights, () => deadline.phaseMs(phasesLeft), () => ledger.phase('calibrate'));
+      if (head.calibratedBy.length > 0) fit.headCalibratedBy = head.calibratedBy;
+      const checkpoint = await this.ctx.files.checkpoint(round, head.weights, strategy.exportState());
       store.commitRound(runId, round, checkpoint, { ...fit, fitSites });
       // Committed: the new global takes over, and the old one's arrays take the next aggregate.
       this.retired = this.global;
-      this.global = calibrated.weights;
+      this.global = head.weights;
     } catch (err) {
       // Not committed: the global model stays the last committed one, and the strategy's state with it.
       if (serverState.length > 0) strategy.importState(serverState);

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { decodeWeights, type Fit, type WeightsPayload } from '@fedxray/protocol';
 import { Coordinator } from './coordinator';
 import type { Logger } from './log';
-import { batchNormChannels } from '@fedxray/model';
-import { secureFake, type ChannelStatsOf, type SecureDrop, type SecureFake } from './secure-testing';
-import { config, fakeHospital, honest, twoPredictions } from './testing';
+import { HEAD_OUT_BIAS, HEAD_OUT_KERNEL, batchNormChannels, fitHeadOnStats, poolHeadStats, type HeadStats } from '@fedxray/model';
+import { fakeHeadStats, secureFake, type ChannelStatsOf, type SecureDrop, type SecureFake } from './secure-testing';
+import { CLASSES, config, fakeHospital, honest, twoPredictions } from './testing';
 
 const NAMES = ['h1', 'h2', 'h3', 'h4', 'h5'];
 const TOKENS = Object.fromEntries(NAMES.map((n) => [n, `${n}-token-0123456789abcdef`]));
@@ -151,11 +151,33 @@ function statsOf(k: number): ChannelStatsOf {
 }
 
 // reliability: a curious coordinator reads what hospitals send in calibration and evaluation under secure aggregation | each hospital's BatchNorm statistics and evaluation summary go into a secure sum; it learns the pooled ones only | no | —
-test('under secure aggregation BatchNorm statistics and evaluation summaries are summed too: the pooled values are exact, no hospital sends its own', { timeout: 60_000 }, async () => {
-  const { result, fakes, global } = await secureRun(['none', 'none', 'none'], { batchNormCalibration: { enabled: true, maxExamples: 64 } }, statsOf);
+test('under secure aggregation BatchNorm statistics, class statistics and evaluation summaries are summed too: the pooled values are exact, no hospital sends its own', { timeout: 60_000 }, async () => {
+  const head = { enabled: true, maxExamples: 64, samplesPerClass: 50, steps: 30, learningRate: 0.01 };
+  const { result, fakes, global, initial, lines } = await secureRun(['none', 'none', 'none'], { batchNormCalibration: { enabled: true, maxExamples: 64 }, headCalibration: head }, statsOf);
   assert.equal(result.status, 'complete', result.error ?? undefined);
   const round = result.rounds[0];
   assert.deepEqual(round.fit.calibratedBy, ['h1', 'h2', 'h3']);
+  assert.deepEqual(round.fit.headCalibratedBy, ['h1', 'h2', 'h3']);
+  assert.ok(lines.some((l) => l.msg === 'last layer recalibrated on the pooled class statistics' && l.fields?.pooling === 'exact (secure sum)'));
+  // The last layer is the fit on the exact pooling of the three hospitals' class statistics,
+  // from the securely averaged last layer (initial + the weighted mean delta, within fixed point).
+  const features = initial!.find((t) => t.name === HEAD_OUT_KERNEL)!.shape[0];
+  const pooled = poolHeadStats([0, 1, 2].map((k) => fakeHeadStats(k + 1)(CLASSES.length, features) as HeadStats));
+  const n = initial!.reduce((s, t) => s + t.values.length, 0);
+  const mean = expectedMean([0, 1, 2], n);
+  const averaged = (name: string) => {
+    let at = 0;
+    for (const t of initial!) {
+      if (t.name === name) return Float32Array.from(t.values, (v, i) => v + mean[at + i]);
+      at += t.values.length;
+    }
+    throw new Error(name);
+  };
+  const want = fitHeadOnStats(averaged(HEAD_OUT_KERNEL), averaged(HEAD_OUT_BIAS), pooled, { ...head, seed: 42 * 1000 + 1, output: 'softmax' });
+  const bias = global!.find((t) => t.name === HEAD_OUT_BIAS)!.values;
+  const moved = Math.max(...bias.map((v, i) => Math.abs(v - averaged(HEAD_OUT_BIAS)[i])));
+  const off = Math.max(...bias.map((v, i) => Math.abs(v - want.bias[i])));
+  assert.ok(moved > 1e-3 && off < moved / 100, `the bias moved ${moved} from the averaged one, and is ${off} from the fit on the exact pooling`);
   // The pooled statistics are the exact pooling of the three hospitals' (poolBatchNormStats, 'exact').
   const means = global!.filter((t) => t.name.endsWith('/moving_mean')).map((t) => t.name);
   const got = batchNormChannels(global!, means);

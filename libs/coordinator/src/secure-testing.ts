@@ -3,8 +3,9 @@
 // every message it sends to the coordinator: what the privacy audit inspects.
 import { io as connect, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, decodeWeights, type Calibrate, type Evaluate, type Fit, type SecAggReply, type WeightsPayload } from '@fedxray/protocol';
-import { SecAggClient, SumLayout, packCalibration, packEvaluation, packFitContribution, seededRandom } from '@fedxray/secure';
-import { batchNormChannels } from '@fedxray/model';
+import { SecAggClient, SumLayout, packCalibration, packEvaluation, packFitContribution, packHeadStats, seededRandom } from '@fedxray/secure';
+import { addFeatures, batchNormChannels, emptyHeadStats, headReference, type HeadStats } from '@fedxray/model';
+import { mulberry32 } from '@fedxray/runtime';
 import { CLASSES, twoPredictions } from './testing';
 
 export type SecureDrop = 'none' | 'fail-fit' | 'skip-unmask';
@@ -25,7 +26,27 @@ export interface SecureFake {
 /** Per channel of the named BatchNorm layers (moving-mean names, in order): the means and variances a fake reports. */
 export type ChannelStatsOf = (channels: number) => { mean: Float64Array; variance: Float64Array; examples: number };
 
-export function secureFake(url: string, token: string, o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number; calibration?: ChannelStatsOf; declared?: { train?: number; test?: number } }): SecureFake {
+/** A fake's class statistics for head calibration (C classes × F features). */
+export type HeadStatsOf = (classes: number, features: number) => HeadStats;
+
+/** Two rows per class, class c's centred on 1 in feature c mod F, with seeded noise. */
+export function fakeHeadStats(seed: number): HeadStatsOf {
+  return (classes, features) => {
+    const rand = mulberry32(seed);
+    const s = emptyHeadStats(classes, features);
+    for (let c = 0; c < classes; c++) {
+      const rows = Float64Array.from({ length: 2 * features }, (_, i) => (i % features === c % features ? 1 : 0) + rand() - 0.5);
+      addFeatures(s, rows, [c, c]);
+    }
+    return s;
+  };
+}
+
+export function secureFake(
+  url: string,
+  token: string,
+  o: { train: number; update: (n: number) => Float64Array; drop?: SecureDrop; seed: number; calibration?: ChannelStatsOf; head?: HeadStatsOf; declared?: { train?: number; test?: number } },
+): SecureFake {
   const socket = connect(url, { transports: ['websocket'], auth: { token, protocolVersion: PROTOCOL_VERSION }, reconnection: false });
   const sent: SecureFake['sent'] = [];
   const inputs: SecureFake['inputs'] = [];
@@ -80,8 +101,17 @@ export function secureFake(url: string, token: string, o: { train: number; updat
     answer('evaluateResult', { runId: msg.runId, round: msg.round, split: msg.split, durationMs: 1, input });
   });
   socket.on('calibrate', (msg: Calibrate) => {
-    if (!msg.secure || !o.calibration) return;
-    const s = msg.secure;
+    if (msg.target === 'head' && msg.secure) {
+      const layout = SumLayout.fromWire(msg.secure.layout);
+      const classes = layout.spec('counts').length;
+      const features = layout.spec('sum').length / classes;
+      const stats = (o.head ?? fakeHeadStats(o.seed))(classes, features);
+      const reference = headReference(decodeWeights(msg.weights as WeightsPayload), features);
+      const input = clients.get(msg.secure.session)!.mask(packHeadStats(layout, reference, stats, random));
+      return answer('calibrateResult', { runId: msg.runId, round: msg.round, durationMs: 1, input });
+    }
+    if (!msg.secure || !msg.secure.means || !o.calibration) return;
+    const s = { ...msg.secure, means: msg.secure.means };
     const layout = SumLayout.fromWire(s.layout);
     const own = o.calibration(layout.spec('shift').length);
     const reference = batchNormChannels(decodeWeights(msg.weights as WeightsPayload), s.means);

@@ -63,6 +63,8 @@ export interface FitRecord {
   failures: { name: string; error: string }[];
   /** Hospitals whose BatchNorm statistics were pooled into the global model. */
   calibratedBy?: string[];
+  /** Hospitals whose class statistics the last layer was recalibrated on (head calibration). */
+  headCalibratedBy?: string[];
   /** What trained this round (`all`, `head`, `from:<layer>`), when the run says. */
   trainable?: string;
   /** Weight bytes of the fit phase: global models sent to hospitals, updates received from them (refused ones too). */

@@ -25,7 +25,7 @@ import type { RunResult } from './events';
 export const CLASSES = ['a', 'b', 'c'];
 export const TOKENS = { good: 'good-token-0123456789abcdef', bad: 'bad-token-0123456789abcdefg', other: 'other-token-0123456789abcd' };
 
-/** Two rounds of the tiny DenseNet with two hospitals, fast heartbeats, no initial evaluation. */
+/** Two rounds of the tiny DenseNet with two hospitals, fast heartbeats, no initial evaluation, no head calibration. */
 export function config(overrides: Partial<CoordinatorConfigInput> = {}): CoordinatorConfigInput {
   return {
     dataDir: mkdtempSync(join(tmpdir(), 'fedxray-coord-')),
@@ -38,6 +38,8 @@ export function config(overrides: Partial<CoordinatorConfigInput> = {}): Coordin
     heartbeatMisses: 5,
     evaluateInitial: false,
     fit: { localEpochs: 1, batchSize: 4 },
+    // on by default in a run; its own tests (head-phase.test.ts, secure-round.test.ts) turn it on
+    headCalibration: { enabled: false },
     model: { arch: 'densenet-tiny', imageSize: 16, classes: CLASSES },
     staticTokens: TOKENS,
     ...overrides,

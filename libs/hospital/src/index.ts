@@ -12,3 +12,4 @@ export { WorkerTrainer, hospitalProcessCommand } from './worker-trainer';
 export { UnmaskedWebSocket, hospitalSocketOptions } from './transport';
 export { FeatureCache, featureBatches } from './feature-cache';
 export type { FeatureCacheOptions, FeaturePreprocessing, FeatureBatchOptions, FeatureBatch, FeatureVariant } from './feature-cache';
+export { calibrateHeadAt } from './head-calibration';

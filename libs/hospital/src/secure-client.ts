@@ -5,8 +5,8 @@
 // with secure aggregation, masked. Nothing else of the update leaves.
 import type { Socket } from 'socket.io-client';
 import type { HospitalToServerEvents, NamedWeights, SecAggMaskedInput, SecAggReply, ServerToHospitalEvents, SumCalibrate, SumFit, SumJob } from '@fedxray/protocol';
-import { batchNormChannels } from '@fedxray/model';
-import { SecAggClient, SecureError, SumLayout, clipL2, cryptoRandom, seededRandom, packCalibration, packEvaluation, packFitContribution, privatiseUpdate, type RandomSource, type SummarySums } from '@fedxray/secure';
+import { HEAD_STAT_NAMES, batchNormChannels, headReference, headStatsFromNamed } from '@fedxray/model';
+import { SecAggClient, SecureError, SumLayout, clipL2, cryptoRandom, seededRandom, packCalibration, packEvaluation, packHeadStats, packFitContribution, privatiseUpdate, type RandomSource, type SummarySums } from '@fedxray/secure';
 
 /** Sessions kept at once (a round's attempt opens one; older ones are forgotten). */
 const MAX_SESSIONS = 4;
@@ -117,10 +117,22 @@ export class SecureParticipant {
   /** A summed calibration's answer: the BatchNorm statistics of `sum.means`' layers, relative to the global model's, packed and masked. */
   calibration(sum: SumCalibrate, global: NamedWeights, report: { examples: number; stats: NamedWeights }): SecAggMaskedInput {
     this.checkReady(sum);
+    if (!sum.means) throw new SecureError('bad_message', 'A summed BatchNorm calibration must name the layers to pack');
     const layout = SumLayout.fromWire(sum.layout);
     const reference = batchNormChannels(global, sum.means);
     const own = batchNormChannels(report.stats, sum.means);
     return this.clients.get(sum.session)!.mask(packCalibration(layout, reference, { ...own, examples: report.examples }, this.rounding(sum.session)));
+  }
+
+  /** A summed head calibration's answer: the class statistics of the last layer's input, relative to the head BatchNorm's β and |γ|, packed and masked. */
+  headStatistics(sum: SumJob, global: NamedWeights, report: { examples: number; stats: NamedWeights }): SecAggMaskedInput {
+    this.checkReady(sum);
+    const layout = SumLayout.fromWire(sum.layout);
+    const counts = report.stats.find((t) => t.name === HEAD_STAT_NAMES.counts);
+    const sums = report.stats.find((t) => t.name === HEAD_STAT_NAMES.sum);
+    if (!counts || !sums || sums.shape.length !== 2) throw new SecureError('bad_message', 'Expected head statistics to pack');
+    const stats = headStatsFromNamed(report.stats, counts.values.length, sums.shape[1], report.examples);
+    return this.clients.get(sum.session)!.mask(packHeadStats(layout, headReference(global, stats.features), stats, this.rounding(sum.session)));
   }
 
   /** A summed evaluation's answer: the summary, packed and masked. */

@@ -325,10 +325,11 @@ export class Hospital extends EventEmitter<HospitalEvents> {
     try {
       const weights = decodeWeights(msg.weights as WeightsPayload);
       if (msg.secure) this.secure.checkReady(msg.secure);
-      const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples, msg.trainable);
+      const { stats, examples } = await this.trainer.calibrate(weights, msg.maxExamples, msg.trainable, msg.target);
       const durationMs = Date.now() - started;
       // Under secure aggregation the statistics go into the sum, masked; never in the clear.
-      await this.send('calibrateResult', msg.secure ? { runId: msg.runId, round: msg.round, durationMs, input: this.secure.calibration(msg.secure, weights, { stats, examples }) } : { runId: msg.runId, round: msg.round, examples, durationMs, stats: encodeWeights(stats) });
+      const summed = msg.secure && (msg.target === 'head' ? this.secure.headStatistics(msg.secure, weights, { stats, examples }) : this.secure.calibration(msg.secure, weights, { stats, examples }));
+      await this.send('calibrateResult', summed ? { runId: msg.runId, round: msg.round, durationMs, input: summed } : { runId: msg.runId, round: msg.round, examples, durationMs, stats: encodeWeights(stats) });
     } catch (err) {
       this.reportFailure(msg.runId, msg.round, 'calibrate', err);
     } finally {

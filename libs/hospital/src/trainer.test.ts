@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, getNamedWeights, ModelSpecSchema } from '@fedxray/model';
+import { buildModel, getNamedWeights, headStatsFromNamed, ModelSpecSchema } from '@fedxray/model';
 import { InlineTrainer } from './trainer';
 import { blobs } from './test-images';
 import { redact } from './session';
@@ -40,6 +40,12 @@ test('fit returns every weight and aggregate metrics; evaluate a summary in the 
   const cal = await trainer.calibrate(out.weights, 16);
   assert.ok(cal.stats.length > 0 && cal.stats.every((t) => /\/moving_(mean|variance)$/.test(t.name)));
   assert.ok(cal.examples > 0 && cal.examples <= 16);
+  // head calibration's class statistics: every training image (up to the cap), per class
+  const head = await trainer.calibrate(out.weights, 1000, undefined, 'head');
+  const stats = headStatsFromNamed(head.stats, 2, 512, facts.examples.train);
+  assert.equal(head.examples, facts.examples.train);
+  assert.ok(stats.counts.every((n) => n > 0), 'both classes counted');
+  assert.equal((await trainer.calibrate(out.weights, 3, undefined, 'head')).examples, 3, 'at most maxExamples images');
   assert.equal(tf.memory().numTensors, before, 'fit, evaluate and calibrate leak no tensors');
   await trainer.close();
 });

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { type FitConfig, type NamedWeights } from '@fedxray/protocol';
+import { type CalibrationTarget, type FitConfig, type NamedWeights } from '@fedxray/protocol';
 import { addPredictions, createSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import {
   BatchNormStatsCollector,
+  HeadStatsCollector,
   ModelSpecSchema,
   ParallelTrainer,
   assertBackendAlive,
@@ -12,6 +13,7 @@ import {
   defaultMicroBatch,
   evaluateBatch,
   getNamedWeights,
+  headStatsToNamed,
   initBackend,
   applyTrainable,
   parseTrainable,
@@ -60,8 +62,9 @@ export interface LocalTrainer {
   /**
    * BatchNorm statistics of `weights` over up to `maxExamples` of this hospital's training images: each layer's exact mean and variance
    * (BatchNormStatsCollector; see CalibrateSchema). Under `trainable` (as in fit), frozen BatchNorm layers normalise with their own statistics.
+   * With `target` 'head': instead, the class statistics of what the last layer reads (HeadStatsCollector).
    */
-  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }>;
+  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string, target?: CalibrationTarget): Promise<{ stats: NamedWeights; examples: number }>;
   abort(): void;
   close(): Promise<void>;
 }
@@ -362,11 +365,52 @@ export class InlineTrainer implements LocalTrainer {
     return summary;
   }
 
-  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }> {
+  calibrate(weights: NamedWeights, maxExamples: number, trainable?: string, target: CalibrationTarget = 'batchnorm'): Promise<{ stats: NamedWeights; examples: number }> {
     return this.job(() => {
+      if (target === 'head') return this.collectHeadStats(weights, maxExamples);
       if (trainable && this.model) applyTrainable(this.model, parseTrainable(trainable));
       return this.collectBatchNormStats(weights, maxExamples);
     });
+  }
+
+  /** Up to `maxExamples` of the training images, unaugmented, in the seeded order both calibrations read them. */
+  private calibrationBatches(maxExamples: number) {
+    const spec = this.spec!;
+    return batches(this.splits.train, {
+      imageSize: spec.imageSize,
+      channels: spec.channels as 1 | 3,
+      resize: this.options.resize,
+      normalize: this.normalize(),
+      batchSize: 32,
+      shuffle: true,
+      seed: this.options.seed + 7919,
+      augment: false,
+      balance: 'none',
+      maxExamples,
+    });
+  }
+
+  /**
+   * Class statistics of what the last layer of `weights` reads (inference
+   * mode, no augmentation) over up to `maxExamples` training images, drawn
+   * as BatchNorm calibration draws them: count, Σf and Σ f fᵀ per class
+   * (HeadStatsCollector), labels in the run's class order.
+   */
+  private async collectHeadStats(weights: NamedWeights, maxExamples: number): Promise<{ stats: NamedWeights; examples: number }> {
+    if (!this.model || !this.spec) throw new Error('calibrate before setup: the coordinator must send the model first');
+    const spec = this.spec;
+    this.load(weights, []);
+    const collector = new HeadStatsCollector(this.model, spec.classes.length, this.options.microBatch);
+    for await (const batch of this.calibrationBatches(maxExamples)) {
+      const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
+      try {
+        collector.add(x, this.mapLabels(batch.labels));
+      } finally {
+        x.dispose();
+      }
+    }
+    if (collector.examples === 0) throw new Error('No training image could be read');
+    return { stats: headStatsToNamed(collector.stats), examples: collector.examples };
   }
 
   /**
@@ -381,18 +425,7 @@ export class InlineTrainer implements LocalTrainer {
     const spec = this.spec;
     this.load(weights, []);
     const collector = new BatchNormStatsCollector(this.model, { batchSize: this.options.microBatch ?? defaultMicroBatch(spec.imageSize) });
-    for await (const batch of batches(this.splits.train, {
-      imageSize: spec.imageSize,
-      channels: spec.channels as 1 | 3,
-      resize: this.options.resize,
-      normalize: this.normalize(),
-      batchSize: 32,
-      shuffle: true,
-      seed: this.options.seed + 7919,
-      augment: false,
-      balance: 'none',
-      maxExamples,
-    })) {
+    for await (const batch of this.calibrationBatches(maxExamples)) {
       const x = tf.tensor4d(batch.x, [batch.n, batch.imageSize, batch.imageSize, batch.channels]);
       try {
         collector.add(x);

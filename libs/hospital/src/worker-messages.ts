@@ -1,6 +1,6 @@
 // The messages between a WorkerTrainer and its thread (worker-entry.ts): one
 // call per LocalTrainer method, and the thread's answers, as typed unions.
-import type { FitConfig, NamedWeights } from '@fedxray/protocol';
+import type { CalibrationTarget, FitConfig, NamedWeights } from '@fedxray/protocol';
 import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { TrainerOptionsInput } from './config';
 import type { DatasetFacts, FitOutcome, FitProgress } from './trainer';
@@ -15,7 +15,7 @@ export type TrainerCall =
   | { id: number; method: 'setup'; args: [spec: Record<string, unknown>, runClasses: string[]] }
   | { id: number; method: 'fit'; args: [weights: NamedWeights | null, config: FitConfig] }
   | { id: number; method: 'evaluate'; args: [weights: NamedWeights | null, split: 'val' | 'test'] }
-  | { id: number; method: 'calibrate'; args: [weights: NamedWeights, maxExamples: number, trainable?: string] }
+  | { id: number; method: 'calibrate'; args: [weights: NamedWeights, maxExamples: number, trainable?: string, target?: CalibrationTarget] }
   | { id: number; method: 'close'; args: [] }
   | { id: number; method: 'abort'; args: [] };
 

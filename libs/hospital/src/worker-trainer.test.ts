@@ -52,6 +52,10 @@ test('WorkerTrainer: setup, fit with progress, evaluate, calibrate and close cro
     assert.equal(summary.count, facts.examples.test);
     const cal = await trainer.calibrate(fit.weights, 8);
     assert.ok(cal.examples > 0 && cal.examples <= 8 && cal.stats.every((t) => /\/moving_(mean|variance)$/.test(t.name)));
+    // the target crosses to the thread too
+    const head = await trainer.calibrate(fit.weights, 8, undefined, 'head');
+    assert.deepEqual(head.stats.map((t) => t.name), ['head/counts', 'head/sum', 'head/second']);
+    assert.equal(head.examples, 8);
   } finally {
     await trainer.close();
   }

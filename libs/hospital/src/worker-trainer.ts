@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker, tsBootstrap } from '@fedxray/runtime';
-import type { FitConfig, NamedWeights } from '@fedxray/protocol';
+import type { CalibrationTarget, FitConfig, NamedWeights } from '@fedxray/protocol';
 import type { EvaluationSummary } from '@fedxray/evaluation';
 import type { TrainerOptionsInput } from './config';
 import type { DatasetFacts, FitOutcome, FitProgress, LocalTrainer } from './trainer';
@@ -96,8 +96,8 @@ export class WorkerTrainer implements LocalTrainer {
     return r.method === 'evaluate' ? r.result : unexpected(r, 'evaluate');
   }
 
-  async calibrate(weights: NamedWeights, maxExamples: number, trainable?: string): Promise<{ stats: NamedWeights; examples: number }> {
-    const r = await this.call({ method: 'calibrate', args: [weights, maxExamples, trainable] });
+  async calibrate(weights: NamedWeights, maxExamples: number, trainable?: string, target?: CalibrationTarget): Promise<{ stats: NamedWeights; examples: number }> {
+    const r = await this.call({ method: 'calibrate', args: [weights, maxExamples, trainable, target] });
     return r.method === 'calibrate' ? r.result : unexpected(r, 'calibrate');
   }
 

@@ -35,6 +35,7 @@ export type {
   EvaluateResult,
   EvaluationSummaryWire,
   Calibrate,
+  CalibrationTarget,
   CalibrateResult,
   Heartbeat,
   Progress,

@@ -170,8 +170,15 @@ export const CalibrateSchema = z.object({
   weights: WeightsPayloadSchema,
   /** Present under secure aggregation: answer with a SumCalibrateResult (the statistics packed and masked). */
   secure: SumCalibrateSchema.optional(),
+  /**
+   * What to collect: BatchNorm statistics (absent, the default), or 'head': per class, the
+   * image count, Σf and Σ f fᵀ of the features the last layer reads (inference mode), for
+   * the coordinator's head calibration (@fedxray/model's HeadStats).
+   */
+  target: z.enum(['batchnorm', 'head']).optional(),
 });
 export type Calibrate = z.infer<typeof CalibrateSchema>;
+export type CalibrationTarget = NonNullable<Calibrate['target']>;
 
 export const CalibrateResultSchema = z.object({
   runId: z.string(),

@@ -185,9 +185,12 @@ export const SumJobSchema = z.object({
 });
 export type SumJob = z.infer<typeof SumJobSchema>;
 
-/** A summed calibration also names the BatchNorm layers' moving-mean tensors, in the order their channels are packed. */
+/**
+ * A summed BatchNorm calibration also names the BatchNorm layers' moving-mean tensors, in the order
+ * their channels are packed; a summed head calibration (`target: 'head'`) has none.
+ */
 export const SumCalibrateSchema = SumJobSchema.extend({
-  means: z.array(z.string().min(1).max(512)).min(1).max(100_000),
+  means: z.array(z.string().min(1).max(512)).min(1).max(100_000).optional(),
 });
 export type SumCalibrate = z.infer<typeof SumCalibrateSchema>;
 

@@ -35,6 +35,8 @@ export const SimulationOptionsSchema = z
     maxRepeat: z.number().int().nonnegative().default(DEFAULT_MAX_REPEAT),
     /** The loss hospitals train with (the coordinator's `fit.localLoss`); the comparison arms train with plain cross-entropy. */
     localLoss: LocalLossSchema.default(DEFAULT_LOCAL_LOSS),
+    /** When the global model's last layer is retrained on the hospitals' pooled class statistics: the last round, every round, or never (the coordinator's `headCalibration`). */
+    headCalibration: z.enum(['last', 'every', 'off']).default('last'),
     seed: z.number().int().default(42),
     /** Where the run's model, summary.json, report and store go. */
     out: z.string(),

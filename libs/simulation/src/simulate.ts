@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coordinator, RunStore, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
-import { Hospital, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
+import { Hospital, calibrateHeadAt, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
 import type { NamedWeights } from '@fedxray/protocol';
@@ -44,8 +44,12 @@ export interface BaselineResult {
   accuracy: number;
   loss: number;
   epochs: number;
-  settings: ArmSettings;
+  /** The arm's settings; `headCalibration`: its last layer was recalibrated on its own training images' class statistics after the last epoch, as the federation's is each round. */
+  settings: ArmSettings & { headCalibration: boolean };
 }
+
+/** Training images whose class statistics recalibrate the baseline's last layer, per hospital it stands for (the coordinator's headCalibration.maxExamples default). */
+const BASELINE_HEAD_EXAMPLES = 512;
 
 interface Site {
   name: string;
@@ -160,6 +164,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         localLoss: o.localLoss,
       },
       strategy: o.strategy,
+      headCalibration: o.headCalibration === 'off' ? { enabled: false } : { enabled: true, rounds: o.headCalibration },
       model,
       weights: o.weights,
       trainable: o.trainable,
@@ -268,12 +273,16 @@ export class Simulation extends EventEmitter<SimulationEvents> {
   private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>, start: ArmStart, cacheDir: string): Promise<BaselineResult> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const settings = armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals, start);
+    const settings = { ...armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals, start), headCalibration: o.headCalibration !== 'off' };
     const epochs = settings.epochs;
     this.emit('baseline', { phase: 'start', epochs });
     const trainer = await openTrainer(o, source, model, classes, cacheDir);
     try {
-      const weights = await trainEpochs(trainer, start.weights, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
+      let weights = await trainEpochs(trainer, start.weights, settings, (epoch, m) => this.emit('baseline', { phase: 'epoch', epoch, epochs, loss: m.loss, accuracy: m.accuracy }));
+      // Same rules: the federation's last layer is recalibrated on its hospitals' statistics, so the baseline's is on its own.
+      if (settings.headCalibration && weights) {
+        weights = await calibrateHeadAt(trainer, weights, BASELINE_HEAD_EXAMPLES * o.hospitals, { seed: o.seed * 1000 + o.rounds, output: model.output === 'sigmoid' ? 'sigmoid' : 'softmax' });
+      }
       const m = await testScore(trainer, weights);
       this.emit('baseline', { phase: 'done', accuracy: m.accuracy, loss: m.loss });
       return { ...m, epochs, settings };
@@ -297,6 +306,7 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
     balance: o.balance,
     maxRepeat: o.maxRepeat,
     localLoss: o.localLoss,
+    headCalibration: o.headCalibration,
     seed: o.seed,
     model,
   };

@@ -32,7 +32,10 @@
  *            hospital's class shares (balanced softmax as its authors use it);
  *   restricted, restricted0
  *            the logits of classes a hospital lacks scaled by 0.5 or 0 in its loss
- *            (--local-loss restricted[:scale]; FedRS).
+ *            (--local-loss restricted[:scale]; FedRS);
+ *   nohead   the averaged last layer kept (--head-calibration off): the default before head
+ *            calibration existed;
+ *   headevery  the last layer recalibrated every round, not only in the last (--head-calibration every).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -61,6 +64,8 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   'logit-adjusted-none': { balance: 'none', localLoss: { name: 'logit-adjusted', tau: 1 } },
   restricted: { localLoss: { name: 'restricted', scale: 0.5 } },
   restricted0: { localLoss: { name: 'restricted', scale: 0 } },
+  nohead: { headCalibration: 'off' },
+  headevery: { headCalibration: 'every' },
 };
 
 const { values: flags } = parseArgs({
@@ -94,6 +99,8 @@ interface Row {
   alpha: number;
   hospitals: number;
   arm: string;
+  /** Absent in rows written before the seed was recorded: 42. */
+  seed?: number;
   federated: number;
   centralized: number;
   ratio: number;
@@ -108,7 +115,8 @@ const done = (): Row[] => (existsSync(resultsFile) ? readFileSync(resultsFile, '
 for (const hospitals of numbers('hospitals')) {
   for (const alpha of numbers('alphas')) {
     for (const arm of arms) {
-      if (done().some((r) => r.set === set && r.perClass === perClass && r.alpha === alpha && r.hospitals === hospitals && r.arm === arm)) continue;
+      const seed = Number(flags.seed);
+      if (done().some((r) => r.set === set && r.perClass === perClass && r.alpha === alpha && r.hospitals === hospitals && r.arm === arm && (r.seed ?? 42) === seed)) continue;
       const started = Date.now();
       const sim = new Simulation(
         Simulation.parse({
@@ -120,15 +128,15 @@ for (const hospitals of numbers('hospitals')) {
           baseline: true,
           // The per-hospital table trains every hospital alone too; the sweep compares pooled accuracy only.
           personalTable: false,
-          seed: Number(flags.seed),
-          out: join(flags.out, 'runs', `${set}-${perClass}-a${alpha}-h${hospitals}-${arm}`),
+          seed,
+          out: join(flags.out, 'runs', `${set}-${perClass}-a${alpha}-h${hospitals}-${arm}${seed === 42 ? '' : `-s${seed}`}`),
           ...ARMS[arm],
         }),
       );
       const r = await sim.run();
       const federated = r.result.final?.accuracy ?? Number.NaN;
       const centralized = r.baseline?.accuracy ?? Number.NaN;
-      const row: Row = { set, perClass, alpha, hospitals, arm, federated, centralized, ratio: federated / centralized, seconds: Math.round((Date.now() - started) / 1000) };
+      const row: Row = { set, perClass, alpha, hospitals, arm, seed, federated, centralized, ratio: federated / centralized, seconds: Math.round((Date.now() - started) / 1000) };
       appendFileSync(resultsFile, `${JSON.stringify(row)}\n`);
       process.stdout.write(`${JSON.stringify(row)}\n`);
     }
@@ -136,5 +144,5 @@ for (const hospitals of numbers('hospitals')) {
 }
 
 const f3 = (v: number) => v.toFixed(3);
-process.stdout.write('\n| data | hospitals | α | arm | federated | centralized | ratio | s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n');
-for (const r of done()) process.stdout.write(`| ${r.set} ${r.perClass}/class | ${r.hospitals} | ${r.alpha} | ${r.arm} | ${f3(r.federated)} | ${f3(r.centralized)} | ${f3(r.ratio)}× | ${r.seconds} |\n`);
+process.stdout.write('\n| data | hospitals | α | arm | seed | federated | centralized | ratio | s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
+for (const r of done()) process.stdout.write(`| ${r.set} ${r.perClass}/class | ${r.hospitals} | ${r.alpha} | ${r.arm} | ${r.seed ?? 42} | ${f3(r.federated)} | ${f3(r.centralized)} | ${f3(r.ratio)}× | ${r.seconds} |\n`);

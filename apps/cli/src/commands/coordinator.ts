@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
-import { localLossOf, localLossOption, maxWeightOption } from '../lib/run-options';
+import { headCalibrationOf, headCalibrationOption, localLossOf, localLossOption, maxWeightOption } from '../lib/run-options';
 import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 import { describeFinish, finishedExitCode } from '../lib/run-finish';
 import type { RunResult } from '@fedxray/coordinator';
@@ -33,6 +33,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['batchSize', ['fit', 'batchSize']],
   ['float16', ['fit', 'weightsDtype'], () => 'float16'],
   ['localLoss', ['fit', 'localLoss'], localLossOf],
+  ['headCalibration', ['headCalibration'], headCalibrationOf],
   ['strategy', ['strategy', 'name']],
   ['fedbn', ['strategy', 'batchNorm'], () => 'local'],
   ['maxWeight', ['strategy', 'maxWeight']],
@@ -73,7 +74,9 @@ function put(obj: Record<string, any>, path: string[], value: unknown): void {
   const last = path.at(-1)!;
   let o = obj;
   for (const k of path.slice(0, -1)) o = o[k] = { ...(o[k] ?? {}) };
-  o[last] = value;
+  // a flag that sets several fields of a section (--head-calibration) keeps the file's others
+  const merge = value !== null && typeof value === 'object' && !Array.isArray(value) && o[last] !== null && typeof o[last] === 'object' && !Array.isArray(o[last]);
+  o[last] = merge ? { ...o[last], ...value } : value;
 }
 
 /**
@@ -157,6 +160,7 @@ export function coordinatorCommand(): Command {
     .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")
     .addOption(maxWeightOption())
     .addOption(localLossOption())
+    .addOption(headCalibrationOption())
     .option('--max-update-norm <x>', "refuse updates whose trainable weights are further than this (L2) from the global model's", parseFloatOption('--max-update-norm'))
     .option('--round-timeout <s>', 'seconds a round may take before stragglers count as failed', parseIntOption('--round-timeout', 1), 3600)
     .option('--max-failures <k>', 'failed hospitals tolerated per round', parseIntOption('--max-failures', 0), 1)

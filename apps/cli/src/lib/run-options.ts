@@ -28,6 +28,7 @@ export interface RunFlags extends PrivacyFlags {
   fedbn?: boolean;
   maxWeight?: number;
   localLoss?: string;
+  headCalibration?: HeadCalibrationChoice;
   arch: string;
   imageSize?: number;
   backend: (typeof BACKENDS)[number];
@@ -74,6 +75,22 @@ export function localLossOption(): Option {
   });
 }
 
+/** `--head-calibration last|every|off`: when the last layer is retrained on the hospitals' pooled class statistics (the coordinator's headCalibration). Shared by simulate, tune and coordinator. */
+export function headCalibrationOption(): Option {
+  return new Option(
+    '--head-calibration <when>',
+    "retrain the global model's last layer on the hospitals' pooled class statistics of its input: in the last round (default), every round, or off (docs/FEDERATION.md, \"Head calibration\")",
+  ).choices([...HEAD_CALIBRATION_CHOICES]);
+}
+
+export const HEAD_CALIBRATION_CHOICES = ['last', 'every', 'off'] as const;
+export type HeadCalibrationChoice = (typeof HEAD_CALIBRATION_CHOICES)[number];
+
+/** The coordinator's headCalibration fields a `--head-calibration` value sets. */
+export function headCalibrationOf(when: HeadCalibrationChoice): { enabled: boolean; rounds?: 'last' | 'every' } {
+  return when === 'off' ? { enabled: false } : { enabled: true, rounds: when };
+}
+
 /** The local loss a `--local-loss` value names; a bad value is a usage error listing the valid forms. */
 export function localLossOf(value: string): LocalLoss {
   try {
@@ -102,6 +119,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)"), file: z.boolean() },
   { option: maxWeightOption(), file: z.number().gt(0).lte(1) },
   { option: localLossOption(), file: z.string() },
+  { option: headCalibrationOption(), file: z.enum(HEAD_CALIBRATION_CHOICES) },
   { option: new Option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny').default('densenet-tiny'), file: z.string() },
   { option: new Option('--image-size <px>', 'model input size (default 224; demo 64)').argParser(parseIntOption('--image-size', 8)), file: int(8) },
   { option: new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'), file: z.enum(BACKENDS) },
@@ -214,6 +232,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     balance: balanceOf(flags.balance),
     maxRepeat: flags.maxRepeat,
     ...(flags.localLoss !== undefined ? { localLoss: localLossOf(flags.localLoss) } : {}),
+    ...(flags.headCalibration !== undefined ? { headCalibration: flags.headCalibration } : {}),
     seed: flags.seed,
     workers: flags.workers,
     processes: !!flags.processes,
