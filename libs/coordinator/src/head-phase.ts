@@ -54,6 +54,9 @@ export async function calibrateHead(
     const output = p.config.model.output === 'sigmoid' ? 'sigmoid' : 'softmax';
     const started = performance.now();
     const calibrated = calibrateHeadWeights(global, pooled, { samplesPerClass: cfg.samplesPerClass, steps: cfg.steps, learningRate: cfg.learningRate, seed: p.config.seed * 1000 + round, output });
+    // what is fitted is checked like anything that would enter the global model
+    const bad = calibrated.find((t) => (t.name === HEAD_OUT_KERNEL || t.name === HEAD_OUT_BIAS) && !t.values.every(Number.isFinite));
+    if (bad) return keepAveraged(p, round, `the fitted ${bad.name} is not finite`, global);
     const imagesPerClass = Array.from(pooled.counts);
     p.recorder.logger.log('info', 'last layer recalibrated on the pooled class statistics', { round, hospitals: calibratedBy, imagesPerClass, pooling: how, ms: Math.round(performance.now() - started) });
     return { weights: calibrated, calibratedBy };

@@ -42,9 +42,14 @@ function generator(seed: number): { uniform: () => number; normal: () => number 
 }
 
 /**
- * Class c's mean and the lower Cholesky factor of its covariance (unbiased,
- * ridge 10⁻³ of its mean variance added so that a class with fewer images
- * than features still has a factor).
+ * Class c's mean and the lower Cholesky factor of its covariance (unbiased),
+ * with a ridge on the diagonal: 10⁻³ of the mean variance, so that a class
+ * with fewer images than features still has a factor, plus 10⁻⁶ of the
+ * largest mean square E[f²], which exceeds the float32 rounding of the sums
+ * (2⁻²⁴ of E[f²]) that computing the covariance as E[ffᵀ] − μμᵀ turns into
+ * errors: a feature that barely varies about a large mean would otherwise
+ * leave a matrix that is not positive definite, and a factor that is not
+ * finite. If one is not finite all the same, the factor is the diagonal one.
  */
 export function classGaussian(s: HeadStats, c: number): { mean: Float64Array; chol: Float64Array } {
   const F = s.features;
@@ -65,7 +70,9 @@ export function classGaussian(s: HeadStats, c: number): { mean: Float64Array; ch
     }
     trace += Math.max(0, cov[a * F + a]);
   }
-  const ridge = (1e-3 * trace) / F + 1e-8;
+  let meanSquare = 0;
+  for (let a = 0, d = c * T; a < F; d += F - a, a++) meanSquare = Math.max(meanSquare, s.second[d] / n);
+  const ridge = (1e-3 * trace) / F + 1e-6 * meanSquare + 1e-8;
   const L = new Float64Array(F * F);
   for (let i = 0; i < F; i++) {
     for (let j = 0; j <= i; j++) {
@@ -74,6 +81,10 @@ export function classGaussian(s: HeadStats, c: number): { mean: Float64Array; ch
       // rounding may leave a pivot at or below 0 in a direction the data never varied in
       L[i * F + j] = i === j ? Math.sqrt(Math.max(v, ridge)) : v / L[j * F + j];
     }
+  }
+  if (!L.every(Number.isFinite)) {
+    L.fill(0);
+    for (let a = 0; a < F; a++) L[a * F + a] = Math.sqrt(Math.max(0, cov[a * F + a]) + ridge);
   }
   return { mean, chol: L };
 }

@@ -60,13 +60,15 @@ test('pooled reports are the statistics of all their rows together, and give eac
     const want = direct(x, y, F, c);
     const { mean, chol } = classGaussian(pooled, c);
     for (let i = 0; i < F; i++) assert.ok(Math.abs(mean[i] - want.mean[i]) < 1e-9, `class ${c} mean[${i}]`);
-    // L Lᵀ is the covariance plus the ridge (10⁻³ of the mean variance) on the diagonal
+    // L Lᵀ is the covariance plus the ridge on the diagonal: 10⁻³ of the mean variance and 10⁻⁶ of the largest E[f²]
     const trace = want.cov.reduce((s, r, i) => s + r[i], 0);
+    const rows = [...y.keys()].filter((i) => y[i] === c);
+    const meanSquare = Math.max(...Array.from({ length: F }, (_, a) => rows.reduce((s, i) => s + x[i * F + a] ** 2, 0) / rows.length));
     for (let i = 0; i < F; i++) {
       for (let j = 0; j <= i; j++) {
         let llt = 0;
         for (let k = 0; k < F; k++) llt += chol[i * F + k] * chol[j * F + k];
-        const expected = want.cov[i][j] + (i === j ? (1e-3 * trace) / F + 1e-8 : 0);
+        const expected = want.cov[i][j] + (i === j ? (1e-3 * trace) / F + 1e-6 * meanSquare + 1e-8 : 0);
         assert.ok(Math.abs(llt - expected) < 1e-8 * (1 + Math.abs(expected)), `class ${c} cov[${i}][${j}]: ${llt} vs ${expected}`);
       }
     }
@@ -141,6 +143,24 @@ for (const output of ['softmax', 'sigmoid'] as const) {
     assert.deepEqual([again.kernel, again.bias], [fitted.kernel, fitted.bias], 'the same statistics and seed give the same layer');
   });
 }
+
+test('features that barely vary about a large mean, from few images and through float32, still give finite virtual features and a finite layer', () => {
+  // the shape of a one-round model's head on a small site: 512 features, 13 images of a class
+  const F = 512;
+  const rand = mulberry32(9);
+  const s = emptyHeadStats(2, F);
+  for (const c of [0, 1]) {
+    const rows = Float64Array.from({ length: 13 * F }, (_, i) => 40 + (i % F) * 0.1 + 1e-3 * rand());
+    addFeatures(s, rows, new Int32Array(13).fill(c));
+  }
+  // the sums as they travel: float32
+  const wire = headStatsFromNamed(headStatsToNamed(s), 2, F, 26);
+  const { chol } = classGaussian(wire, 0);
+  assert.ok(chol.every(Number.isFinite), 'the factor is finite');
+  assert.ok(virtualFeatures(wire, 20, 1).x.every(Number.isFinite));
+  const fitted = fitHeadOnStats(new Float32Array(F * 2), new Float32Array(2), wire, { seed: 1, output: 'softmax', steps: 20 });
+  assert.ok(fitted.kernel.every(Number.isFinite) && fitted.bias.every(Number.isFinite));
+});
 
 test('a report round-trips through named tensors, and a malformed one is refused with what is wrong', () => {
   const F = 3;
