@@ -120,11 +120,13 @@ test('--baseline with --weights and frozen layers: the centralized baseline and 
   built.dispose();
   const second = tempDir();
   const b = await new Simulation(
-    Simulation.parse({ ...base, data: dir, rounds: 1, model, weights: join(first, 'model'), trainable: `from:${last}`, learningRate: 1e-12, baseline: true, out: second }),
+    // head calibration off: it would move the last layer, and this run is about where each arm starts
+    Simulation.parse({ ...base, data: dir, rounds: 1, model, weights: join(first, 'model'), trainable: `from:${last}`, learningRate: 1e-12, baseline: true, headCalibration: 'off', out: second }),
   ).run();
   assert.equal(b.result.status, 'complete', b.result.error);
   const summary = JSON.parse(readFileSync(join(second, 'summary.json'), 'utf8'));
   assert.equal(summary.baseline.settings.start, 'federation');
+  assert.equal(summary.baseline.settings.headCalibration, false, 'the federation did not recalibrate, so neither does the baseline');
   assert.deepEqual(summary.baseline.settings.trainable, [`from:${last}`], 'the baseline freezes what round 1 froze');
   // Scored on the same pooled test images, the baseline is the loaded model: the earlier run's final accuracy, not chance.
   assert.equal(summary.baseline.accuracy, a.result.final!.accuracy);

@@ -58,6 +58,9 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     for (const k of ['batchSize', 'learningRate', 'augment', 'balance', 'maxRepeat', 'seed']) assert.deepEqual(base[k], fed[k], k);
     assert.deepEqual(base.model, fed.model);
     assert.equal(base.epochs, fed.rounds * fed.localEpochs);
+    assert.equal(fed.headCalibration, 'last');
+    assert.deepEqual(lastRound.fit.headCalibratedBy, plan.map((h) => h.name), 'the last round recalibrated the last layer');
+    assert.equal(base.headCalibration, true, 'so the baseline recalibrates its own');
     assert.equal(base.trainImages, plan.reduce((n, h) => n + h.examples.train, 0));
     assert.equal(base.testImages, plan.reduce((n, h) => n + h.examples.test, 0));
     // The run's store holds the table too, for the dashboard's view of the finished run.

@@ -44,7 +44,7 @@ export interface BaselineResult {
   accuracy: number;
   loss: number;
   epochs: number;
-  /** The arm's settings; `headCalibration`: its last layer was recalibrated on its own training images' class statistics after the last epoch, as the federation's is each round. */
+  /** The arm's settings; `headCalibration`: its last layer was recalibrated on its own training images' class statistics after its last epoch, because the federation's last round's was. */
   settings: ArmSettings & { headCalibration: boolean };
 }
 
@@ -241,7 +241,9 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     if (result.status === 'complete') {
       const trained = new Map(result.rounds.map((r) => [r.round, r.fit.trainable]));
       const start: ArmStart = { weights: startWeights, trainableIn: (round) => trained.get(round) ?? undefined };
-      if (o.baseline) baseline = await this.runBaseline(classes, pooled, armModel, start, join(featureCache, 'pooled'));
+      // same rules: the baseline's last layer is recalibrated when the federation's last round's was
+      const headCalibrated = (result.rounds.at(-1)?.fit.headCalibratedBy?.length ?? 0) > 0;
+      if (o.baseline) baseline = await this.runBaseline(classes, pooled, armModel, start, join(featureCache, 'pooled'), headCalibrated);
       if (finalWeights) personalised = await scorePerHospital(o, sites, finalWeights, armModel, classes, start, (name) => join(featureCache, name));
     }
     if (result.modelDir) recordSplitInModel(result.modelDir, split, trainingImages(splits));
@@ -270,10 +272,10 @@ export class Simulation extends EventEmitter<SimulationEvents> {
    * balancing rule and repeat bound, seed and per-epoch example cap (× hospitals), scored on
    * the pooled test split, which is the union of the hospitals' test splits.
    */
-  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>, start: ArmStart, cacheDir: string): Promise<BaselineResult> {
+  private async runBaseline(classes: string[], pooled: { train: DataItem[]; test: DataItem[] }, model: Record<string, unknown>, start: ArmStart, cacheDir: string, headCalibration: boolean): Promise<BaselineResult> {
     const o = this.options;
     const source: DataSource = { classes, train: pooled.train, val: [], test: pooled.test };
-    const settings = { ...armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals, start), headCalibration: o.headCalibration !== 'off' };
+    const settings = { ...armSettings(o, model, o.rounds * o.localEpochs, { train: pooled.train.length, test: pooled.test.length }, o.maxExamplesPerEpoch * o.hospitals, start), headCalibration };
     const epochs = settings.epochs;
     this.emit('baseline', { phase: 'start', epochs });
     const trainer = await openTrainer(o, source, model, classes, cacheDir);
