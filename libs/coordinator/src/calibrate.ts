@@ -4,7 +4,7 @@ import { encodeWeights, type CalibrateResult, type NamedWeights } from '@fedxray
 import { strategyInfo } from '@fedxray/aggregation';
 import { applyBatchNormStats, batchNormStatNames, poolBatchNormStats, type BatchNormStatsReport, type PoolOptions } from '@fedxray/model';
 import { checkCalibration, parseCalibrateResult } from './intake';
-import type { JobSpec } from './jobs';
+import type { JobOutcome, JobSpec } from './jobs';
 import type { CalibrationPhase } from './phase-types';
 import { secureCalibrate } from './secure-phases';
 
@@ -20,6 +20,17 @@ export function calibrationPooling(strategy: Record<string, unknown>): PoolOptio
   if (!info.robust) return { pooling: 'exact' };
   const beta = strategy.beta ?? info.defaults.beta;
   return typeof beta === 'number' ? { pooling: 'trimmed-mean', trimFraction: beta } : { pooling: 'median' };
+}
+
+/** A phase's valid reports by hospital name (sorted, so pooling does not depend on arrival order), and how many jobs failed. */
+export function byOutcome<T>(results: Map<string, JobOutcome<T>>): { reports: [string, T][]; failed: number } {
+  const reports: [string, T][] = [];
+  let failed = 0;
+  for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
+    if (r.ok) reports.push([name, r.value]);
+    else failed++;
+  }
+  return { reports, failed };
 }
 
 /**
@@ -60,13 +71,7 @@ export async function calibrate(
       return { ok: true, value: checkCalibration(msg, manifest, Math.min(cfg.maxExamples, declared)) };
     },
   };
-  const results = await p.hub.dispatch(targets, job, timeoutMs());
-  const reports: [string, BatchNormStatsReport][] = [];
-  let failed = 0;
-  for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
-    if (r.ok) reports.push([name, r.value]);
-    else failed++;
-  }
+  const { reports, failed } = byOutcome(await p.hub.dispatch(targets, job, timeoutMs()));
   const log = p.recorder.logger;
   if (reports.length === 0 || failed > p.config.maxFailures) {
     const why = reports.length === 0 ? 'no hospital returned valid statistics' : `${failed} calibrations failed, more than maxFailures=${p.config.maxFailures}`;

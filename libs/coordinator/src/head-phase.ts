@@ -7,6 +7,7 @@ import { SumCalibrateResultSchema, encodeWeights, type CalibrateResult, type Nam
 import { strategyInfo } from '@fedxray/aggregation';
 import { HEAD_OUT_BIAS, HEAD_OUT_KERNEL, calibrateHeadWeights, headReference, poolHeadStats, type HeadStats } from '@fedxray/model';
 import { headSumLayout, unpackHeadStats } from '@fedxray/secure';
+import { byOutcome } from './calibrate';
 import { checkHeadCalibration, parseCalibrateResult } from './intake';
 import type { Connection, JobSpec } from './jobs';
 import type { CalibrationPhase } from './phase-types';
@@ -79,13 +80,7 @@ export async function calibrateHead(
       return { ok: true, value: checkHeadCalibration(msg, { classes, features, maxExamples: Math.min(cfg.maxExamples, declared) }) };
     },
   };
-  const results = await p.hub.dispatch(targets, job, timeoutMs());
-  const reports: [string, HeadStats][] = [];
-  let failed = 0;
-  for (const [name, r] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
-    if (r.ok) reports.push([name, r.value]);
-    else failed++;
-  }
+  const { reports, failed } = byOutcome(await p.hub.dispatch(targets, job, timeoutMs()));
   if (reports.length === 0 || failed > p.config.maxFailures) {
     return keepAveraged(p, round, reports.length === 0 ? 'no hospital returned valid class statistics' : `${failed} head calibrations failed, more than maxFailures=${p.config.maxFailures}`, global);
   }
