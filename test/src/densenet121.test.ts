@@ -66,6 +66,8 @@ test('DenseNet-121 at 224 px on wasm, 2 hospitals, 1 round over the real coordin
   const round = r.result.rounds[0];
   assert.deepEqual(round.fit.hospitals, ['hospital-1', 'hospital-2']);
   assert.deepEqual(round.fit.calibratedBy, ['hospital-1', 'hospital-2']);
+  // the last round's head calibration: both hospitals' class statistics of the 512 head features, at the real size
+  assert.deepEqual(round.fit.headCalibratedBy, ['hospital-1', 'hospital-2']);
   assert.ok(r.hospitals.every((h) => h.examples.test > 0));
   const testImages = r.hospitals.reduce((s, h) => s + h.examples.test, 0);
   assert.equal(round.metrics?.examples, testImages, 'the evaluation covered every test image of every hospital');

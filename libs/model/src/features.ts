@@ -5,22 +5,33 @@ import { HEAD_LAYERS } from './spec';
 import type { ModelSpec } from './spec';
 import { Trainer, type TrainerOptions } from './trainer';
 
-const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
+const subModels = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
+
+/**
+ * The model from its input to the output of `layer`, sharing the model's
+ * weights, built once per model and layer; `missing` is the error's text when
+ * the model has no such layer.
+ */
+export function modelUpTo(model: tf.LayersModel, layer: string, missing: string): tf.LayersModel {
+  let byLayer = subModels.get(model);
+  if (!byLayer) subModels.set(model, (byLayer = new Map()));
+  let m = byLayer.get(layer);
+  if (!m) {
+    let out: tf.SymbolicTensor;
+    try {
+      out = model.getLayer(layer).output as tf.SymbolicTensor;
+    } catch {
+      throw new ModelError(missing);
+    }
+    m = tf.model({ inputs: model.inputs, outputs: out });
+    byLayer.set(layer, m);
+  }
+  return m;
+}
 
 /** The model from its input to the head's global average pooling (shares the model's weights). */
 export function featureModel(model: tf.LayersModel): tf.LayersModel {
-  let m = featureModels.get(model);
-  if (!m) {
-    let pooled: tf.SymbolicTensor;
-    try {
-      pooled = model.getLayer(HEAD_LAYERS.pool).output as tf.SymbolicTensor;
-    } catch {
-      throw new ModelError(`Expected a DenseNet with the study's head (layer ${HEAD_LAYERS.pool})`);
-    }
-    m = tf.model({ inputs: model.inputs, outputs: pooled });
-    featureModels.set(model, m);
-  }
-  return m;
+  return modelUpTo(model, HEAD_LAYERS.pool, `Expected a DenseNet with the study's head (layer ${HEAD_LAYERS.pool})`);
 }
 
 /** Length of one image's pooled feature vector (the backbone's last channel count: 1024 for DenseNet-121). */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
+import { modelUpTo } from './features';
 import { BACKBONE_OUTPUT_LAYER, HEAD_LAYERS } from './spec';
 import type { ModelSpec } from './spec';
 
@@ -31,21 +32,8 @@ export interface GradCamResult {
   flat: FlatMap | null;
 }
 
-const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
-
 function featureModel(model: tf.LayersModel): tf.LayersModel {
-  let f = featureModels.get(model);
-  if (!f) {
-    let out: tf.SymbolicTensor;
-    try {
-      out = model.getLayer(BACKBONE_OUTPUT_LAYER).output as tf.SymbolicTensor;
-    } catch {
-      throw new ModelError(`Grad-CAM needs the backbone's last layer '${BACKBONE_OUTPUT_LAYER}', which this model lacks`);
-    }
-    f = tf.model({ inputs: model.inputs, outputs: out });
-    featureModels.set(model, f);
-  }
-  return f;
+  return modelUpTo(model, BACKBONE_OUTPUT_LAYER, `Grad-CAM needs the backbone's last layer '${BACKBONE_OUTPUT_LAYER}', which this model lacks`);
 }
 
 /**

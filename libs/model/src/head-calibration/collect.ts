@@ -2,26 +2,14 @@
 // in inference mode, added per class into HeadStats.
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors';
+import { modelUpTo } from '../features';
 import { defaultMicroBatch, microBatchRanges } from '../parallel/accumulate';
 import { HEAD_LAYERS } from '../spec';
 import { addFeatures, emptyHeadStats, type HeadStats } from './stats';
 
-const lastLayerInputs = new WeakMap<tf.LayersModel, tf.LayersModel>();
-
 /** The model from its input to what its last layer reads (the head's BatchNorm output; dropout is off at inference). */
 function lastLayerInput(model: tf.LayersModel): tf.LayersModel {
-  let m = lastLayerInputs.get(model);
-  if (!m) {
-    let out: tf.SymbolicTensor;
-    try {
-      out = model.getLayer(HEAD_LAYERS.norm).output as tf.SymbolicTensor;
-    } catch {
-      throw new ModelError(`Expected a DenseNet with the study's head (layer ${HEAD_LAYERS.norm})`);
-    }
-    m = tf.model({ inputs: model.inputs, outputs: out });
-    lastLayerInputs.set(model, m);
-  }
-  return m;
+  return modelUpTo(model, HEAD_LAYERS.norm, `Expected a DenseNet with the study's head (layer ${HEAD_LAYERS.norm})`);
 }
 
 /** Collects class-conditional statistics of the last layer's input over batches of images. */
