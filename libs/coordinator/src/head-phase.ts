@@ -11,7 +11,8 @@ import { byOutcome } from './calibrate';
 import { checkHeadCalibration, parseCalibrateResult } from './intake';
 import type { Connection, JobSpec } from './jobs';
 import type { CalibrationPhase } from './phase-types';
-import { runSum, summedAnswer, sumPlan } from './secure-sum';
+import { summedCalibration } from './secure-phases';
+import { summedAnswer } from './secure-sum';
 
 /** Why head calibration does not run in this run, or null when it does. */
 export function headCalibrationOff(p: Pick<CalibrationPhase, 'config'>): string | null {
@@ -114,30 +115,12 @@ async function secureHeadStats(
   timeoutMs: number,
 ): Promise<{ stats: HeadStats; by: string[] } | { error: string }> {
   const cfg = p.config.headCalibration;
-  if (targets.length < 2) return { error: `secure aggregation needs at least 2 hospitals, ${targets.length} can calibrate` };
-  const session = `${p.runId}/r${round}/a${attempt}/calibrate-head`;
   const layout = headSumLayout({ ...shape, maxExamples: cfg.maxExamples, maxSummands: targets.length });
-  const weights = encodeWeights(global);
-  const summed = await runSum<SumCalibrateResult, null>(p, targets, {
-    kind: 'calibrate',
-    round,
-    attempt,
-    session,
-    layout,
-    masked: true,
-    plan: sumPlan(p.config, targets.length, session),
-    timeoutMs,
-    send: (conn, index) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights, target: 'head', secure: { session, index, layout: layout.toWire() } }),
-    parse: parseSumHead,
-    value: () => null,
-  });
+  const summed = await summedCalibration(p, round, attempt, global, targets, timeoutMs, { phase: 'calibrate-head', what: 'head calibrations', layout, maxExamples: cfg.maxExamples, parse: parseSumHead, ask: { target: 'head' } });
   if (!summed.ok) return { error: summed.error };
-  const by = [...summed.results].filter(([, o]) => o.ok).map(([n]) => n).sort();
-  const failed = summed.results.size - by.length;
-  if (failed > p.config.maxFailures) return { error: `${failed} head calibrations failed, more than maxFailures=${p.config.maxFailures}` };
+  const { by, declared } = summed;
   try {
     const pooled = unpackHeadStats(layout, headReference(global, shape.features), summed.sum, summed.summands);
-    const declared = targets.reduce((s, c) => s + Math.min(cfg.maxExamples, c.hello?.examples.train ?? 0), 0);
     const total = pooled.counts.reduce((a, b) => a + b, 0);
     if (total > declared) throw new Error(`they cover ${total} images, more than the ${declared} the hospitals may calibrate on`);
     const bad = [pooled.sum, pooled.second].findIndex((a) => a.some((v) => !Number.isFinite(v)));

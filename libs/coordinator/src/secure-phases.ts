@@ -7,8 +7,8 @@
 import { SumCalibrateResultSchema, SumEvaluateResultSchema, encodeWeights, type NamedWeights, type SumCalibrateResult, type SumEvaluateResult } from '@fedxray/protocol';
 import { DEFAULT_BINS, DEFAULT_CALIBRATION_BINS, checkSummary, type EvaluationSummary } from '@fedxray/evaluation';
 import { applyBatchNormStats, batchNormChannels, varianceNameOf } from '@fedxray/model';
-import { calibrationSumLayout, evaluationSumLayout, unpackCalibration, unpackEvaluation } from '@fedxray/secure';
-import type { Connection } from './jobs';
+import { calibrationSumLayout, evaluationSumLayout, unpackCalibration, unpackEvaluation, type SumLayout } from '@fedxray/secure';
+import type { Connection, Verdict } from './jobs';
 import { pooledMetrics, type CalibrationPhase, type Evaluation, type EvaluationPhase } from './phase-types';
 import { runSum, summedAnswer, sumPlan } from './secure-sum';
 
@@ -27,37 +27,19 @@ export async function secureCalibrate(p: CalibrationPhase, round: number, attemp
     log.log('warn', `BatchNorm calibration: ${why}; keeping the averaged statistics`, { round });
     return { weights: global, calibratedBy: [] };
   };
-  if (targets.length < 2) return keep(`secure aggregation needs at least 2 hospitals, ${targets.length} can calibrate`);
   const means = p.manifest.filter((t) => names.has(t.name) && t.name.endsWith('/moving_mean')).map((t) => t.name);
   // the reference every hospital packs against: the global model's own statistics
   const reference = batchNormChannels(global, means);
-  const session = `${p.runId}/r${round}/a${attempt}/calibrate`;
   const layout = calibrationSumLayout({ channels: reference.mean.length, maxExamples: cfg.maxExamples, maxSummands: targets.length });
-  const weights = encodeWeights(global);
-  const summed = await runSum<SumCalibrateResult, null>(p, targets, {
-    kind: 'calibrate',
-    round,
-    attempt,
-    session,
-    layout,
-    masked: true,
-    plan: sumPlan(p.config, targets.length, session),
-    timeoutMs,
-    send: (conn, index) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: cfg.maxExamples, weights, secure: { session, index, layout: layout.toWire(), means } }),
-    parse: parseSumCalibrate,
-    value: () => null,
-  });
-  const answered = [...summed.results].filter(([, o]) => o.ok).map(([n]) => n).sort();
-  const failed = summed.results.size - answered.length;
+  const summed = await summedCalibration(p, round, attempt, global, targets, timeoutMs, { phase: 'calibrate', what: 'calibrations', layout, maxExamples: cfg.maxExamples, parse: parseSumCalibrate, ask: { means } });
   if (!summed.ok) return keep(summed.error);
-  if (failed > p.config.maxFailures) return keep(`${failed} calibrations failed, more than maxFailures=${p.config.maxFailures}`);
+  const { declared, by: answered } = summed;
   let pooled;
   try {
     pooled = unpackCalibration(layout, reference, summed.sum, summed.summands);
   } catch (err) {
     return keep(`the summed statistics are refused: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const declared = targets.reduce((s, c) => s + Math.min(cfg.maxExamples, c.hello?.examples.train ?? 0), 0);
   if (pooled.examples > declared) return keep(`the summed statistics cover ${pooled.examples} images, more than the ${declared} the hospitals may calibrate on`);
   for (let c = 0; c < pooled.mean.length; c++) {
     if (!Number.isFinite(pooled.mean[c]) || !Number.isFinite(pooled.variance[c])) return keep(`the summed statistics are not finite at channel ${c}`);
@@ -75,6 +57,47 @@ export async function secureCalibrate(p: CalibrationPhase, round: number, attemp
   const frozen = p.frozen ?? new Set<string>();
   log.log('info', 'BatchNorm statistics recalibrated', { round, hospitals: answered, examples: pooled.examples, pooling: 'exact (secure sum)' });
   return { weights: applyBatchNormStats(global, stats.filter((t) => !frozen.has(t.name))), calibratedBy: answered };
+}
+
+/**
+ * One calibration phase (BatchNorm statistics or the head's class statistics)
+ * as a secure sum over `targets`: each hospital is asked with `ask` beside its
+ * place in the sum. Returns the sum, who answered and the most images it may
+ * cover (what the hospitals declared, each capped at `maxExamples`), or why
+ * the phase keeps what it has: fewer than 2 hospitals, a failed sum, or more
+ * failed jobs than maxFailures.
+ */
+export async function summedCalibration(
+  p: CalibrationPhase,
+  round: number,
+  attempt: number,
+  global: NamedWeights,
+  targets: Connection[],
+  timeoutMs: number,
+  o: { phase: 'calibrate' | 'calibrate-head'; what: string; layout: SumLayout; maxExamples: number; parse: (raw: unknown) => Verdict<SumCalibrateResult>; ask: { means?: string[]; target?: 'head' } },
+): Promise<{ ok: true; sum: Uint32Array; summands: number; by: string[]; declared: number } | { ok: false; error: string }> {
+  if (targets.length < 2) return { ok: false, error: `secure aggregation needs at least 2 hospitals, ${targets.length} can calibrate` };
+  const session = `${p.runId}/r${round}/a${attempt}/${o.phase}`;
+  const weights = encodeWeights(global);
+  const summed = await runSum<SumCalibrateResult, null>(p, targets, {
+    kind: 'calibrate',
+    round,
+    attempt,
+    session,
+    layout: o.layout,
+    masked: true,
+    plan: sumPlan(p.config, targets.length, session),
+    timeoutMs,
+    send: (conn, index) => conn.socket.emit('calibrate', { runId: p.runId, round, maxExamples: o.maxExamples, weights, ...(o.ask.target ? { target: o.ask.target } : {}), secure: { session, index, layout: o.layout.toWire(), ...(o.ask.means ? { means: o.ask.means } : {}) } }),
+    parse: o.parse,
+    value: () => null,
+  });
+  if (!summed.ok) return { ok: false, error: summed.error };
+  const by = [...summed.results].filter(([, r]) => r.ok).map(([n]) => n).sort();
+  const failed = summed.results.size - by.length;
+  if (failed > p.config.maxFailures) return { ok: false, error: `${failed} ${o.what} failed, more than maxFailures=${p.config.maxFailures}` };
+  const declared = targets.reduce((s, c) => s + Math.min(o.maxExamples, c.hello?.examples.train ?? 0), 0);
+  return { ok: true, sum: summed.sum, summands: summed.summands, by, declared };
 }
 
 /**
