@@ -21,6 +21,14 @@ test('a usage mistake is one clear line and exit code 2', async () => {
   const noToken = await run('hospital', '--coordinator', 'http://127.0.0.1:1', '--data', '.');
   assert.equal(noToken.code, 2);
   assert.match(noToken.err, /FEDXRAY_TOKEN/);
+  // commander's own checks: a value outside an option's choices, an unknown option
+  const choice = await run('simulate', '--demo', '--head-calibration', 'sometimes');
+  assert.equal(choice.code, 2);
+  assert.match(choice.err, /argument 'sometimes' is invalid/);
+  const unknown = await run('simulate', '--demo', '--roundz', '2');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown option '--roundz'/);
+  assert.equal((await run('--version')).code, 0);
 });
 
 test('coordinator add-hospital prints a token once; list and remove manage the registry', async () => {

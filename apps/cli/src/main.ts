@@ -29,6 +29,13 @@ export function buildProgram(): Command {
   ]) {
     program.addCommand(cmd);
   }
+  // addCommand does not pass the program's settings on: without this a subcommand's usage
+  // error would call process.exit itself, past main's exit codes
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 
@@ -39,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // commander's own usage errors (an unknown option, a value outside .choices()) exit 1 by
+    // default; every usage mistake exits 2, as fedxray's own checks do. --help and --version exit 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof UsageError) {
       process.stderr.write(`fedxray: ${err.message}\n`);
       return 2;
