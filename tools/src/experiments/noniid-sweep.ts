@@ -35,7 +35,9 @@
  *            (--local-loss restricted[:scale]; FedRS);
  *   nohead   the averaged last layer kept (--head-calibration off): the default before head
  *            calibration existed;
- *   headevery  the last layer recalibrated every round, not only in the last (--head-calibration every).
+ *   headevery  the last layer recalibrated every round, not only in the last (--head-calibration every);
+ *   logit-adjusted-epochs2  logit adjustment (τ = 1) and two local epochs together;
+ *   epochs3  three local epochs a round (the baseline then trains three times as long too).
  * Each finished run appends a JSON line to <out>/results.jsonl (a rerun skips
  * runs already there) and the whole table is printed as markdown at the end.
  */
@@ -66,6 +68,8 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   restricted0: { localLoss: { name: 'restricted', scale: 0 } },
   nohead: { headCalibration: 'off' },
   headevery: { headCalibration: 'every' },
+  'logit-adjusted-epochs2': { localEpochs: 2, localLoss: { name: 'logit-adjusted', tau: 1 } },
+  epochs3: { localEpochs: 3 },
 };
 
 const { values: flags } = parseArgs({
