@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_LOCAL_LOSS, DEFAULT_MAX_PAYLOAD_BYTES, LocalLossSchema } from '@fedxray/protocol';
+import { DEFAULT_MAX_PAYLOAD_BYTES, LocalLossSchema } from '@fedxray/protocol';
 import { DpConfigSchema, SecureAggregationConfigSchema } from './privacy-config';
 
 /**
@@ -67,10 +67,13 @@ export const CoordinatorConfigSchema = z.strictObject({
       learningRate: z.number().positive().optional(),
       maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
       weightsDtype: z.enum(['float32', 'float16']).default('float32'),
-      /** The loss hospitals train with: ce, logit-adjusted (τ) or restricted (scale); libs/protocol local-loss.ts. */
-      localLoss: LocalLossSchema.default(DEFAULT_LOCAL_LOSS),
+      /**
+       * The loss hospitals train with: ce, logit-adjusted (τ) or restricted (scale); libs/protocol local-loss.ts.
+       * Absent: restricted (0.5) with a softmax output, ce with sigmoid (defaultLocalLoss; resolveConfig fills it in).
+       */
+      localLoss: LocalLossSchema.optional(),
     })
-    .default({ localEpochs: 1, batchSize: 32, maxExamplesPerEpoch: 0, weightsDtype: 'float32', localLoss: DEFAULT_LOCAL_LOSS }),
+    .default({ localEpochs: 1, batchSize: 32, maxExamplesPerEpoch: 0, weightsDtype: 'float32' }),
   /** Strategy config as understood by @fedxray/aggregation (`name` plus its options; `batchNorm: 'local'` is FedBN). */
   strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
   /** FedBN, the old way: the same as `strategy.batchNorm: 'local'` (which is the one switch); contradicting it is refused. */

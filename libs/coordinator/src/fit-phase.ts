@@ -1,6 +1,6 @@
 // The fit phase: each sampled hospital trains on the global model; every update
 // is checked as it arrives and folded into the strategy at once.
-import { encodeWeights, type FitConfig, type FitResult, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
+import { defaultLocalLoss, encodeWeights, type FitConfig, type FitResult, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import type { CoordinatorConfig } from './config';
 import type { Hub } from './hub';
@@ -47,7 +47,8 @@ export function fitInstructions(p: FitPhase, round: number): FitConfig {
     weightsDtype: cfg.fit.weightsDtype,
     maxExamplesPerEpoch: cfg.fit.maxExamplesPerEpoch,
     seed: cfg.seed * 1000 + round,
-    localLoss: cfg.fit.localLoss,
+    // resolveConfig fills it in; a config built some other way gets the same default
+    localLoss: cfg.fit.localLoss ?? defaultLocalLoss(cfg.model.output === 'sigmoid' ? 'sigmoid' : 'softmax'),
     ...(p.trainable ? { trainable: p.trainable } : {}),
   };
 }

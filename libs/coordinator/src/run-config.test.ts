@@ -52,10 +52,18 @@ test('the strategy sees only the trained tensors; the frozen ones come back from
   assert.equal(withoutFrozen(global, new Set()), global);
 });
 
-test('fit.localLoss: ce by default, sent to the hospitals in every fit; a loss on logits needs a softmax output', () => {
+test('fit.localLoss: restricted (0.5) by default with a softmax output, ce with sigmoid, sent to the hospitals in every fit; a loss on logits needs a softmax output', () => {
   const instructions = (c: ReturnType<typeof resolveConfig>['config']) =>
     fitInstructions({ config: c, strategy: { fitConfig: () => ({}) }, keepLocal: new Set<string>() } as unknown as FitPhase, 1);
-  assert.deepEqual(instructions(resolveConfig(config()).config).localLoss, { name: 'ce' });
+  const byDefault = resolveConfig(config());
+  assert.deepEqual(byDefault.config.fit.localLoss, { name: 'restricted', scale: 0.5 }, 'written into the config the run stores');
+  assert.deepEqual(instructions(byDefault.config).localLoss, { name: 'restricted', scale: 0.5 });
+  const sigmoid = resolveConfig(config({ model: { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'], output: 'sigmoid' } }));
+  assert.deepEqual(instructions(sigmoid.config).localLoss, { name: 'ce' }, 'the default is no reason to refuse a sigmoid run');
+  // a config that never went through resolveConfig (no localLoss) gets the same default
+  const { localLoss: _dropped, ...bare } = byDefault.config.fit;
+  assert.deepEqual(instructions({ ...byDefault.config, fit: bare }).localLoss, { name: 'restricted', scale: 0.5 });
+  assert.deepEqual(instructions(resolveConfig(config({ fit: { localEpochs: 1, batchSize: 4, localLoss: { name: 'ce' } } })).config).localLoss, { name: 'ce' });
   const la = resolveConfig(config({ fit: { localLoss: { name: 'logit-adjusted', tau: 0.5 } } }));
   assert.deepEqual(instructions(la.config).localLoss, { name: 'logit-adjusted', tau: 0.5 });
   assert.deepEqual(instructions(resolveConfig(config({ fit: { localLoss: { name: 'restricted' } } })).config).localLoss, { name: 'restricted', scale: 0.5 });

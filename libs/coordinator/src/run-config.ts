@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
 import { ModelSpecSchema, trainingSchedule, weightsPreprocessing, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
+import { defaultLocalLoss } from '@fedxray/protocol';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
 import { privacyConflicts } from './privacy-config';
@@ -117,14 +118,16 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
   const strategy = strategyOf(raw);
   const { spec, notes } = withWeightsPreprocessing(raw, specOf(raw));
   const schedule = scheduleOf(raw, spec);
-  if (raw.fit.localLoss.name !== 'ce' && spec.output !== 'softmax') {
+  if (raw.fit.localLoss && raw.fit.localLoss.name !== 'ce' && spec.output !== 'softmax') {
     throw new ConfigError(`fit.localLoss ${raw.fit.localLoss.name} changes softmax logits, but model.output is ${spec.output}: use ce, or a softmax output`);
   }
+  // the default depends on the output; written into the config so the run records what its hospitals train with
+  const fit = { ...raw.fit, localLoss: raw.fit.localLoss ?? defaultLocalLoss(spec.output === 'sigmoid' ? 'sigmoid' : 'softmax') };
   const privacy = privacyConflicts(raw, strategy);
   if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
   const { keepBatchNormLocal: _folded, ...rest } = raw;
-  const config: CoordinatorConfig = { ...rest, strategy: { ...strategy }, model: { ...spec } };
+  const config: CoordinatorConfig = { ...rest, fit, strategy: { ...strategy }, model: { ...spec } };
   return { config, spec, strategy, tls, schedule, notes };
 }
 

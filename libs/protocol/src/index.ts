@@ -1,5 +1,5 @@
 export { PROTOCOL_VERSION, DEFAULT_MAX_PAYLOAD_BYTES, describeZodError } from './messages';
-export { LocalLossSchema, DEFAULT_LOCAL_LOSS, LOCAL_LOSS_NAMES, parseLocalLoss, formatLocalLoss } from './local-loss';
+export { LocalLossSchema, DEFAULT_LOCAL_LOSS, defaultLocalLoss, LOCAL_LOSS_NAMES, parseLocalLoss, formatLocalLoss } from './local-loss';
 export type { LocalLoss } from './local-loss';
 export {
   TensorSpecSchema,

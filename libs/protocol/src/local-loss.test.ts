@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LOCAL_LOSS, LocalLossSchema, formatLocalLoss, parseLocalLoss } from './local-loss';
+import { DEFAULT_LOCAL_LOSS, LocalLossSchema, defaultLocalLoss, formatLocalLoss, parseLocalLoss } from './local-loss';
 
 test('the flag form of a local loss: parsed with its defaults, written back, bad forms refused with the valid ones', () => {
   assert.deepEqual(parseLocalLoss('ce'), { name: 'ce' });
@@ -13,4 +13,11 @@ test('the flag form of a local loss: parsed with its defaults, written back, bad
     assert.throws(() => parseLocalLoss(bad), /Expected the local loss to be ce, logit-adjusted\[:τ\] \(τ in \[0, 10\]\) or restricted\[:scale\] \(scale in \[0, 1\]\), but got/, bad);
   }
   assert.equal(LocalLossSchema.safeParse({ name: 'ce', tau: 1 }).success, false, 'an option of another loss is refused');
+});
+
+test('a run’s default loss: restricted softmax (0.5) with a softmax output, ce with sigmoid; a fit message without one means ce', () => {
+  assert.deepEqual(defaultLocalLoss('softmax'), { name: 'restricted', scale: 0.5 });
+  assert.deepEqual(defaultLocalLoss('sigmoid'), { name: 'ce' });
+  assert.deepEqual(LocalLossSchema.parse(defaultLocalLoss('softmax')), defaultLocalLoss('softmax'));
+  assert.deepEqual(DEFAULT_LOCAL_LOSS, { name: 'ce' });
 });

@@ -18,8 +18,20 @@ export const LocalLossSchema = z.discriminatedUnion('name', [
 ]);
 export type LocalLoss = z.infer<typeof LocalLossSchema>;
 
-/** What hospitals train with unless the coordinator says otherwise (docs/EXPERIMENTS.md for the measurements). */
+/** What a hospital trains with when a fit message names no loss (a coordinator that predates the field). */
 export const DEFAULT_LOCAL_LOSS: LocalLoss = { name: 'ce' };
+
+/**
+ * A run's loss when its configuration names none. With a softmax output,
+ * restricted softmax (scale 0.5): at a hospital that has every class it is
+ * plain cross-entropy, bit for bit, so it changes training only where a
+ * hospital lacks a class, where it raised the federation's accuracy
+ * (docs/EXPERIMENTS.md, "Restricted softmax as the default"). With a sigmoid
+ * output, cross-entropy: the other losses act on softmax logits.
+ */
+export function defaultLocalLoss(output: 'softmax' | 'sigmoid'): LocalLoss {
+  return output === 'softmax' ? { name: 'restricted', scale: 0.5 } : { name: 'ce' };
+}
 
 export const LOCAL_LOSS_NAMES = ['ce', 'logit-adjusted', 'restricted'] as const;
 

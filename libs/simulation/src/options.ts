@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
-import { DEFAULT_LOCAL_LOSS, LocalLossSchema } from '@fedxray/protocol';
+import { LocalLossSchema } from '@fedxray/protocol';
 
 /** One simulated federation, parsed once; bad values fail at once with their path. */
 export const SimulationOptionsSchema = z
@@ -33,8 +33,11 @@ export const SimulationOptionsSchema = z
     balance: z.union([z.enum(['none', 'max']), z.number().int().positive()]).default('max'),
     /** Most times one image may appear in a hospital's balanced epoch; 0 = no bound. */
     maxRepeat: z.number().int().nonnegative().default(DEFAULT_MAX_REPEAT),
-    /** The loss hospitals train with (the coordinator's `fit.localLoss`); the comparison arms train with plain cross-entropy. */
-    localLoss: LocalLossSchema.default(DEFAULT_LOCAL_LOSS),
+    /**
+     * The loss hospitals train with (the coordinator's `fit.localLoss`); the comparison arms train with plain cross-entropy.
+     * Absent: the coordinator's default, restricted (0.5) with a softmax output and ce with sigmoid.
+     */
+    localLoss: LocalLossSchema.optional(),
     /** When the global model's last layer is retrained on the hospitals' pooled class statistics: the last round, every round, or never (the coordinator's `headCalibration`). */
     headCalibration: z.enum(['last', 'every', 'off']).default('last'),
     seed: z.number().int().default(42),

@@ -59,6 +59,7 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     assert.deepEqual(base.model, fed.model);
     assert.equal(base.epochs, fed.rounds * fed.localEpochs);
     assert.equal(fed.headCalibration, 'last');
+    assert.deepEqual(fed.localLoss, { name: 'restricted', scale: 0.5 }, 'the default loss of a softmax run, recorded as resolved');
     assert.deepEqual(lastRound.fit.headCalibratedBy, plan.map((h) => h.name), 'the last round recalibrated the last layer');
     assert.equal(base.headCalibration, true, 'so the baseline recalibrates its own');
     assert.equal(base.trainImages, plan.reduce((n, h) => n + h.examples.train, 0));
@@ -67,6 +68,7 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     const store = new RunStore(join(out, 'store'));
     try {
       assert.deepEqual(store.run(r.result.runId)?.summary?.personalised, table);
+      assert.deepEqual((store.run(r.result.runId)?.config.fit as { localLoss?: unknown }).localLoss, fed.localLoss, 'the loss the coordinator sent the hospitals');
     } finally {
       store.close();
     }

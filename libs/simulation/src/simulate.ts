@@ -6,7 +6,7 @@ import { Coordinator, RunStore, type CoordinatorConfigInput, type CoordinatorEve
 import { Hospital, calibrateHeadAt, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
-import type { NamedWeights } from '@fedxray/protocol';
+import { defaultLocalLoss, type NamedWeights } from '@fedxray/protocol';
 import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings, type ArmStart } from './local-training';
 import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { recordSplitInModel } from './record-split';
@@ -161,7 +161,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         learningRate: o.learningRate,
         maxExamplesPerEpoch: o.maxExamplesPerEpoch,
         weightsDtype: 'float32',
-        localLoss: o.localLoss,
+        ...(o.localLoss ? { localLoss: o.localLoss } : {}),
       },
       strategy: o.strategy,
       headCalibration: o.headCalibration === 'off' ? { enabled: false } : { enabled: true, rounds: o.headCalibration },
@@ -307,7 +307,7 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
     augment: o.augment,
     balance: o.balance,
     maxRepeat: o.maxRepeat,
-    localLoss: o.localLoss,
+    localLoss: o.localLoss ?? defaultLocalLoss(model.output === 'sigmoid' ? 'sigmoid' : 'softmax'),
     headCalibration: o.headCalibration,
     seed: o.seed,
     model,

@@ -68,7 +68,7 @@ export function maxWeightOption(): Option {
 export function localLossOption(): Option {
   return new Option(
     '--local-loss <kind>',
-    "hospitals' training loss: ce, logit-adjusted[:τ] (cross-entropy of logits + τ·log of the hospital's class shares; τ 1) or restricted[:scale] (logits of classes a hospital lacks × scale; 0.5); evaluation uses the plain logits (default ce)",
+    "hospitals' training loss: ce, logit-adjusted[:τ] (cross-entropy of logits + τ·log of the hospital's class shares; τ 1) or restricted[:scale] (logits of classes a hospital lacks × scale; 0.5); evaluation uses the plain logits (default restricted:0.5 with a softmax output, ce with sigmoid)",
   ).argParser((value) => {
     localLossOf(value);
     return value;
