@@ -30,6 +30,8 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
         out,
       }),
     );
+    let announced: unknown;
+    sim.once('plan', ({ localLoss }) => (announced = localLoss));
     const r = await sim.run();
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     const plan: { name: string; examples: { train: number; test: number } }[] = summary.hospitals;
@@ -60,6 +62,7 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     assert.equal(base.epochs, fed.rounds * fed.localEpochs);
     assert.equal(fed.headCalibration, 'last');
     assert.deepEqual(fed.localLoss, { name: 'restricted', scale: 0.5 }, 'the default loss of a softmax run, recorded as resolved');
+    assert.deepEqual(announced, fed.localLoss, 'and announced with the plan, for the command line to show');
     assert.deepEqual(lastRound.fit.headCalibratedBy, plan.map((h) => h.name), 'the last round recalibrated the last layer');
     assert.equal(base.headCalibration, true, 'so the baseline recalibrates its own');
     assert.equal(base.trainImages, plan.reduce((n, h) => n + h.examples.train, 0));

@@ -6,7 +6,7 @@ import { Coordinator, RunStore, type CoordinatorConfigInput, type CoordinatorEve
 import { Hospital, calibrateHeadAt, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
-import { defaultLocalLoss, type NamedWeights } from '@fedxray/protocol';
+import { DEFAULT_LOCAL_LOSS, defaultLocalLoss, type LocalLoss, type NamedWeights } from '@fedxray/protocol';
 import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings, type ArmStart } from './local-training';
 import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { recordSplitInModel } from './record-split';
@@ -34,7 +34,8 @@ export interface HospitalFailure {
 }
 
 export interface SimulationEvents extends CoordinatorEvents {
-  plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string }];
+  /** The split, and the loss the coordinator resolved for its hospitals (its default when none was asked for). */
+  plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string; localLoss: LocalLoss }];
   hospitalFailed: [HospitalFailure];
   baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
 }
@@ -228,7 +229,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           plan.push({ name: site.name, examples: { train, val, test }, classCounts: 'train' in site.source ? countBy(site.source.train, classes) : {} });
         }
       }
-      this.emit('plan', { hospitals: plan, classes, url: coordinator.url });
+      this.emit('plan', { hospitals: plan, classes, url: coordinator.url, localLoss: coordinator.config.fit.localLoss ?? DEFAULT_LOCAL_LOSS });
       result = await coordinator.done;
       if (result.status === 'complete' && o.personalTable) finalWeights = coordinator.globalWeights();
     } finally {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { formatLocalLoss } from '@fedxray/protocol';
 import { plural } from '@fedxray/runtime';
 import { parseFloatOption, parseIntOption } from '../usage';
 import { addRunOptions, checkDataSource, configFileSchema, simulationSettings, withConfigFile, type RunFlags } from '../lib/run-options';
@@ -94,9 +95,9 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   sim.on('listening', ({ url }) => {
     if (flags.dashboard) p.line(`Dashboard: ${url}/`);
   });
-  sim.on('plan', ({ hospitals, classes }) => {
+  sim.on('plan', ({ hospitals, classes, localLoss }) => {
     p.line(
-      `Federation: ${plural(hospitals.length, 'hospital')}, ${plural(options.rounds, 'round')} × ${plural(options.localEpochs, 'local epoch')}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, partition ${
+      `Federation: ${plural(hospitals.length, 'hospital')}, ${plural(options.rounds, 'round')} × ${plural(options.localEpochs, 'local epoch')}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, local loss ${formatLocalLoss(localLoss)}, partition ${
         options.hospitalData ? 'per-hospital folders' : options.partition
       }`,
     );
