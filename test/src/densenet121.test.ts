@@ -106,3 +106,20 @@ test('a hospital’s trainer runs DenseNet-121 at 224 px on wasm (fit, calibrate
   assert.equal(tf.memory().numTensors, before, 'fit, calibrate and evaluate leaked no tensor');
   await trainer.close();
 });
+
+test('the default loss at a hospital lacking a class (restricted softmax) trains DenseNet-121 at 224 px: finite, and not cross-entropy', { timeout: 20 * 60_000 }, async () => {
+  const [dir] = await hospitals;
+  await initBackend('wasm');
+  const classes = ['left', 'right', 'absent'];
+  const trainer = await InlineTrainer.create({ data: { dir }, backend: 'wasm', augment: false, balance: 'none', threads: 0 });
+  await trainer.setup({ ...SPEC, classes }, classes);
+  const config = { localEpochs: 1, batchSize: 4, proximalMu: 0, keepLocal: [], weightsDtype: 'float32' as const, maxExamplesPerEpoch: 4, seed: 1 };
+  const start = (await trainer.fit(null, { ...config, localLoss: { name: 'ce' } })).weights;
+  const ce = await trainer.fit(start, { ...config, localLoss: { name: 'ce' } });
+  const restricted = await trainer.fit(start, { ...config, localLoss: { name: 'restricted', scale: 0.5 } });
+  await trainer.close();
+  assert.ok(Number.isFinite(restricted.metrics.loss), `loss ${restricted.metrics.loss}`);
+  const kernel = (w: typeof start) => w.find((t) => t.name === 'dense_1/kernel')!.values;
+  assert.ok(kernel(restricted.weights).every(Number.isFinite), 'the last layer stays finite');
+  assert.notDeepEqual(kernel(restricted.weights), kernel(ce.weights), 'the hospital lacks "absent": its logit is scaled in the loss');
+});

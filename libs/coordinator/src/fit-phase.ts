@@ -1,10 +1,11 @@
 // The fit phase: each sampled hospital trains on the global model; every update
 // is checked as it arrives and folded into the strategy at once.
-import { defaultLocalLoss, encodeWeights, type FitConfig, type FitResult, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
+import { encodeWeights, type FitConfig, type FitResult, type NamedWeights, type WeightsPayload } from '@fedxray/protocol';
 import type { Strategy } from '@fedxray/aggregation';
 import type { CoordinatorConfig } from './config';
 import type { Hub } from './hub';
 import { checkUpdate, parseFitResult, wireError } from './intake';
+import { localLossOf } from './run-config';
 import type { Connection, JobOutcome, JobSpec } from './jobs';
 import type { Recorder } from './record';
 import type { RunFiles } from './run-files';
@@ -48,7 +49,7 @@ export function fitInstructions(p: FitPhase, round: number): FitConfig {
     maxExamplesPerEpoch: cfg.fit.maxExamplesPerEpoch,
     seed: cfg.seed * 1000 + round,
     // resolveConfig fills it in; a config built some other way gets the same default
-    localLoss: cfg.fit.localLoss ?? defaultLocalLoss(cfg.model.output === 'sigmoid' ? 'sigmoid' : 'softmax'),
+    localLoss: localLossOf(cfg),
     ...(p.trainable ? { trainable: p.trainable } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
 import { ModelSpecSchema, trainingSchedule, weightsPreprocessing, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
-import { defaultLocalLoss } from '@fedxray/protocol';
+import { defaultLocalLoss, type LocalLoss } from '@fedxray/protocol';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
 import { privacyConflicts } from './privacy-config';
@@ -122,7 +122,7 @@ export function resolveConfig(input: CoordinatorConfigInput | Record<string, unk
     throw new ConfigError(`fit.localLoss ${raw.fit.localLoss.name} changes softmax logits, but model.output is ${spec.output}: use ce, or a softmax output`);
   }
   // the default depends on the output; written into the config so the run records what its hospitals train with
-  const fit = { ...raw.fit, localLoss: raw.fit.localLoss ?? defaultLocalLoss(spec.output === 'sigmoid' ? 'sigmoid' : 'softmax') };
+  const fit = { ...raw.fit, localLoss: localLossOf({ fit: raw.fit, model: spec }) };
   const privacy = privacyConflicts(raw, strategy);
   if (privacy.length > 0) throw new ConfigError(`Invalid privacy options: ${privacy.join('; ')}`);
   const tls = raw.tls ? { cert: readPem(raw.tls.cert, 'certificate'), key: readPem(raw.tls.key, 'key') } : undefined;
@@ -157,6 +157,11 @@ export const SERVING_FIELDS = [
 ] as const satisfies readonly (keyof CoordinatorConfig)[];
 
 /** The config of a run as stored (no tokens). */
+/** The loss a run's hospitals train with: the config's, or the default for its model's output (defaultLocalLoss). */
+export function localLossOf(config: Pick<CoordinatorConfig, 'fit' | 'model'>): LocalLoss {
+  return config.fit.localLoss ?? defaultLocalLoss(config.model.output === 'sigmoid' ? 'sigmoid' : 'softmax');
+}
+
 export function persistedConfig(config: CoordinatorConfig): Record<string, unknown> {
   const { staticTokens: _s, dashboardToken: _d, ...persisted } = config;
   return persisted;

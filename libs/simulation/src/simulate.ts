@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Coordinator, RunStore, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
+import { Coordinator, RunStore, localLossOf, type CoordinatorConfigInput, type CoordinatorEvents, type RunResult } from '@fedxray/coordinator';
 import { Hospital, calibrateHeadAt, hospitalProcessCommand, type DataSource } from '@fedxray/hospital';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_SPLIT_RATIOS, partition, recordSplit, scanDataset, splitDataset, trainingImages, type DataItem, type Splits } from '@fedxray/data';
-import { DEFAULT_LOCAL_LOSS, defaultLocalLoss, type LocalLoss, type NamedWeights } from '@fedxray/protocol';
+import type { LocalLoss, NamedWeights } from '@fedxray/protocol';
 import { armSettings, openTrainer, testScore, trainEpochs, type ArmSettings, type ArmStart } from './local-training';
 import { personalMarkdown, scorePerHospital, type PersonalTable } from './personal';
 import { recordSplitInModel } from './record-split';
@@ -177,6 +177,8 @@ export class Simulation extends EventEmitter<SimulationEvents> {
       ...(o.secureAggregation ? { secureAggregation: o.secureAggregation as CoordinatorConfigInput['secureAggregation'] } : {}),
       ...(o.dp ? { dp: o.dp as CoordinatorConfigInput['dp'] } : {}),
     });
+    // what the hospitals train with: the coordinator's resolved loss (its default when none was asked for)
+    const localLoss = localLossOf(coordinator.config);
     const featureCache = resolve(o.featureCacheDir ?? join(out, 'feature-cache'));
     // The comparison arms (baseline, alone, fine-tuned) start where the federation started: its
     // round-0 global model and resolved model (channels, normalisation) when weights or frozen
@@ -229,7 +231,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           plan.push({ name: site.name, examples: { train, val, test }, classCounts: 'train' in site.source ? countBy(site.source.train, classes) : {} });
         }
       }
-      this.emit('plan', { hospitals: plan, classes, url: coordinator.url, localLoss: coordinator.config.fit.localLoss ?? DEFAULT_LOCAL_LOSS });
+      this.emit('plan', { hospitals: plan, classes, url: coordinator.url, localLoss });
       result = await coordinator.done;
       if (result.status === 'complete' && o.personalTable) finalWeights = coordinator.globalWeights();
     } finally {
@@ -254,7 +256,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
-    summary.federationSettings = federationSettings(o, armModel);
+    summary.federationSettings = federationSettings(o, armModel, localLoss);
     if (baseline) summary.baseline = baseline;
     if (personalised) {
       summary.personalised = personalised;
@@ -296,7 +298,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
 }
 
 /** The federation's side of the comparison, in the same terms as a baseline's settings. */
-function federationSettings(o: SimulationOptions, model: Record<string, unknown>) {
+function federationSettings(o: SimulationOptions, model: Record<string, unknown>, localLoss: LocalLoss) {
   return {
     rounds: o.rounds,
     localEpochs: o.localEpochs,
@@ -308,7 +310,7 @@ function federationSettings(o: SimulationOptions, model: Record<string, unknown>
     augment: o.augment,
     balance: o.balance,
     maxRepeat: o.maxRepeat,
-    localLoss: o.localLoss ?? defaultLocalLoss(model.output === 'sigmoid' ? 'sigmoid' : 'softmax'),
+    localLoss,
     headCalibration: o.headCalibration,
     seed: o.seed,
     model,
