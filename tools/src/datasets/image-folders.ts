@@ -40,17 +40,21 @@ function classesOf(set: ImageSet): ImageClass[] {
   });
 }
 
-/** Writes the first `perClass` images of every class of `set` under `out`; returns how many. */
-export async function writeImageFolders(set: ImageSet, out: string, perClass = Infinity): Promise<{ images: number; classes: number }> {
+/**
+ * Writes `perClass` images of every class of `set` under `out`, starting at each
+ * class's image number `from` (so two calls with disjoint ranges write disjoint
+ * images); returns how many.
+ */
+export async function writeImageFolders(set: ImageSet, out: string, perClass = Infinity, from = 0): Promise<{ images: number; classes: number }> {
   if (!IMAGE_SETS.includes(set)) throw new Error(`Expected an image set among ${IMAGE_SETS.join(', ')}, but got ${set}`);
   const classes = classesOf(set);
   let images = 0;
   for (const cls of classes) {
     const dir = join(out, cls.name);
     mkdirSync(dir, { recursive: true });
-    const n = Math.min(cls.count, perClass);
+    const n = Math.max(0, Math.min(cls.count - from, perClass));
     const jobs: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < from + n; i++) {
       const png = sharp(Buffer.from(cls.pixels(i)), { raw: { width: 28, height: 28, channels: 1 } }).png();
       jobs.push(png.toFile(join(dir, `${cls.name}-${String(i).padStart(4, '0')}.png`)));
     }
