@@ -59,7 +59,7 @@ test('tune takes every model and training option simulate takes (e.g. --output, 
   const options = (help: string) => new Set([...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]));
   const simulate = options((await run('simulate', '--help')).out);
   const tune = options((await run('tune', '--help')).out);
-  const shared = ['--demo', '--data', '--hospitals', '--partition', '--rounds', '--local-epochs', '--batch-size', '--max-examples', '--strategy', '--fedbn', '--max-weight', '--local-loss', '--arch', '--image-size', '--backend', '--output', '--seed', '--no-workers', '--no-augment', '--balance', '--max-repeat', '--cache-dir', '--weights', '--trainable', '--schedule', '--normalize', '--preset'];
+  const shared = ['--demo', '--data', '--hospitals', '--partition', '--rounds', '--local-epochs', '--batch-size', '--max-examples', '--strategy', '--fedbn', '--max-weight', '--server-lr', '--local-loss', '--arch', '--image-size', '--backend', '--output', '--seed', '--no-workers', '--no-augment', '--balance', '--max-repeat', '--cache-dir', '--weights', '--trainable', '--schedule', '--normalize', '--preset'];
   for (const o of shared) {
     assert.ok(simulate.has(o), `simulate ${o}`);
     assert.ok(tune.has(o), `tune ${o}`);

@@ -45,7 +45,7 @@ test('a bad parameter is refused naming the field', () => {
 });
 
 test('an unknown key is refused with the valid keys listed, by the parser and by the schema itself', () => {
-  refusedConfig(() => parseStrategyConfig({ name: 'fedavg', proximalMu: 0.1 }), /Bad fedavg config at \(root\): .*proximalMu.*\(valid: name, batchNorm, maxWeight, groupUpdates\)/);
+  refusedConfig(() => parseStrategyConfig({ name: 'fedavg', proximalMu: 0.1 }), /Bad fedavg config at \(root\): .*proximalMu.*\(valid: name, batchNorm, maxWeight, groupUpdates, serverLearningRate\)/);
   assert.equal(StrategyConfigSchema.safeParse({ name: 'krum', keep: 2 }).success, false);
 });
 

@@ -30,6 +30,33 @@ for (const backend of ['wasm', 'js'] as const) {
   }
 }
 
+test('FedAvg with a server learning rate moves trained tensors η times the mean update and takes the mean of BatchNorm moving statistics', () => {
+  const global = model(9);
+  const mean = referenceMean(updates);
+  const s = createStrategy(parseStrategyConfig({ name: 'fedavg', serverLearningRate: 1.5 }));
+  s.begin(1, global);
+  for (const u of updates) s.accumulate(u);
+  const r = s.finish();
+  const statistic = (name: string) => name.endsWith('/moving_mean') || name.endsWith('/moving_variance');
+  const want = global.map((t, k) => (statistic(t.name) ? mean[k] : Array.from(t.values, (x, i) => x + 1.5 * (mean[k][i] - x))));
+  assertClose(r.weights, want, 1e-5);
+  // a variance the mean keeps positive stays positive: 1.5·mean − 0.5·x would not
+  const variance = r.weights.find((t) => t.name === 'conv1/bn/moving_variance')!;
+  assert.deepEqual(Array.from(variance.values), Array.from(Float32Array.from(mean[global.findIndex((t) => t.name === variance.name)])));
+  // on trained tensors, the same step as FedAvgM with β = 0 (Flower's arithmetic)
+  const m = createStrategy(parseStrategyConfig({ name: 'fedavgm', serverLearningRate: 1.5, serverMomentum: 0 }));
+  m.begin(1, global);
+  for (const u of updates) m.accumulate(u);
+  const names = global.filter((t) => !statistic(t.name)).map((t) => t.name);
+  assertClose(r.weights, m.finish().weights.map((t) => Array.from(t.values)), 1e-5, names);
+  // η = 1 is the mean itself
+  const one = createStrategy(parseStrategyConfig({ name: 'fedavg', serverLearningRate: 1 }));
+  one.begin(1, global);
+  for (const u of updates) one.accumulate(u);
+  assertClose(one.finish().weights, mean);
+  assert.throws(() => parseStrategyConfig({ name: 'fedavg', serverLearningRate: 0 }));
+});
+
 test('a second round starts from scratch', () => {
   const s = createStrategy(parseStrategyConfig({ name: 'fedavg' }));
   s.begin(1, model(9));

@@ -2,9 +2,11 @@ import type { NamedWeights } from '@fedxray/protocol';
 import { z } from 'zod';
 import { RoundStrategy, sameSizes, type FinishedSlots } from './base';
 import { CappedSum } from './capped-sum';
+import { isBatchNormStatistic } from './batchnorm';
 import { AggregationError } from './errors';
 import { notFiniteMessage } from './finite';
 import type { ModelLayout } from './layout';
+import { rate } from './params';
 import { defineStrategy, type BuildOptions } from './registry';
 import type { ClientUpdate, RefusedUpdate } from './strategy';
 import type { ServerState } from './server-state';
@@ -16,6 +18,8 @@ export const DEFAULT_GROUP_UPDATES = 16;
 export interface FedAvgOptions extends BuildOptions {
   /** Updates folded per pass over the accumulator; up to this many are held by reference. See WeightedSum. */
   groupUpdates?: number;
+  /** FedAvg's server learning rate η (see FedAvg); absent: 1. */
+  serverLearningRate?: number;
 }
 
 /** The parameters of every streaming strategy. */
@@ -27,6 +31,10 @@ export const streamingParams = {
 /**
  * FedAvg (McMahan et al. 2017): the example-weighted mean of the updates,
  * accumulated in float64 as they arrive; memory O(model) whatever the number of hospitals.
+ * With a server learning rate η ≠ 1 the global model moves η times the mean
+ * update, x ← x + η·(mean − x) (FedAvg with server step size, Reddi et al. 2021;
+ * FedAvgM with β = 0); BatchNorm moving statistics take the mean itself, since
+ * they are measured, not trained (extrapolating a variance can make it negative).
  * With `maxWeight`, no hospital's share exceeds it (CappedSum: exact, holding
  * at most `maxCut(maxWeight)` updates). An update with a NaN or ±Inf value is
  * left out: found by the fold and listed in `RoundResult.refused` (with
@@ -104,8 +112,16 @@ export class FedAvg extends RoundStrategy {
     return { slots: this.serverStep(globalSlots, mean, names), used, refused: refusedUpdates };
   }
 
-  /** Server-side optimizer step from the global's tensors and the round's mean (FedAvg: the mean itself). */
-  protected serverStep(_global: Float32Array[], mean: Float32Array[], _names: readonly string[]): Float32Array[] {
+  /** Server-side optimizer step from the global's tensors and the round's mean (FedAvg: x + η·(mean − x), the mean itself at η = 1). */
+  protected serverStep(global: Float32Array[], mean: Float32Array[], names: readonly string[]): Float32Array[] {
+    const eta = this.options.serverLearningRate ?? 1;
+    if (eta === 1) return mean;
+    for (let s = 0; s < mean.length; s++) {
+      if (isBatchNormStatistic(names[s])) continue;
+      const x = global[s];
+      const m = mean[s];
+      for (let i = 0; i < m.length; i++) m[i] = x[i] + eta * (m[i] - x[i]);
+    }
     return mean;
   }
 
@@ -143,9 +159,9 @@ export abstract class StatefulFedAvg extends FedAvg {
 
 export const fedavgStrategy = defineStrategy({
   name: 'fedavg',
-  description: 'example-weighted mean of the updates (McMahan et al. 2017)',
-  params: streamingParams,
+  description: 'example-weighted mean of the updates (McMahan et al. 2017); the global model moves serverLearningRate times it: x ← x + η·(mean − x)',
+  params: { ...streamingParams, serverLearningRate: rate.default(1) },
   needsIndividualUpdates: false,
   weightedMean: true,
-  create: (config, options) => new FedAvg({ ...options, groupUpdates: config.groupUpdates }),
+  create: (config, options) => new FedAvg({ ...options, groupUpdates: config.groupUpdates, serverLearningRate: config.serverLearningRate }),
 });

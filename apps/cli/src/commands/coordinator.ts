@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError, parseFloatOption, parseIntOption } from '../usage';
 import { Progress, fmt, seconds } from '../lib/progress';
 import { dashboardDir } from '../lib/dashboard';
-import { headCalibrationOf, headCalibrationOption, localLossOf, localLossOption, maxWeightOption } from '../lib/run-options';
+import { headCalibrationOf, headCalibrationOption, localLossOf, localLossOption, maxWeightOption, serverLrOption } from '../lib/run-options';
 import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 import { describeFinish, finishedExitCode } from '../lib/run-finish';
 import type { RunResult } from '@fedxray/coordinator';
@@ -37,6 +37,7 @@ const FLAG_FIELDS: [flag: string, path: string[], value?: (v: any) => unknown][]
   ['strategy', ['strategy', 'name']],
   ['fedbn', ['strategy', 'batchNorm'], () => 'local'],
   ['maxWeight', ['strategy', 'maxWeight']],
+  ['serverLr', ['strategy', 'serverLearningRate']],
   ['arch', ['model', 'arch']],
   ['imageSize', ['model', 'imageSize']],
   ['maxUpdateNorm', ['maxUpdateNorm']],
@@ -159,6 +160,7 @@ export function coordinatorCommand(): Command {
     .option('--strategy <name>', 'aggregation strategy (docs/AGGREGATION.md)', 'fedavg')
     .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")
     .addOption(maxWeightOption())
+    .addOption(serverLrOption())
     .addOption(localLossOption())
     .addOption(headCalibrationOption())
     .option('--max-update-norm <x>', "refuse updates whose trainable weights are further than this (L2) from the global model's", parseFloatOption('--max-update-norm'))

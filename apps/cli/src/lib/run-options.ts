@@ -27,6 +27,7 @@ export interface RunFlags extends PrivacyFlags {
   strategy: string;
   fedbn?: boolean;
   maxWeight?: number;
+  serverLr?: number;
   localLoss?: string;
   headCalibration?: HeadCalibrationChoice;
   arch: string;
@@ -60,6 +61,18 @@ export function maxWeightOption(): Option {
   return new Option('--max-weight <f>', "cap on any one hospital's share of a weighted strategy's average, in (0, 1] (strategy.maxWeight; docs/AGGREGATION.md)").argParser((value) => {
     const f = Number(value);
     if (!(f > 0 && f <= 1)) throw new UsageError(`Expected --max-weight to be a fraction in (0, 1], but got ${value}`);
+    return f;
+  });
+}
+
+/** `--server-lr <η>`: the strategy's serverLearningRate (fedavg, fedavgm). Shared by simulate, tune and coordinator. */
+export function serverLrOption(): Option {
+  return new Option(
+    '--server-lr <η>',
+    "server learning rate of fedavg and fedavgm: the global model moves η times the hospitals' mean update (strategy.serverLearningRate; docs/AGGREGATION.md)",
+  ).argParser((value) => {
+    const f = Number(value);
+    if (!(f > 0 && Number.isFinite(f))) throw new UsageError(`Expected --server-lr to be a positive number, but got ${value}`);
     return f;
   });
 }
@@ -101,8 +114,13 @@ export function localLossOf(value: string): LocalLoss {
 }
 
 /** The strategy config the strategy flags make (checked by the aggregation library: maxWeight is refused for strategies that do not weight updates). */
-export function strategyOf(flags: { strategy: string; fedbn?: boolean; maxWeight?: number }): Record<string, unknown> {
-  return { name: flags.strategy, ...(flags.fedbn ? { batchNorm: 'local' } : {}), ...(flags.maxWeight !== undefined ? { maxWeight: flags.maxWeight } : {}) };
+export function strategyOf(flags: { strategy: string; fedbn?: boolean; maxWeight?: number; serverLr?: number }): Record<string, unknown> {
+  return {
+    name: flags.strategy,
+    ...(flags.fedbn ? { batchNorm: 'local' } : {}),
+    ...(flags.maxWeight !== undefined ? { maxWeight: flags.maxWeight } : {}),
+    ...(flags.serverLr !== undefined ? { serverLearningRate: flags.serverLr } : {}),
+  };
 }
 
 const RUN_OPTIONS: RunOption[] = [
@@ -118,6 +136,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md)`).default('fedavg'), file: z.string() },
   { option: new Option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)"), file: z.boolean() },
   { option: maxWeightOption(), file: z.number().gt(0).lte(1) },
+  { option: serverLrOption(), file: z.number().positive() },
   { option: localLossOption(), file: z.string() },
   { option: headCalibrationOption(), file: z.enum(HEAD_CALIBRATION_CHOICES) },
   { option: new Option('--arch <arch>', 'densenet121 | densenet169 | densenet201 | densenet-small | densenet-tiny').default('densenet-tiny'), file: z.string() },
