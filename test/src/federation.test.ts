@@ -6,7 +6,7 @@ import { partition, scanDataset, splitDataset } from '@fedxray/data';
 import type { NamedWeights } from '@fedxray/protocol';
 import { makeBlobDataset, tempDir } from './support/images';
 
-test('a federation over real socket.io: global weights are the example-weighted mean, and the loss falls', { timeout: 240_000 }, async () => {
+test('a federation over real socket.io: the global model moves 1.5 times the example-weighted mean update (fedavg\'s default server learning rate), and the loss falls', { timeout: 240_000 }, async () => {
   // Prepare: a small data set split between two hospitals.
   const { dir } = await makeBlobDataset({ perClass: 40, size: 16, seed: 7 });
   const ds = await scanDataset(dir);
@@ -25,7 +25,7 @@ test('a federation over real socket.io: global weights are the example-weighted 
     waitTimeoutMs: 60_000,
     fit: { localEpochs: 2, batchSize: 16 },
     model: { arch: 'densenet-tiny', imageSize: 16, classes: ds.classes, optimizer: { name: 'adam', learningRate: 0.01 } },
-    // Plain FedAvg of every tensor, so the global model can be checked against the mean.
+    // FedAvg of every tensor, BatchNorm statistics too, so the global model can be checked against the mean.
     batchNormCalibration: { enabled: false },
     staticTokens: tokens,
     seed: 5,
@@ -33,6 +33,9 @@ test('a federation over real socket.io: global weights are the example-weighted 
   const updates: { round: number; examples: number; weights: NamedWeights }[] = [];
   const globals = new Map<number, NamedWeights>();
   coordinator.on('update', (u) => updates.push(u));
+  coordinator.on('roundStart', (r) => {
+    if (r.round === 1) globals.set(0, coordinator.globalWeights());
+  });
   coordinator.on('roundEnd', (r) => globals.set(r.round, coordinator.globalWeights()));
   const hospitals: Hospital[] = [];
   const started = Promise.all(
@@ -75,22 +78,30 @@ test('a federation over real socket.io: global weights are the example-weighted 
     result.rounds.map((r) => r.round),
     [1, 2],
   );
-  // Round 1's global weights are the example-weighted mean of the two updates, tensor by tensor.
+  // Round 1's global weights, tensor by tensor: x + 1.5·(mean − x) from the round-0 model x and the
+  // example-weighted mean of the two updates; BatchNorm moving statistics are the mean itself.
+  assert.equal((coordinator.state().run.config.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5, 'the default, written into the stored config');
   const r1 = updates.filter((u) => u.round === 1);
   assert.equal(r1.length, 2);
   const total = r1[0].examples + r1[1].examples;
-  const g1 = globals.get(1)!;
+  const [g0, g1] = [globals.get(0)!, globals.get(1)!];
   let maxErr = 0;
+  let statistics = 0;
   for (let t = 0; t < g1.length; t++) {
     const a = r1[0].weights[t].values;
     const b = r1[1].weights[t].values;
     assert.equal(r1[0].weights[t].name, g1[t].name);
+    assert.equal(g0[t].name, g1[t].name);
+    const statistic = /\/moving_(mean|variance)$/.test(g1[t].name);
+    if (statistic) statistics++;
     for (let k = 0; k < a.length; k++) {
-      const want = (a[k] * r1[0].examples + b[k] * r1[1].examples) / total;
-      maxErr = Math.max(maxErr, Math.abs(g1[t].values[k] - want));
+      const mean = (a[k] * r1[0].examples + b[k] * r1[1].examples) / total;
+      const want = statistic ? mean : g0[t].values[k] + 1.5 * (mean - g0[t].values[k]);
+      maxErr = Math.max(maxErr, Math.abs(g1[t].values[k] - want) / Math.max(1, Math.abs(want)));
     }
   }
-  assert.ok(maxErr <= 1e-6, `max deviation from the weighted mean: ${maxErr}`);
+  assert.ok(statistics > 0, 'the model has BatchNorm statistics');
+  assert.ok(maxErr <= 1e-5, `max deviation from the server step: ${maxErr}`);
   // The updates differ from each other (the hospitals really trained on different data).
   assert.notDeepEqual(Array.from(r1[0].weights[0].values.slice(0, 8)), Array.from(r1[1].weights[0].values.slice(0, 8)));
   // The global loss fell: initial model → after round 2.

@@ -27,7 +27,7 @@ test('coordinator --max-weight is the strategy’s maxWeight; a strategy that do
   assert.match(r.err, /Waited 1 s for 2 hospitals/);
   const store = new RunStore(dataDir);
   try {
-    assert.deepEqual(store.runs()[0].config.strategy, { name: 'fedavg', batchNorm: 'average', groupUpdates: 16, serverLearningRate: 1, maxWeight: 0.25 });
+    assert.deepEqual(store.runs()[0].config.strategy, { name: 'fedavg', batchNorm: 'average', groupUpdates: 16, serverLearningRate: 1.5, maxWeight: 0.25 });
   } finally {
     store.close();
   }

@@ -3,7 +3,7 @@ export { serverTransportOptions } from './hub-options';
 export type { AggregationRecord, CoordinatorEvents, RunResult } from './events';
 export { CoordinatorConfigSchema } from './config';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config';
-export { ConfigError, localLossOf, resolveConfig } from './run-config';
+export { ConfigError, DEFAULT_FEDAVG_SERVER_LEARNING_RATE, localLossOf, resolveConfig } from './run-config';
 export type { ResolvedConfig } from './run-config';
 export { HospitalRegistry, RegistryError, newToken, hashToken, checkHospitalName, normalFingerprint } from './registry';
 export type { Identity, IssueOptions as RegistryIssueOptions, Refusal } from './registry';

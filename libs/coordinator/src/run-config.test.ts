@@ -2,7 +2,7 @@
 // start, with the preprocessing the starting weights call for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, resolveConfig } from './run-config';
+import { ConfigError, DEFAULT_FEDAVG_SERVER_LEARNING_RATE, resolveConfig } from './run-config';
 import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import { config } from './testing';
 import { fitInstructions, type FitPhase } from './fit-phase';
@@ -72,4 +72,22 @@ test('fit.localLoss: restricted (0.5) by default with a softmax output, ce with 
     () => resolveConfig(config({ model: { arch: 'densenet-tiny', imageSize: 16, classes: ['a', 'b'], output: 'sigmoid' }, fit: { localLoss: { name: 'logit-adjusted' } } })),
     (e: Error) => e instanceof ConfigError && /fit.localLoss logit-adjusted changes softmax logits, but model.output is sigmoid/.test(e.message),
   );
+});
+
+test('fedavg runs with a server learning rate of 1.5 unless the config names one; other strategies are left as they are', () => {
+  const byDefault = resolveConfig(config({ strategy: undefined }));
+  assert.equal(DEFAULT_FEDAVG_SERVER_LEARNING_RATE, 1.5);
+  assert.equal(byDefault.strategy.name, 'fedavg');
+  assert.equal((byDefault.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5, 'the default strategy');
+  assert.equal((byDefault.config.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5, 'written into the config the run stores');
+  const named = resolveConfig(config({ strategy: { name: 'fedavg' } }));
+  assert.equal((named.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5, 'fedavg named without a rate');
+  const mcmahan = resolveConfig(config({ strategy: { name: 'fedavg', serverLearningRate: 1 } }));
+  assert.equal((mcmahan.strategy as { serverLearningRate?: number }).serverLearningRate, 1, 'an explicit rate wins');
+  const momentum = resolveConfig(config({ strategy: { name: 'fedavgm' } }));
+  assert.equal((momentum.strategy as { serverLearningRate?: number }).serverLearningRate, 1, "fedavgm keeps its own default (Flower's)");
+  const prox = resolveConfig(config({ strategy: { name: 'fedprox' } }));
+  assert.equal('serverLearningRate' in prox.strategy, false);
+  const median = resolveConfig(config({ strategy: { name: 'fedmedian' } }));
+  assert.equal('serverLearningRate' in median.strategy, false, 'a robust strategy gets no server step');
 });

@@ -49,9 +49,21 @@ function droppedKeys(input: unknown, parsed: unknown, prefix: string): string[] 
   return Object.entries(input).flatMap(([k, v]) => (k in parsed ? droppedKeys(v, (parsed as Record<string, unknown>)[k], `${prefix}.${k}`) : [`${prefix}.${k}`]));
 }
 
-/** The strategy the config asks for: FedBN is `batchNorm: 'local'`, however it was asked. */
+/**
+ * The server learning rate of a fedavg run whose config names none: the global
+ * model moves 1.5 times the hospitals' mean update. With a few hospitals each
+ * training one epoch a round, the mean update is a fraction of what one
+ * centralized epoch moves, so FedAvg at η = 1 trails training in one place even
+ * on IID data (docs/EXPERIMENTS.md, "A server learning rate of 1.5"). The
+ * aggregation library's own default stays 1 (McMahan's FedAvg, Flower's
+ * arithmetic); `serverLearningRate: 1` (`--server-lr 1`) asks for it.
+ */
+export const DEFAULT_FEDAVG_SERVER_LEARNING_RATE = 1.5;
+
+/** The strategy the config asks for: FedBN is `batchNorm: 'local'`, however it was asked; fedavg's server learning rate is filled in. */
 function strategyOf(config: CoordinatorConfig): StrategyConfig {
   const input = { ...config.strategy };
+  if (input.name === 'fedavg' && input.serverLearningRate === undefined) input.serverLearningRate = DEFAULT_FEDAVG_SERVER_LEARNING_RATE;
   if (config.keepBatchNormLocal) {
     if (input.batchNorm !== undefined && input.batchNorm !== 'local') {
       throw new ConfigError(`keepBatchNormLocal (--fedbn) keeps BatchNorm local, but strategy.batchNorm is ${JSON.stringify(input.batchNorm)}: give only one of them`);

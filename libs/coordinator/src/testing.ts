@@ -40,6 +40,9 @@ export function config(overrides: Partial<CoordinatorConfigInput> = {}): Coordin
     fit: { localEpochs: 1, batchSize: 4 },
     // on by default in a run; its own tests (head-phase.test.ts, secure-round.test.ts) turn it on
     headCalibration: { enabled: false },
+    // McMahan's FedAvg, so that a global model is the mean the scripted hospitals' updates make; a run's
+    // default server learning rate (1.5) has its own tests (run-config.test.ts, test/src/federation.test.ts)
+    strategy: { name: 'fedavg', serverLearningRate: 1 },
     model: { arch: 'densenet-tiny', imageSize: 16, classes: CLASSES },
     staticTokens: TOKENS,
     ...overrides,

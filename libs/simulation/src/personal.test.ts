@@ -31,7 +31,11 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
       }),
     );
     let announced: unknown;
-    sim.once('plan', ({ localLoss }) => (announced = localLoss));
+    let announcedStrategy: Record<string, unknown> | undefined;
+    sim.once('plan', ({ localLoss, strategy }) => {
+      announced = localLoss;
+      announcedStrategy = strategy;
+    });
     const r = await sim.run();
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     const plan: { name: string; examples: { train: number; test: number } }[] = summary.hospitals;
@@ -63,6 +67,9 @@ test('summary.json holds the per-hospital table (global, fine-tuned, alone) on e
     assert.equal(fed.headCalibration, 'last');
     assert.deepEqual(fed.localLoss, { name: 'restricted', scale: 0.5 }, 'the default loss of a softmax run, recorded as resolved');
     assert.deepEqual(announced, fed.localLoss, 'and announced with the plan, for the command line to show');
+    assert.equal(fed.strategy.name, 'fedavg');
+    assert.equal(fed.strategy.serverLearningRate, 1.5, "the default strategy's server learning rate, recorded as resolved");
+    assert.deepEqual(announcedStrategy, fed.strategy, 'and announced with the plan');
     assert.deepEqual(lastRound.fit.headCalibratedBy, plan.map((h) => h.name), 'the last round recalibrated the last layer');
     assert.equal(base.headCalibration, true, 'so the baseline recalibrates its own');
     assert.equal(base.trainImages, plan.reduce((n, h) => n + h.examples.train, 0));

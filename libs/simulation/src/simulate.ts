@@ -35,7 +35,7 @@ export interface HospitalFailure {
 
 export interface SimulationEvents extends CoordinatorEvents {
   /** The split, and the loss the coordinator resolved for its hospitals (its default when none was asked for). */
-  plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string; localLoss: LocalLoss }];
+  plan: [{ hospitals: SimulationResult['hospitals']; classes: string[]; url: string; localLoss: LocalLoss; strategy: Record<string, unknown> }];
   hospitalFailed: [HospitalFailure];
   baseline: [{ phase: 'start' | 'epoch' | 'done'; epoch?: number; epochs?: number; accuracy?: number; loss?: number }];
 }
@@ -231,7 +231,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
           plan.push({ name: site.name, examples: { train, val, test }, classCounts: 'train' in site.source ? countBy(site.source.train, classes) : {} });
         }
       }
-      this.emit('plan', { hospitals: plan, classes, url: coordinator.url, localLoss });
+      this.emit('plan', { hospitals: plan, classes, url: coordinator.url, localLoss, strategy: coordinator.config.strategy });
       result = await coordinator.done;
       if (result.status === 'complete' && o.personalTable) finalWeights = coordinator.globalWeights();
     } finally {
@@ -256,7 +256,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     summary.hospitals = plan;
     summary.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     summary.partition = o.hospitalData ? 'per-hospital folders' : o.partition;
-    summary.federationSettings = federationSettings(o, armModel, localLoss);
+    summary.federationSettings = federationSettings(o, armModel, localLoss, coordinator.config.strategy);
     if (baseline) summary.baseline = baseline;
     if (personalised) {
       summary.personalised = personalised;
@@ -298,12 +298,13 @@ export class Simulation extends EventEmitter<SimulationEvents> {
 }
 
 /** The federation's side of the comparison, in the same terms as a baseline's settings. */
-function federationSettings(o: SimulationOptions, model: Record<string, unknown>, localLoss: LocalLoss) {
+/** What the federation ran with: the coordinator's resolved strategy and loss (its defaults filled in), the rest as asked. */
+function federationSettings(o: SimulationOptions, model: Record<string, unknown>, localLoss: LocalLoss, strategy: Record<string, unknown>) {
   return {
     rounds: o.rounds,
     localEpochs: o.localEpochs,
     hospitals: o.hospitals,
-    strategy: o.strategy,
+    strategy,
     batchSize: o.batchSize,
     learningRate: o.learningRate ?? null,
     maxExamplesPerEpoch: o.maxExamplesPerEpoch,

@@ -95,9 +95,10 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   sim.on('listening', ({ url }) => {
     if (flags.dashboard) p.line(`Dashboard: ${url}/`);
   });
-  sim.on('plan', ({ hospitals, classes, localLoss }) => {
+  sim.on('plan', ({ hospitals, classes, localLoss, strategy }) => {
+    const serverLr = typeof strategy.serverLearningRate === 'number' ? ` (server lr ${strategy.serverLearningRate})` : '';
     p.line(
-      `Federation: ${plural(hospitals.length, 'hospital')}, ${plural(options.rounds, 'round')} × ${plural(options.localEpochs, 'local epoch')}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${flags.strategy}, local loss ${formatLocalLoss(localLoss)}, partition ${
+      `Federation: ${plural(hospitals.length, 'hospital')}, ${plural(options.rounds, 'round')} × ${plural(options.localEpochs, 'local epoch')}, ${flags.arch} ${imageSize}×${imageSize}, strategy ${String(strategy.name)}${serverLr}, local loss ${formatLocalLoss(localLoss)}, partition ${
         options.hospitalData ? 'per-hospital folders' : options.partition
       }`,
     );
