@@ -16,7 +16,9 @@
  * each α, hospital count and arm runs `fedxray simulate`'s Simulation with
  * `--partition dirichlet:α --baseline`, every other option at its default
  * unless the arm changes it:
- *   default  the defaults as they are (FedAvg, balancing with the repeat bound);
+ *   default  the defaults as they are (FedAvg with a server learning rate of 1.5 since
+ *            2026-12-04, 1 before; balancing with the repeat bound);
+ *   fedavg1  McMahan's FedAvg (server learning rate 1): the default before 2026-12-04;
  *   fedavgm  server momentum (the fedavgm strategy with its default options);
  *   epochs2  two local epochs a round (the baseline then trains twice as long too);
  *   study    balancing up to the largest class with no repeat bound (maxRepeat 0),
@@ -63,6 +65,7 @@ import { generateDemoData } from '../xray/generate';
 
 const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   default: {},
+  fedavg1: { strategy: { name: 'fedavg', serverLearningRate: 1 } },
   fedavgm: { strategy: { name: 'fedavgm' } },
   epochs2: { localEpochs: 2 },
   study: { balance: 'max', maxRepeat: 0 },
