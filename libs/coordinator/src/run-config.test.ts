@@ -2,7 +2,7 @@
 // start, with the preprocessing the starting weights call for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULT_FEDAVG_SERVER_LEARNING_RATE, resolveConfig } from './run-config';
+import { ConfigError, DEFAULT_FEDAVG_SERVER_LEARNING_RATE, resolveConfig, resumedConfig, runDifferences } from './run-config';
 import { roundTensors, withFrozen, withoutFrozen } from './trainable-round';
 import { config } from './testing';
 import { fitInstructions, type FitPhase } from './fit-phase';
@@ -90,4 +90,15 @@ test('fedavg runs with a server learning rate of 1.5 unless the config names one
   assert.equal('serverLearningRate' in prox.strategy, false);
   const median = resolveConfig(config({ strategy: { name: 'fedmedian' } }));
   assert.equal('serverLearningRate' in median.strategy, false, 'a robust strategy gets no server step');
+});
+
+test('a fedavg run stored before fedavg had a server learning rate resumes with McMahan’s FedAvg (a start with the new default sees the difference); one stored since keeps its own rate', () => {
+  const start = resolveConfig(config({ strategy: undefined })).config;
+  const before = { ...start, strategy: { name: 'fedavg', batchNorm: 'average', groupUpdates: 16 } };
+  const resumed = resumedConfig(before, start);
+  assert.equal((resumed.strategy as { serverLearningRate?: number }).serverLearningRate, 1);
+  assert.deepEqual(runDifferences(resumed.config, start), ['strategy.serverLearningRate: 1 → 1.5']);
+  const since = resumedConfig(start, start);
+  assert.equal((since.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5);
+  assert.deepEqual(runDifferences(since.config, start), []);
 });

@@ -200,9 +200,14 @@ export function runDifferences(stored: CoordinatorConfig, next: CoordinatorConfi
     .map((k) => `${k}: ${a.get(k) ?? '(none)'} → ${b.get(k) ?? '(none)'}`);
 }
 
-/** A stored run's config, with this start's serving fields (where and how to listen, timeouts, tokens). */
+/**
+ * A stored run's config, with this start's serving fields (where and how to listen, timeouts, tokens).
+ * A fedavg run stored before fedavg had a server learning rate ran McMahan's FedAvg, and resumes with it.
+ */
 export function resumedConfig(stored: Record<string, unknown>, start: CoordinatorConfig): ResolvedConfig {
   const serving = Object.fromEntries(SERVING_FIELDS.filter((k) => start[k] !== undefined).map((k) => [k, start[k]]));
   const kept = Object.fromEntries(Object.entries(stored).filter(([k]) => !(SERVING_FIELDS as readonly string[]).includes(k)));
+  const strategy = kept.strategy as Record<string, unknown> | undefined;
+  if (strategy?.name === 'fedavg' && strategy.serverLearningRate === undefined) kept.strategy = { ...strategy, serverLearningRate: 1 };
   return resolveConfig({ ...kept, ...serving });
 }
