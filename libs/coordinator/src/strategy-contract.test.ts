@@ -76,5 +76,5 @@ test('MultiKrum: the round records who was used and who was discarded; only the 
 
 test('the strategy config is parsed by the aggregation library: a bad name lists the valid ones, an unknown option is named', { timeout: 30_000 }, async () => {
   await assert.rejects(Coordinator.start(config({ strategy: { name: 'fedavgg' } })), /Expected strategy name to be one of fedavg, .*but got "fedavgg"/);
-  await assert.rejects(Coordinator.start(config({ strategy: { name: 'fedavg', groupUpdatez: 4 } })), /Invalid strategy: .*Unrecognized key: "groupUpdatez" \(valid: .*groupUpdates\)/);
+  await assert.rejects(Coordinator.start(config({ strategy: { name: 'fedavg', groupUpdatez: 4 } })), /Invalid strategy: .*Unrecognized key: "groupUpdatez" \(valid: .*groupUpdates, serverLearningRate\)/);
 });
