@@ -102,3 +102,12 @@ test('a fedavg run stored before fedavg had a server learning rate resumes with 
   assert.equal((since.strategy as { serverLearningRate?: number }).serverLearningRate, 1.5);
   assert.deepEqual(runDifferences(since.config, start), []);
 });
+
+test('a run stored before fit.localLoss existed resumes with cross-entropy, what it trained with; one stored since keeps its own loss', () => {
+  const start = resolveConfig(config({ fit: { localEpochs: 1, batchSize: 4 } })).config;
+  const { localLoss: _absent, ...fitBefore } = start.fit;
+  const resumed = resumedConfig({ ...start, fit: fitBefore }, start);
+  assert.deepEqual(resumed.config.fit.localLoss, { name: 'ce' });
+  assert.deepEqual(runDifferences(resumed.config, start), ['fit.localLoss.name: "ce" → "restricted"', 'fit.localLoss.scale: (none) → 0.5']);
+  assert.deepEqual(resumedConfig(start, start).config.fit.localLoss, { name: 'restricted', scale: 0.5 });
+});

@@ -202,12 +202,16 @@ export function runDifferences(stored: CoordinatorConfig, next: CoordinatorConfi
 
 /**
  * A stored run's config, with this start's serving fields (where and how to listen, timeouts, tokens).
- * A fedavg run stored before fedavg had a server learning rate ran McMahan's FedAvg, and resumes with it.
+ * A run resumes with what it ran with, also where a default changed since it was stored: a fedavg run
+ * stored before fedavg had a server learning rate ran McMahan's FedAvg (1), and a run stored before
+ * `fit.localLoss` existed trained with cross-entropy.
  */
 export function resumedConfig(stored: Record<string, unknown>, start: CoordinatorConfig): ResolvedConfig {
   const serving = Object.fromEntries(SERVING_FIELDS.filter((k) => start[k] !== undefined).map((k) => [k, start[k]]));
   const kept = Object.fromEntries(Object.entries(stored).filter(([k]) => !(SERVING_FIELDS as readonly string[]).includes(k)));
   const strategy = kept.strategy as Record<string, unknown> | undefined;
   if (strategy?.name === 'fedavg' && strategy.serverLearningRate === undefined) kept.strategy = { ...strategy, serverLearningRate: 1 };
+  const fit = kept.fit as Record<string, unknown> | undefined;
+  if (fit && fit.localLoss === undefined) kept.fit = { ...fit, localLoss: { name: 'ce' } };
   return resolveConfig({ ...kept, ...serving });
 }
