@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { isBatchNormStatistic } from '@fedxray/aggregation';
 import { Simulation } from '@fedxray/simulation';
 import { InlineTrainer } from '@fedxray/hospital';
 import { batches, scanDataset, splitDataset } from '@fedxray/data';
@@ -80,6 +81,10 @@ test('DenseNet-121 at 224 px on wasm, 2 hospitals, 1 round over the real coordin
   const { model } = await loadModel(r.result.modelDir!);
   const weights = getNamedWeights(model);
   model.dispose();
+  // the server step (fedavg's default rate 1.5) recognises DenseNet-121's moving statistics by name, and takes their mean
+  const statistics = weights.filter((w) => isBatchNormStatistic(w.name)).map((w) => w.name);
+  assert.equal(statistics.length, 244, 'every BatchNorm layer’s moving mean and variance');
+  assert.deepEqual(statistics, weights.filter((w) => /\/moving_(mean|variance)$/.test(w.name)).map((w) => w.name));
   const get = (name: string) => weights.find((w) => w.name === name)!.values;
   const [pooledMean, pooledVariance] = [get('conv1/bn/moving_mean'), get('conv1/bn/moving_variance')];
   for (let k = 0; k < mean.length; k++) {

@@ -1,12 +1,16 @@
 const BN_WEIGHTS = new Set(['gamma', 'beta', 'moving_mean', 'moving_variance']);
 
+/** A tensor name's last path segment without a `:0` suffix (`conv1/bn/moving_mean:0` → `moving_mean`). */
+function leafName(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1).replace(/:\d+$/, '');
+}
+
 /**
  * True for a Keras BatchNormalization weight (`…/gamma`, `…/beta`, `…/moving_mean`,
  * `…/moving_variance`, with or without a `:0` suffix): the tensors FedBN keeps local.
  */
 export function isBatchNormTensor(name: string): boolean {
-  const last = name.slice(name.lastIndexOf('/') + 1).replace(/:\d+$/, '');
-  return BN_WEIGHTS.has(last);
+  return BN_WEIGHTS.has(leafName(name));
 }
 
 /**
@@ -14,6 +18,6 @@ export function isBatchNormTensor(name: string): boolean {
  * measured on data, not trained, so a server step does not extrapolate it.
  */
 export function isBatchNormStatistic(name: string): boolean {
-  const last = name.slice(name.lastIndexOf('/') + 1).replace(/:\d+$/, '');
-  return last === 'moving_mean' || last === 'moving_variance';
+  const leaf = leafName(name);
+  return leaf === 'moving_mean' || leaf === 'moving_variance';
 }

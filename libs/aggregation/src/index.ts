@@ -18,7 +18,7 @@ export { FedAdagrad } from './fedadagrad';
 export { FedMedian } from './fedmedian';
 export { FedTrimmedAvg } from './fedtrimmedavg';
 export { Krum } from './krum';
-export { isBatchNormTensor } from './batchnorm';
+export { isBatchNormStatistic, isBatchNormTensor } from './batchnorm';
 export { weightedMean, coordinateMedian, trimmedMean, squaredDistances, krumScores, cappedShares } from './aggregate';
 export { WeightedSum } from './weighted-sum';
 export type { WeightedSumOptions } from './weighted-sum';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { parseStrategyConfig, type StrategyConfig } from '@fedxray/aggregation';
 import { ModelSpecSchema, trainingSchedule, weightsPreprocessing, type ModelSpec, type ScheduleEntry } from '@fedxray/model';
-import { defaultLocalLoss, type LocalLoss } from '@fedxray/protocol';
+import { DEFAULT_LOCAL_LOSS, defaultLocalLoss, type LocalLoss } from '@fedxray/protocol';
 import { isLoopback } from './access';
 import { CoordinatorConfigSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config';
 import { privacyConflicts } from './privacy-config';
@@ -212,6 +212,6 @@ export function resumedConfig(stored: Record<string, unknown>, start: Coordinato
   const strategy = kept.strategy as Record<string, unknown> | undefined;
   if (strategy?.name === 'fedavg' && strategy.serverLearningRate === undefined) kept.strategy = { ...strategy, serverLearningRate: 1 };
   const fit = kept.fit as Record<string, unknown> | undefined;
-  if (fit && fit.localLoss === undefined) kept.fit = { ...fit, localLoss: { name: 'ce' } };
+  if (fit && fit.localLoss === undefined) kept.fit = { ...fit, localLoss: DEFAULT_LOCAL_LOSS };
   return resolveConfig({ ...kept, ...serving });
 }
