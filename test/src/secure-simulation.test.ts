@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Simulation } from '@fedxray/simulation';
 import { makeBlobDataset, tempDir } from './support/images';
 
-const base = { hospitals: 3, partition: 'iid', rounds: 2, batchSize: 16, backend: 'cpu' as const, augment: false, workers: true, seed: 9, model: { arch: 'densenet-tiny', imageSize: 16 } };
+const base = { hospitals: 3, partition: 'iid', rounds: 2, localEpochs: 1, batchSize: 16, backend: 'cpu' as const, augment: false, workers: true, seed: 9, model: { arch: 'densenet-tiny', imageSize: 16 } };
 
 test('with secure aggregation the final accuracy is within 0.02 of the same run without it; no per-hospital training numbers are kept', { timeout: 300_000 }, async () => {
   const { dir } = await makeBlobDataset({ perClass: 20, size: 16, seed: 11 });

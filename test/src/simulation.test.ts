@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Simulation } from '@fedxray/simulation';
 import { makeBlobDataset, tempDir } from './support/images';
 
-const base = { hospitals: 2, partition: 'iid', rounds: 2, batchSize: 16, backend: 'cpu' as const, augment: false, model: { arch: 'densenet-tiny', imageSize: 16 } };
+const base = { hospitals: 2, partition: 'iid', rounds: 2, localEpochs: 1, batchSize: 16, backend: 'cpu' as const, augment: false, model: { arch: 'densenet-tiny', imageSize: 16 } };
 
 test('the same seed gives the same final metrics in-process', { timeout: 180_000 }, async () => {
   const { dir } = await makeBlobDataset({ perClass: 20, size: 16, seed: 4 });

@@ -10,7 +10,7 @@ import { encodeWeights } from '@fedxray/protocol';
 import { buildModel, getNamedWeights, hashNamedWeights, isBackboneWeight, loadModel, parseTrainable, planTrainable, writeKerasWeights } from '@fedxray/model';
 import { makeBlobDataset, tempDir } from './support/images';
 
-const base = { hospitals: 2, partition: 'iid', batchSize: 8, backend: 'cpu' as const, augment: false, workers: false, seed: 3 };
+const base = { hospitals: 2, partition: 'iid', localEpochs: 1, batchSize: 8, backend: 'cpu' as const, augment: false, workers: false, seed: 3 };
 
 test('--weights <file.h5> --trainable head: after a round the backbone is bit-identical to the file, and hospitals upload only the head', { timeout: 180_000 }, async () => {
   const { dir, classes } = await makeBlobDataset({ perClass: 10, size: 16, seed: 11 });

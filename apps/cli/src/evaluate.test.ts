@@ -38,7 +38,7 @@ test('after simulate, evaluate with no split flags scores the run’s own test i
   const data = await imageFolders({ left: 14, right: 14, top: 14 });
   const run = tempDir('fedxray-sim-');
   const sim = new Simulation(
-    Simulation.parse({ data, out: run, hospitals: 2, rounds: 1, seed: 42, batchSize: 8, backend: 'cpu', workers: false, augment: false, model: { arch: 'densenet-tiny', imageSize: 16 } }),
+    Simulation.parse({ data, out: run, hospitals: 2, rounds: 1, localEpochs: 1, seed: 42, batchSize: 8, backend: 'cpu', workers: false, augment: false, model: { arch: 'densenet-tiny', imageSize: 16 } }),
   );
   const { result, summary } = await sim.run();
   assert.equal(result.status, 'complete', result.error);

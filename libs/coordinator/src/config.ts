@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_PAYLOAD_BYTES, LocalLossSchema } from '@fedxray/protocol';
+import { DEFAULT_LOCAL_EPOCHS, DEFAULT_MAX_PAYLOAD_BYTES, LocalLossSchema } from '@fedxray/protocol';
 import { DpConfigSchema, SecureAggregationConfigSchema } from './privacy-config';
 
 /**
@@ -62,7 +62,7 @@ export const CoordinatorConfigSchema = z.strictObject({
   crossSiteEvaluation: z.boolean().default(false),
   fit: z
     .strictObject({
-      localEpochs: z.number().int().positive().default(1),
+      localEpochs: z.number().int().positive().default(DEFAULT_LOCAL_EPOCHS),
       batchSize: z.number().int().positive().default(32),
       learningRate: z.number().positive().optional(),
       maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
@@ -73,7 +73,7 @@ export const CoordinatorConfigSchema = z.strictObject({
        */
       localLoss: LocalLossSchema.optional(),
     })
-    .default({ localEpochs: 1, batchSize: 32, maxExamplesPerEpoch: 0, weightsDtype: 'float32' }),
+    .default({ localEpochs: DEFAULT_LOCAL_EPOCHS, batchSize: 32, maxExamplesPerEpoch: 0, weightsDtype: 'float32' }),
   /** Strategy config as understood by @fedxray/aggregation (`name` plus its options; `batchNorm: 'local'` is FedBN). */
   strategy: z.record(z.string(), z.unknown()).default({ name: 'fedavg' }),
   /** FedBN, the old way: the same as `strategy.batchNorm: 'local'` (which is the one switch); contradicting it is refused. */

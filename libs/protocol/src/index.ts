@@ -1,4 +1,4 @@
-export { PROTOCOL_VERSION, DEFAULT_MAX_PAYLOAD_BYTES, describeZodError } from './messages';
+export { PROTOCOL_VERSION, DEFAULT_LOCAL_EPOCHS, DEFAULT_MAX_PAYLOAD_BYTES, describeZodError } from './messages';
 export { LocalLossSchema, DEFAULT_LOCAL_LOSS, defaultLocalLoss, LOCAL_LOSS_NAMES, parseLocalLoss, formatLocalLoss } from './local-loss';
 export type { LocalLoss } from './local-loss';
 export {

@@ -67,6 +67,14 @@ export const WelcomeSchema = z.object({
 });
 export type Welcome = z.infer<typeof WelcomeSchema>;
 
+/**
+ * Epochs each hospital trains a round when a coordinator config or `simulate` names none: 2 since 2026-12-05 (1 before).
+ * With K hospitals each takes about 1/K of the optimizer steps a centralized epoch takes; on the
+ * demo X-rays under label skew two local epochs came closer to centralized training of as many
+ * epochs (docs/EXPERIMENTS.md, "Two local epochs as the default").
+ */
+export const DEFAULT_LOCAL_EPOCHS = 2;
+
 export const FitConfigSchema = z.object({
   localEpochs: z.number().int().positive().max(1000),
   batchSize: z.number().int().positive().max(4096),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_REPEAT } from '@fedxray/data';
-import { LocalLossSchema } from '@fedxray/protocol';
+import { DEFAULT_LOCAL_EPOCHS, LocalLossSchema } from '@fedxray/protocol';
 
 /** One simulated federation, parsed once; bad values fail at once with their path. */
 export const SimulationOptionsSchema = z
@@ -12,7 +12,7 @@ export const SimulationOptionsSchema = z
     hospitals: z.number().int().positive().max(1000).default(3),
     partition: z.string().default('iid'),
     rounds: z.number().int().positive().default(3),
-    localEpochs: z.number().int().positive().default(1),
+    localEpochs: z.number().int().positive().default(DEFAULT_LOCAL_EPOCHS),
     batchSize: z.number().int().positive().default(32),
     maxExamplesPerEpoch: z.number().int().nonnegative().default(0),
     learningRate: z.number().positive().optional(),

@@ -17,10 +17,14 @@
  * `--partition dirichlet:α --baseline`, every other option at its default
  * unless the arm changes it:
  *   default  the defaults as they are (FedAvg with a server learning rate of 1.5 since
- *            2026-12-04, 1 before; balancing with the repeat bound);
+ *            2026-12-04, 1 before; 2 local epochs since 2026-12-05, 1 before; balancing
+ *            with the repeat bound);
+ *   epochs1  one local epoch a round: the default before 2026-12-05 (the baseline trains
+ *            8 epochs, not 16);
  *   fedavg1  McMahan's FedAvg (server learning rate 1): the default before 2026-12-04;
  *   fedavgm  server momentum (the fedavgm strategy with its default options);
- *   epochs2  two local epochs a round (the baseline then trains twice as long too);
+ *   epochs2  two local epochs a round (the baseline then trains twice as long too): the
+ *            default since 2026-12-05;
  *   study    balancing up to the largest class with no repeat bound (maxRepeat 0),
  *            the default before the bound existed;
  *   none     no balancing;
@@ -67,6 +71,7 @@ const ARMS: Record<string, Partial<SimulationOptionsInput>> = {
   default: {},
   fedavg1: { strategy: { name: 'fedavg', serverLearningRate: 1 } },
   fedavgm: { strategy: { name: 'fedavgm' } },
+  epochs1: { localEpochs: 1 },
   epochs2: { localEpochs: 2 },
   study: { balance: 'max', maxRepeat: 0 },
   none: { balance: 'none' },

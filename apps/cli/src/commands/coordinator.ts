@@ -8,6 +8,7 @@ import { headCalibrationOf, headCalibrationOption, localLossOf, localLossOption,
 import { PRIVACY_OPTIONS, privacySettings } from '../lib/privacy-options';
 import { describeFinish, finishedExitCode } from '../lib/run-finish';
 import type { RunResult } from '@fedxray/coordinator';
+import { DEFAULT_LOCAL_EPOCHS } from '@fedxray/protocol';
 
 const DATA_DIR_HELP = 'coordinator data directory: run store, checkpoints, reports';
 
@@ -155,7 +156,7 @@ export function coordinatorCommand(): Command {
     .option('--min-hospitals <n>', 'hospitals that must be connected before a round starts', parseIntOption('--min-hospitals', 1), 2)
     .option('--min-hospital-classes <n>', "classes a hospital must have images of to join (any subset of --classes otherwise); 1 lets one-class hospitals join", parseIntOption('--min-hospital-classes', 1), 1)
     .option('--fraction-fit <f>', 'fraction of connected hospitals sampled per round', parseFloatOption('--fraction-fit'), 1)
-    .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), 1)
+    .option('--local-epochs <n>', 'epochs each hospital trains per round', parseIntOption('--local-epochs', 1), DEFAULT_LOCAL_EPOCHS)
     .option('--batch-size <n>', 'training batch size at hospitals', parseIntOption('--batch-size', 1), 32)
     .option('--strategy <name>', 'aggregation strategy (docs/AGGREGATION.md)', 'fedavg')
     .option('--fedbn', "keep BatchNorm layers local to each hospital (FedBN: the strategy's batchNorm: local)")

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '@fedxray/aggregation';
-import { parseLocalLoss, type LocalLoss } from '@fedxray/protocol';
+import { DEFAULT_LOCAL_EPOCHS, parseLocalLoss, type LocalLoss } from '@fedxray/protocol';
 import { UsageError, parseIntOption } from '../usage';
 import { PRIVACY_OPTIONS, privacySettings, type PrivacyFlags } from './privacy-options';
 
@@ -130,7 +130,7 @@ const RUN_OPTIONS: RunOption[] = [
   { option: new Option('--hospitals <n>', 'number of hospitals').argParser(parseIntOption('--hospitals', 1)).default(3), file: int(1) },
   { option: new Option('--partition <spec>', 'iid | dirichlet:<alpha> | pathological:<k> | quantity:<beta> (default: iid; demo: dirichlet:1)'), file: z.string() },
   { option: new Option('--rounds <n>', 'federated rounds').argParser(parseIntOption('--rounds', 1)).default(3), file: int(1) },
-  { option: new Option('--local-epochs <n>', 'epochs each hospital trains per round (default 1; demo 2)').argParser(parseIntOption('--local-epochs', 1)), file: int(1) },
+  { option: new Option('--local-epochs <n>', `epochs each hospital trains per round (default ${DEFAULT_LOCAL_EPOCHS})`).argParser(parseIntOption('--local-epochs', 1)), file: int(1) },
   { option: new Option('--batch-size <n>', 'training batch size').argParser(parseIntOption('--batch-size', 1)).default(32), file: int(1) },
   { option: new Option('--max-examples <n>', 'cap on training examples per hospital epoch (0 = all)').argParser(parseIntOption('--max-examples', 0)).default(0), file: int(0) },
   { option: new Option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')} (docs/AGGREGATION.md)`).default('fedavg'), file: z.string() },
@@ -241,7 +241,7 @@ export function simulationSettings(flags: RunFlags, data: string | undefined) {
     hospitals: flags.hospitals,
     partition: flags.partition ?? (flags.demo ? 'dirichlet:1' : 'iid'),
     rounds: flags.rounds,
-    localEpochs: flags.localEpochs ?? (flags.demo ? 2 : 1),
+    localEpochs: flags.localEpochs ?? DEFAULT_LOCAL_EPOCHS,
     batchSize: flags.batchSize,
     maxExamplesPerEpoch: flags.maxExamples,
     strategy: strategyOf(flags),
