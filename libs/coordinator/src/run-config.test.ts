@@ -111,3 +111,12 @@ test('a run stored before fit.localLoss existed resumes with cross-entropy, what
   assert.deepEqual(runDifferences(resumed.config, start), ['fit.localLoss.name: "ce" → "restricted"', 'fit.localLoss.scale: (none) → 0.5']);
   assert.deepEqual(resumedConfig(start, start).config.fit.localLoss, { name: 'restricted', scale: 0.5 });
 });
+
+test('a run stored with one local epoch, the default before 2026-12-05, is not moved to two silently: a start with the new default sees the difference', () => {
+  const start = resolveConfig(config({ fit: { batchSize: 4 } })).config;
+  assert.equal(start.fit.localEpochs, 2, 'the default');
+  const before = { ...start, fit: { ...start.fit, localEpochs: 1 } };
+  const resumed = resumedConfig(before, start);
+  assert.equal(resumed.config.fit.localEpochs, 1, 'the stored run keeps what it trained with');
+  assert.deepEqual(runDifferences(resumed.config, start), ['fit.localEpochs: 1 → 2']);
+});
